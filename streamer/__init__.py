@@ -1,0 +1,3 @@
+"""deepfake-streamer: real-time deepfake analysis for live video."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""MediaPipe Tasks face detection: boxes, six keypoints and a score per face."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import mediapipe as mp  # noqa: E402
+import numpy as np  # noqa: E402
+from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+
+from ..assets import DETECTOR_MODEL, asset_path  # noqa: E402
+
+
+@dataclass
+class Face:
+    box: np.ndarray  # (x0, y0, x1, y1) pixels
+    keypoints: np.ndarray  # (6, 2) pixels: right eye, left eye, nose, mouth, right ear, left ear
+    score: float
+
+
+class FaceDetector:
+    """A MediaPipe face detector for one stream of frames (timestamps must increase)."""
+
+    def __init__(self, model_path: Path | None = None, min_confidence: float = 0.5, max_faces: int = 8):
+        path = model_path or asset_path(DETECTOR_MODEL)
+        options = vision.FaceDetectorOptions(
+            base_options=BaseOptions(model_asset_path=str(path)),
+            running_mode=vision.RunningMode.VIDEO,
+            min_detection_confidence=min_confidence,
+        )
+        self._det = vision.FaceDetector.create_from_options(options)
+        self._max_faces = max_faces
+        self._last_ms = -1
+
+    def detect(self, rgb: np.ndarray, pts: float) -> list[Face]:
+        ms = max(int(pts * 1000), self._last_ms + 1)
+        self._last_ms = ms
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        result = self._det.detect_for_video(image, ms)
+        h, w = rgb.shape[:2]
+        faces = [_to_face(d, w, h) for d in result.detections]
+        faces.sort(key=lambda f: f.score, reverse=True)
+        return faces[: self._max_faces]
+
+    def close(self) -> None:
+        self._det.close()
+
+    def __enter__(self) -> "FaceDetector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _to_face(det, w: int, h: int) -> Face:
+    bb = det.bounding_box
+    box = np.array([bb.origin_x, bb.origin_y, bb.origin_x + bb.width, bb.origin_y + bb.height], dtype=np.float32)
+    box[[0, 2]] = box[[0, 2]].clip(0, w)
+    box[[1, 3]] = box[[1, 3]].clip(0, h)
+    kps = np.array([[k.x * w, k.y * h] for k in det.keypoints], dtype=np.float32)
+    return Face(box=box, keypoints=kps, score=float(det.categories[0].score))
