@@ -1,7 +1,9 @@
 """MediaPipe Tasks face detection: boxes, six keypoints and a score per face."""
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,28 +33,52 @@ class FaceDetector:
             running_mode=vision.RunningMode.VIDEO,
             min_detection_confidence=min_confidence,
         )
-        self._det = vision.FaceDetector.create_from_options(options)
+        with quiet_stderr():
+            self._det = vision.FaceDetector.create_from_options(options)
         self._max_faces = max_faces
         self._last_ms = -1
+        self._warm = False
 
     def detect(self, rgb: np.ndarray, pts: float) -> list[Face]:
         ms = max(int(pts * 1000), self._last_ms + 1)
         self._last_ms = ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        result = self._det.detect_for_video(image, ms)
+        result = self._detect(image, ms)
         h, w = rgb.shape[:2]
         faces = [_to_face(d, w, h) for d in result.detections]
         faces.sort(key=lambda f: f.score, reverse=True)
         return faces[: self._max_faces]
 
+    def _detect(self, image: mp.Image, ms: int):
+        if self._warm:
+            return self._det.detect_for_video(image, ms)
+        with quiet_stderr():  # MediaPipe logs its delegate set-up on the first call
+            result = self._det.detect_for_video(image, ms)
+        self._warm = True
+        return result
+
     def close(self) -> None:
-        self._det.close()
+        with quiet_stderr():
+            self._det.close()
 
     def __enter__(self) -> "FaceDetector":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silence native libraries' logging on file descriptor 2 for a moment."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _to_face(det, w: int, h: int) -> Face:

@@ -1,0 +1,106 @@
+"""Command line: `deepfake-streamer scan VIDEO` and `deepfake-streamer fetch-assets`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+def model_dir(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("DFS_MODEL_DIR") or DEFAULT_MODEL_DIR)
+
+
+def load_model(arg: str | None):
+    from .model import Model, ModelError
+
+    path = model_dir(arg)
+    if not (path / "manifest.json").is_file():
+        raise ModelError(
+            f"no model at {path}: pass --model DIR (or set DFS_MODEL_DIR) to a directory with manifest.json, "
+            "encoder.onnx and temporal.onnx; train one with `python -m export.train` and "
+            "`python -m export.onnx` (see models/README.md)")
+    return Model(path)
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepfake-streamer", description="Real-time deepfake analysis of faces in video.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    scan = sub.add_parser("scan", help="analyse a video file faster than real time")
+    scan.add_argument("video", help="video file to analyse")
+    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON")
+    scan.add_argument("--csv", metavar="OUT", help="write one row per face per frame as CSV")
+    scan.add_argument("--fps", type=_positive, help="analyse at most N frames per second (default: every frame)")
+    scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
+    scan.add_argument("--quiet", action="store_true", help="no progress bar")
+    scan.set_defaults(func=run_scan)
+    fetch = sub.add_parser("fetch-assets", help="download the pinned third-party assets into the cache")
+    fetch.set_defaults(func=lambda _args: __import__("streamer.assets", fromlist=["main"]).main())
+    return parser
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import timeline
+    from .scan import scan_file
+    from .sources import probe
+
+    path = Path(args.video)
+    info = probe(path)
+    model = load_model(args.model)
+    total = round(info.duration, 2) if info.duration else None
+    with tqdm(total=total, unit="s", desc=path.name, disable=args.quiet, file=sys.stderr,
+              bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}, {postfix}]") as bar:
+        def progress(pts: float, frames: int) -> None:
+            bar.n = min(pts, total) if total else pts
+            bar.set_postfix_str(f"{frames} frames", refresh=False)
+            bar.update(0)
+
+        result = scan_file(path, model, args.fps, progress)
+        bar.n = bar.total or bar.n
+        bar.refresh()
+    print(summary_table(result))
+    if args.json:
+        timeline.write_json(result, Path(args.json))
+    if args.csv:
+        timeline.write_csv(result, Path(args.csv))
+    return 0
+
+
+def summary_table(result: dict) -> str:
+    tracks = result["tracks"]
+    if not tracks:
+        return f"{result['source']}: no faces found in {len(result['frames'])} frames"
+    header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
+    rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
+            f"{t['mean_score']:>6.3f}  {t['max_score']:>6.3f}  {t['verdict']}" for t in tracks]
+    return "\n".join([header, *rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .assets import AssetError
+    from .model import ModelError
+    from .sources import MediaError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (MediaError, ModelError, AssetError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

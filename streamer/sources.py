@@ -1,0 +1,111 @@
+"""Frame sources: decoded RGB frames with presentation timestamps, from files and PyAV URLs."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+MIN_SIDE = 16
+
+
+class MediaError(RuntimeError):
+    """A file or stream cannot be read as video; the message is meant for the user."""
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    pts: float  # seconds
+    index: int  # index in the decoded stream (before any fps sampling)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    duration: float | None  # seconds, when the container knows
+    frames: int | None
+
+
+def check_file(path: Path) -> None:
+    if not path.exists():
+        raise MediaError(f"{path}: no such file")
+    if not path.is_file():
+        raise MediaError(f"{path}: not a regular file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: file is empty")
+
+
+def open_container(url: str, options: dict | None = None, timeout: float | None = None) -> av.container.InputContainer:
+    try:
+        return av.open(url, mode="r", options=options or {}, timeout=timeout)
+    except av.error.FileNotFoundError as exc:
+        raise MediaError(f"{url}: no such file") from exc
+    except (av.error.InvalidDataError, av.error.EOFError) as exc:
+        raise MediaError(f"{url}: not a readable video (unknown format or truncated file)") from exc
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{url}: cannot open: {exc.strerror or exc}") from exc
+
+
+def video_info(container: av.container.InputContainer, name: str) -> VideoInfo:
+    if not container.streams.video:
+        raise MediaError(f"{name}: has no video stream")
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    if ctx.width < MIN_SIDE or ctx.height < MIN_SIDE:
+        raise MediaError(f"{name}: video is {ctx.width}x{ctx.height}; at least {MIN_SIDE}x{MIN_SIDE} is needed")
+    rate = stream.average_rate or stream.guessed_rate
+    duration = float(container.duration / av.time_base) if container.duration else None
+    return VideoInfo(ctx.width, ctx.height, float(rate) if rate else 0.0, duration, stream.frames or None)
+
+
+def probe(path: Path | str) -> VideoInfo:
+    """Validate a video file and describe it, or raise MediaError."""
+    path = Path(path)
+    check_file(path)
+    with open_container(str(path)) as container:
+        return video_info(container, str(path))
+
+
+def decode(container: av.container.InputContainer, name: str, fps: float | None = None) -> Iterator[Frame]:
+    """Decode the first video stream; with ``fps``, keep at most that many frames per second."""
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    step = 1.0 / fps if fps else 0.0
+    next_pts = float("-inf")
+    index = -1
+    try:
+        for frame in container.decode(stream):
+            index += 1
+            pts = float(frame.time) if frame.time is not None else index / 30.0
+            if pts + 1e-6 < next_pts:
+                continue
+            next_pts = max(next_pts + step, pts) if step else pts
+            yield Frame(frame.to_ndarray(format="rgb24"), pts, index)
+    except av.error.FFmpegError as exc:
+        if index < 0:
+            raise MediaError(f"{name}: no decodable video frames ({exc.strerror or exc})") from exc
+        raise MediaError(f"{name}: decoding failed after frame {index} ({exc.strerror or exc})") from exc
+    if index < 0:
+        raise MediaError(f"{name}: no decodable video frames")
+
+
+def file_frames(path: Path | str, fps: float | None = None) -> Iterator[Frame]:
+    """Frames of a video file, validated first (MediaError with a clear message)."""
+    path = Path(path)
+    check_file(path)
+    with open_container(str(path)) as container:
+        video_info(container, str(path))
+        yield from decode(container, str(path), fps)
+
+
+async def aiter_frames(frames: Iterator[Frame]) -> AsyncIterator[Frame]:
+    """Advance a blocking frame iterator in a worker thread, one frame at a time (files: no drops)."""
+    end = object()
+    while (frame := await asyncio.to_thread(next, frames, end)) is not end:
+        yield frame

@@ -1,0 +1,52 @@
+"""The scan timeline: building it, its JSON schema, and writing it as JSON or CSV."""
+from __future__ import annotations
+
+import csv
+import json
+from importlib import resources
+from pathlib import Path
+
+from .analyzer import FrameResult, TrackSummary
+from .model import Manifest
+from .sources import VideoInfo
+
+SCHEMA_VERSION = 1
+CSV_FIELDS = ["pts", "frame_index", "track_id", "x0", "y0", "x1", "y1", "detector_score",
+              "frame_score", "window_score", "score", "verdict"]
+
+
+def schema() -> dict:
+    return json.loads(resources.files("streamer").joinpath("timeline.schema.json").read_text())
+
+
+def build(source: str, info: VideoInfo, manifest: Manifest, frames: list[FrameResult],
+          tracks: list[TrackSummary], analysed_fps: float | None) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source": source,
+        "video": {"width": info.width, "height": info.height, "fps": round(info.fps, 3),
+                  "duration": info.duration, "analysed_fps": analysed_fps},
+        "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
+                  "window": manifest.window, "stride": manifest.stride},
+        "tracks": [t.to_dict() for t in tracks],
+        "frames": [f.to_dict() for f in frames],
+    }
+
+
+def write_json(timeline: dict, path: Path) -> None:
+    path.write_text(json.dumps(timeline, indent=1))
+
+
+def csv_rows(timeline: dict):
+    for frame in timeline["frames"]:
+        for face in frame["faces"]:
+            x0, y0, x1, y1 = face["box"]
+            yield [frame["pts"], frame["frame_index"], face["track_id"], x0, y0, x1, y1, face["detector_score"],
+                   face["frame_score"], face["window_score"], face["score"], face["verdict"]]
+
+
+def write_csv(timeline: dict, path: Path) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_FIELDS)
+        writer.writerows(csv_rows(timeline))
