@@ -85,7 +85,7 @@ def decode(container: av.container.InputContainer, name: str, fps: float | None 
             pts = float(frame.time) if frame.time is not None else index / 30.0
             if pts + 1e-6 < next_pts:
                 continue
-            next_pts = max(next_pts + step, pts) if step else pts
+            next_pts = pts + step if pts - next_pts > step else next_pts + step
             yield Frame(frame.to_ndarray(format="rgb24"), pts, index)
     except av.error.FFmpegError as exc:
         if index < 0:
@@ -93,6 +93,8 @@ def decode(container: av.container.InputContainer, name: str, fps: float | None 
         raise MediaError(f"{name}: decoding failed after frame {index} ({exc.strerror or exc})") from exc
     if index < 0:
         raise MediaError(f"{name}: no decodable video frames")
+    if stream.frames and index + 1 < 0.9 * stream.frames:
+        raise MediaError(f"{name}: truncated: only {index + 1} of {stream.frames} frames could be decoded")
 
 
 def file_frames(path: Path | str, fps: float | None = None) -> Iterator[Frame]:

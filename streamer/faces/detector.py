@@ -26,7 +26,7 @@ class Face:
 class FaceDetector:
     """A MediaPipe face detector for one stream of frames (timestamps must increase)."""
 
-    def __init__(self, model_path: Path | None = None, min_confidence: float = 0.5, max_faces: int = 8):
+    def __init__(self, model_path: Path | None = None, min_confidence: float = 0.7, max_faces: int = 8):
         path = model_path or asset_path(DETECTOR_MODEL)
         options = vision.FaceDetectorOptions(
             base_options=BaseOptions(model_asset_path=str(path)),

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streamer.assets import asset_path
+from streamer.model import Model
+
+from tests.random_model import write_random_model
+
+
+@pytest.fixture(scope="session")
+def random_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight model with the shipped contract: for plumbing tests, never for claims."""
+    return write_random_model(tmp_path_factory.mktemp("random-model"))
+
+
+@pytest.fixture(scope="session")
+def random_model(random_model_dir: Path) -> Model:
+    return Model(random_model_dir)
+
+
+@pytest.fixture(scope="session")
+def clip():
+    """Path of a fetched real clip or image, by asset name."""
+    return asset_path
