@@ -46,7 +46,7 @@ class TrackScorer:
         self.frames += 1
         self._since_window += 1
         full = len(self.embeddings) == self.cfg.window
-        due = full and (self.window_score is None or self._since_window >= self.cfg.stride)
+        due = full and (self._since_window >= self.cfg.stride or self._since_window == len(self.embeddings))
         if due:
             self._since_window = 0
         return due

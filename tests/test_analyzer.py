@@ -1,0 +1,49 @@
+import numpy as np
+
+from streamer.analyzer import Analyzer
+from streamer.sources import file_frames
+
+from .media import side_by_side
+
+
+def test_results_per_frame_on_a_real_clip(random_model, clip):
+    analyzer = Analyzer(random_model)
+    try:
+        results = [analyzer.process(f) for f in file_frames(clip("single_face.mp4"))]
+        tracks = analyzer.finish()
+    finally:
+        analyzer.close()
+    window = random_model.manifest.window
+    assert len(results) == 72 and all(len(r.faces) == 1 for r in results)
+    assert {r.faces[0].track_id for r in results} == {1}
+    assert all(r.faces[0].window_score is None for r in results[: window - 1])
+    assert all(r.faces[0].window_score is not None for r in results[window - 1:])
+    scores = np.array([r.faces[0].score for r in results])
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert len(tracks) == 1 and tracks[0].frames == 72
+    assert tracks[0].max_score == scores.max() and np.isclose(tracks[0].mean_score, scores.mean())
+
+
+def test_two_faces_are_scored_in_one_batch(random_model, tmp_path):
+    analyzer = Analyzer(random_model)
+    calls = []
+    encode = random_model.encode
+    analyzer.model = type("Spy", (), {"manifest": random_model.manifest, "temporal": random_model.temporal,
+                                      "encode": lambda self, crops: calls.append(len(crops)) or encode(crops)})()
+    try:
+        results = [analyzer.process(f) for f in file_frames(side_by_side(tmp_path / "two.mp4", 1.0))]
+    finally:
+        analyzer.close()
+    assert len(calls) == len(results) and max(calls) == 2
+    both = [r for r in results if len(r.faces) == 2]
+    assert len(both) >= 0.9 * len(results)
+    assert all(sorted(f.track_id for f in r.faces) == [1, 2] for r in both)
+
+
+def test_no_faces_no_model_calls(random_model, clip):
+    analyzer = Analyzer(random_model)
+    try:
+        results = [analyzer.process(f) for _, f in zip(range(40), file_frames(clip("no_face.mp4")))]
+    finally:
+        analyzer.close()
+    assert all(not r.faces for r in results) and analyzer.finish() == []

@@ -1,0 +1,77 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from streamer.timeline import schema
+
+from .media import audio_only, tiny_video, truncated
+
+
+def scan(*args, model_dir=None, cwd=None):
+    env = dict(os.environ)
+    env.pop("DFS_MODEL_DIR", None)
+    if model_dir:
+        env["DFS_MODEL_DIR"] = str(model_dir)
+    return subprocess.run([sys.executable, "-m", "streamer.cli", "scan", *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+def test_scan_writes_a_valid_timeline_and_a_summary(random_model_dir, clip, tmp_path):
+    out_json, out_csv = tmp_path / "t.json", tmp_path / "t.csv"
+    proc = scan(clip("single_face.mp4"), "--json", out_json, "--csv", out_csv, model_dir=random_model_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "track" in proc.stdout and "verdict" in proc.stdout
+    assert "single_face.mp4" in proc.stderr and "72 frames" in proc.stderr  # the progress bar
+    timeline = json.loads(out_json.read_text())
+    jsonschema.validate(timeline, schema())
+    assert len(timeline["frames"]) == 72 and len(timeline["tracks"]) == 1
+    pts = [f["pts"] for f in timeline["frames"]]
+    assert pts == sorted(pts) and len(set(pts)) == len(pts)
+    rows = list(csv.DictReader(out_csv.open()))
+    assert len(rows) == 72 and rows[10]["track_id"] == "1"
+    assert float(rows[10]["score"]) == timeline["frames"][10]["faces"][0]["score"]
+
+
+def test_fps_option_limits_the_analysed_frames(random_model_dir, clip, tmp_path):
+    out = tmp_path / "t.json"
+    assert scan(clip("single_face.mp4"), "--fps", "10", "--json", out, "--quiet", model_dir=random_model_dir).returncode == 0
+    timeline = json.loads(out.read_text())
+    assert 23 <= len(timeline["frames"]) <= 25 and timeline["video"]["analysed_fps"] == 10
+
+
+BAD_FILES = {
+    "empty.mp4": lambda p: p.write_bytes(b""),
+    "text.mp4": lambda p: p.write_text("definitely not a video\n" * 50),
+    "audio.mp4": audio_only,
+    "one_pixel.mkv": tiny_video,
+    "truncated.mp4": lambda p: truncated(p, "single_face.mp4"),
+    "truncated_faststart.mp4": lambda p: truncated(p, "WolfgangLanger_Pexels.mp4"),
+}
+
+
+@pytest.mark.parametrize("name", [*BAD_FILES, "missing.mp4"])
+def test_bad_files_exit_non_zero_with_one_clear_line(random_model_dir, tmp_path, name):
+    path = tmp_path / name
+    if name in BAD_FILES:
+        BAD_FILES[name](path)
+    proc = scan(path, "--quiet", model_dir=random_model_dir)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and name in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_refuses_to_run_without_a_model(clip, tmp_path):
+    proc = scan(clip("single_face.mp4"), "--model", tmp_path / "no-model")
+    assert proc.returncode != 0
+    assert "no model at" in proc.stderr and "export.train" in proc.stderr
+
+
+def test_bad_option_values_are_usage_errors(random_model_dir, clip):
+    proc = scan(clip("single_face.mp4"), "--fps", "0", model_dir=random_model_dir)
+    assert proc.returncode == 2 and "must be > 0" in proc.stderr

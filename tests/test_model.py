@@ -1,0 +1,45 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from streamer.model import Model, ModelError
+
+
+def test_encoder_and_temporal_contract(random_model):
+    m = random_model.manifest
+    crops = np.random.default_rng(0).integers(0, 255, (5, m.input_size, m.input_size, 3), dtype=np.uint8)
+    emb, score = random_model.encode(crops)
+    assert emb.shape == (5, m.embedding_dim) and score.shape == (5,)
+    assert np.all((score > 0) & (score < 1))
+    windows = np.stack([emb[[0, 1, 2, 3, 4, 0, 1, 2]]] * 3)
+    assert random_model.temporal(windows).shape == (3,)
+    assert random_model.encode(crops[:0])[0].shape == (0, m.embedding_dim)
+
+
+def test_batch_results_match_single_results(random_model):
+    m = random_model.manifest
+    crops = np.random.default_rng(1).integers(0, 255, (4, m.input_size, m.input_size, 3), dtype=np.uint8)
+    batch = random_model.encode(crops)[1]
+    single = np.concatenate([random_model.encode(crops[i:i + 1])[1] for i in range(4)])
+    assert np.allclose(batch, single, atol=1e-5)
+
+
+def test_checksum_mismatch_is_refused(random_model_dir, tmp_path):
+    copy = shutil.copytree(random_model_dir, tmp_path / "m")
+    with open(copy / "temporal.onnx", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="checksum"):
+        Model(copy)
+
+
+def test_missing_or_invalid_manifest(random_model_dir, tmp_path):
+    with pytest.raises(ModelError, match="no manifest"):
+        Model(tmp_path)
+    copy = shutil.copytree(random_model_dir, tmp_path / "m")
+    raw = json.loads((copy / "manifest.json").read_text())
+    del raw["window"]
+    (copy / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(ModelError, match="invalid manifest"):
+        Model(copy)

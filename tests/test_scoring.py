@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from streamer.scoring import FAKE, REAL, UNCERTAIN, ScoringConfig, TrackScorer, verdict
+
+CFG = ScoringConfig(window=4, stride=2, threshold=0.5, uncertain_margin=0.1, smoothing_seconds=0.5, min_frames=2)
+
+
+def test_window_is_due_when_full_then_every_stride():
+    scorer = TrackScorer(CFG)
+    due = [scorer.add(np.full(3, i, np.float32), 0.5) for i in range(10)]
+    assert due == [False, False, False, True, False, True, False, True, False, True]
+    assert scorer.window()[:, 0].tolist() == [6, 7, 8, 9]
+
+
+def test_frame_score_until_the_window_is_full_then_window_score():
+    scorer = TrackScorer(CFG)
+    scorer.add(np.zeros(3), 0.9)
+    assert scorer.update(0.0, None) == pytest.approx(0.9)
+    assert scorer.window_score is None
+    for i in range(1, 4):
+        scorer.add(np.zeros(3), 0.9)
+        scorer.update(i * 0.04, None)
+    scorer.update(10.0, 0.1)  # long after: smoothing has converged to the window score
+    assert scorer.window_score == pytest.approx(0.1) and scorer.score == pytest.approx(0.1, abs=1e-6)
+
+
+def test_smoothing_depends_on_time_not_frame_count():
+    dense, sparse = TrackScorer(CFG), TrackScorer(CFG)
+    for scorer in (dense, sparse):
+        scorer.add(np.zeros(3), 0.0)
+        scorer.update(0.0, None)
+    for i in range(1, 11):  # 10 frames over 0.4 s
+        dense.add(np.zeros(3), 1.0)
+        dense.update(i * 0.04, None)
+    sparse.add(np.zeros(3), 1.0)  # the same 0.4 s with skipped frames
+    sparse.update(0.4, None)
+    assert dense.score == pytest.approx(sparse.score, abs=1e-9)
+    assert 0.5 < dense.score < 0.6  # 1 - exp(-0.4/0.5)
+
+
+def test_verdicts():
+    assert verdict(0.9, CFG, 5) == FAKE
+    assert verdict(0.1, CFG, 5) == REAL
+    assert verdict(0.55, CFG, 5) == UNCERTAIN
+    assert verdict(0.9, CFG, 1) == UNCERTAIN
+    assert verdict(None, CFG, 5) == UNCERTAIN
