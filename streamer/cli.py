@@ -90,9 +90,11 @@ def summary_table(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     from .assets import AssetError
     from .model import ModelError
+    from .native_logs import filter_native_logs
     from .sources import MediaError
 
     args = build_parser().parse_args(argv)
+    filter_native_logs()
     try:
         return int(args.func(args) or 0)
     except (MediaError, ModelError, AssetError, OSError) as exc:
