@@ -1,4 +1,4 @@
-"""Command line: `deepfake-streamer scan VIDEO` and `deepfake-streamer fetch-assets`."""
+"""Command line: `deepfake-streamer scan VIDEO`, `monitor URL...` and `fetch-assets`."""
 from __future__ import annotations
 
 import argparse
@@ -43,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
     scan.add_argument("--quiet", action="store_true", help="no progress bar")
     scan.set_defaults(func=run_scan)
+    serve = sub.add_parser("serve", help="serve the live webcam page (WebRTC) on http://localhost:8080/")
+    from .server.config import add_arguments
+
+    add_arguments(serve)
+    serve.set_defaults(func=run_serve)
+    from .monitor.cli import add_parser as add_monitor
+
+    add_monitor(sub, _positive)
     fetch = sub.add_parser("fetch-assets", help="download the pinned third-party assets into the cache")
     fetch.set_defaults(func=lambda _args: __import__("streamer.assets", fromlist=["main"]).main())
     return parser
@@ -77,6 +85,15 @@ def run_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+    from .server.config import from_args
+
+    cfg = from_args(args)
+    serve(cfg, load_model(cfg.model_dir))
+    return 0
+
+
 def summary_table(result: dict) -> str:
     tracks = result["tracks"]
     if not tracks:
@@ -91,13 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     from .assets import AssetError
     from .model import ModelError
     from .native_logs import filter_native_logs
+    from .server.config import ConfigError
     from .sources import MediaError
 
     args = build_parser().parse_args(argv)
     filter_native_logs()
     try:
         return int(args.func(args) or 0)
-    except (MediaError, ModelError, AssetError, OSError) as exc:
+    except (MediaError, ModelError, AssetError, ConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,53 @@
+"""The aiohttp application: routes, session registry, ICE address policy and clean shutdown."""
+from __future__ import annotations
+
+import logging
+import ssl
+
+from aiohttp import web
+
+from ..model import Model
+from .config import ServerConfig
+from .ice import restore_host_addresses, restrict_host_addresses
+from .routes import CFG_KEY, MODEL_KEY, SESSIONS_KEY, add_routes
+from .sessions import SessionManager
+
+log = logging.getLogger(__name__)
+
+
+def create_app(cfg: ServerConfig, model: Model) -> web.Application:
+    app = web.Application(client_max_size=cfg.max_offer_bytes)
+    app[CFG_KEY] = cfg
+    app[MODEL_KEY] = model
+    app[SESSIONS_KEY] = SessionManager(cfg, model)
+    add_routes(app)
+
+    async def ice_policy(_app: web.Application):
+        restrict_host_addresses(cfg.ice_addresses)
+        yield
+        restore_host_addresses()
+
+    async def close_sessions(app: web.Application) -> None:
+        await app[SESSIONS_KEY].close_all()
+
+    app.cleanup_ctx.append(ice_policy)
+    app.on_shutdown.append(close_sessions)
+    return app
+
+
+def ssl_context(cfg: ServerConfig) -> ssl.SSLContext | None:
+    if not cfg.tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cfg.tls_cert, cfg.tls_key)
+    return context
+
+
+def serve(cfg: ServerConfig, model: Model) -> None:
+    """Run until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    shown = "localhost" if cfg.host in ("127.0.0.1", "::1") else cfg.host
+    print(f"deepfake-streamer: open {cfg.scheme}://{shown}:{cfg.port}/ (Ctrl-C to stop)", flush=True)
+    web.run_app(create_app(cfg, model), host=cfg.host, port=cfg.port, ssl_context=ssl_context(cfg),
+                print=None, shutdown_timeout=5.0)

@@ -1,0 +1,95 @@
+"""HTTP routes: the page, signalling, health, page configuration and the server's own counters."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..model import Model
+from .config import ServerConfig
+from .sessions import SessionManager
+from .signalling import OfferError, parse_offer
+
+log = logging.getLogger(__name__)
+CFG_KEY = web.AppKey("cfg", ServerConfig)
+MODEL_KEY = web.AppKey("model", Model)
+SESSIONS_KEY = web.AppKey("sessions", SessionManager)
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
+# Nothing outside this server may load: no CDN, fonts or trackers.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' blob: mediastream:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message, "status": status}, status=status)
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    return static_file(request.app[CFG_KEY], "index.html")
+
+
+async def static(request: web.Request) -> web.StreamResponse:
+    return static_file(request.app[CFG_KEY], request.match_info["name"])
+
+
+def static_file(cfg: ServerConfig, name: str) -> web.StreamResponse:
+    path = (cfg.web_dir / name).resolve()
+    if path.parent != cfg.web_dir.resolve() or not path.is_file() or path.suffix not in STATIC_TYPES:
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Content-Type": STATIC_TYPES[path.suffix], "Cache-Control": "no-cache",
+                                           "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
+
+
+async def offer(request: web.Request) -> web.Response:
+    cfg = request.app[CFG_KEY]
+    if request.content_length is not None and request.content_length > cfg.max_offer_bytes:
+        return error(413, f"The offer is larger than {cfg.max_offer_bytes} bytes.")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, f"The offer is larger than {cfg.max_offer_bytes} bytes.")
+    try:
+        description = parse_offer(body)
+        session, answer = await request.app[SESSIONS_KEY].open(description)
+    except OfferError as exc:
+        if exc.status >= 500:
+            log.warning("offer refused: %s", exc.message)
+        return error(exc.status, exc.message)
+    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
+
+
+async def close_session(request: web.Request) -> web.Response:
+    closed = await request.app[SESSIONS_KEY].close(request.match_info["sid"], "closed by the page")
+    if not closed:
+        return error(404, "No such session (it may have ended already).")
+    return web.json_response({"closed": request.match_info["sid"]})
+
+
+async def sessions(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SESSIONS_KEY].stats())
+
+
+async def config(request: web.Request) -> web.Response:
+    cfg, manifest = request.app[CFG_KEY], request.app[MODEL_KEY].manifest
+    return web.json_response({
+        "iceServers": [s.to_page() for s in cfg.ice_servers], "maxSessions": cfg.max_sessions,
+        "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
+                  "uncertainMargin": manifest.uncertain_margin, "window": manifest.window},
+    })
+
+
+async def healthz(request: web.Request) -> web.Response:
+    manager = request.app[SESSIONS_KEY]
+    return web.json_response({"status": "ok", "sessions": len(manager.active),
+                              "maxSessions": manager.cfg.max_sessions})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/static/{name}", static)
+    app.router.add_post("/api/offer", offer)
+    app.router.add_get("/api/sessions", sessions)
+    app.router.add_delete("/api/sessions/{sid}", close_session)
+    app.router.add_post("/api/sessions/{sid}/close", close_session)  # for navigator.sendBeacon on page close
+    app.router.add_get("/api/config", config)
+    app.router.add_get("/healthz", healthz)

@@ -1,0 +1,188 @@
+"""WebRTC sessions: one peer connection, data channel and frame consumer each, and their registry."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from ..analyzer import Analyzer
+from ..model import Model
+from .config import ServerConfig
+from .consumer import THREAD_PREFIX, FrameConsumer
+from .ice import rtc_configuration
+from .signalling import OfferError, SessionLimitError
+
+log = logging.getLogger(__name__)
+MAX_BUFFERED = 256 * 1024  # bytes queued on the data channel before results are skipped
+
+
+class Session:
+    """One browser's live analysis; ``close`` is idempotent and leaves no task or thread behind."""
+
+    def __init__(self, sid: str, pc: RTCPeerConnection, analyzer_factory: Callable[[], Analyzer],
+                 on_closed: Callable[["Session"], None]):
+        self.id = sid
+        self.pc = pc
+        self.channel: RTCDataChannel | None = None
+        self.consumer = FrameConsumer(sid, analyzer_factory, self.send, self._rtp_of)
+        self.skipped = 0
+        self.close_reason: str | None = None
+        self._on_closed = on_closed
+        self._closing: asyncio.Task | None = None
+        self._watchdog: asyncio.Task | None = None
+        self._rtp_origin: Callable[[], int | None] = lambda: None
+
+    async def negotiate(self, offer: RTCSessionDescription, connect_timeout: float) -> RTCSessionDescription:
+        pc = self.pc
+
+        @pc.on("datachannel")
+        def on_datachannel(channel: RTCDataChannel) -> None:
+            self.channel = channel
+            channel.on("close", lambda: self.schedule_close("data channel closed"))
+            channel.on("message", self._on_message)
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind != "video" or self.consumer.tasks:
+                return
+            self._rtp_origin = self._find_rtp_origin(track)
+            self.consumer.start(track, lambda: self.schedule_close("video track ended"))
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                self.schedule_close(f"connection {pc.connectionState}")
+
+        await pc.setRemoteDescription(offer)
+        await pc.setLocalDescription(await pc.createAnswer())
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch(connect_timeout), name=f"{self.id}-watch")
+        return pc.localDescription
+
+    def _find_rtp_origin(self, track: MediaStreamTrack) -> Callable[[], int | None]:
+        """aiortc hands out RTP timestamps relative to the first frame; its mapper knows the origin."""
+        for receiver in self.pc.getReceivers():
+            if receiver.track is track:
+                mapper = getattr(receiver, "_RTCRtpReceiver__timestamp_mapper", None)
+                return lambda: getattr(mapper, "_origin", None)
+        return lambda: None
+
+    def _rtp_of(self, pts: int) -> int | None:
+        origin = self._rtp_origin()
+        return None if origin is None else (pts + origin) % (1 << 32)
+
+    async def _watch(self, timeout: float) -> None:
+        await asyncio.sleep(timeout)
+        if self.pc.connectionState != "connected":
+            self.schedule_close(f"no connection within {timeout:g} s")
+
+    def _on_message(self, message: object) -> None:
+        if not isinstance(message, str):
+            return
+        try:
+            data = json.loads(message)
+        except json.JSONDecodeError:
+            return
+        if isinstance(data, dict) and data.get("type") == "bye":
+            self.schedule_close("page stopped")
+
+    def send(self, message: dict) -> None:
+        channel = self.channel
+        if channel is None or channel.readyState != "open":
+            return
+        if channel.bufferedAmount > MAX_BUFFERED:
+            self.skipped += 1
+            return
+        message["stats"]["skipped"] = self.skipped
+        channel.send(json.dumps(message, separators=(",", ":")))
+
+    def schedule_close(self, reason: str) -> asyncio.Task:
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._close(reason), name=f"{self.id}-close")
+        return self._closing
+
+    async def close(self, reason: str) -> None:
+        await asyncio.shield(self.schedule_close(reason))
+
+    async def _close(self, reason: str) -> None:
+        self.close_reason = reason
+        log.info("session %s closing: %s", self.id, reason)
+        current = asyncio.current_task()
+        if self._watchdog is not None and self._watchdog is not current:
+            self._watchdog.cancel()
+        try:
+            await self.consumer.close()
+            await self.pc.close()
+        finally:
+            self._on_closed(self)
+
+    @property
+    def tasks(self) -> list[asyncio.Task]:
+        own = [*self.consumer.tasks, self._watchdog, self._closing]
+        return [t for t in own if t is not None and not t.done() and t is not asyncio.current_task()]
+
+
+class SessionManager:
+    """Opens sessions up to the configured limit and keeps the counters /api/sessions reports."""
+
+    def __init__(self, cfg: ServerConfig, model: Model):
+        self.cfg = cfg
+        self.model = model
+        self.active: dict[str, Session] = {}
+        self.created = 0
+        self.closed = 0
+        self.rejected = 0
+        self.failed = 0
+
+    async def open(self, offer: RTCSessionDescription) -> tuple[Session, RTCSessionDescription]:
+        if len(self.active) >= self.cfg.max_sessions:
+            self.rejected += 1
+            raise SessionLimitError(self.cfg.max_sessions)
+        sid = secrets.token_hex(6)
+        session = Session(sid, RTCPeerConnection(rtc_configuration(self.cfg)), lambda: Analyzer(self.model),
+                          self._closed)
+        self.active[sid] = session  # counted before any await, so concurrent offers respect the limit
+        self.created += 1
+        try:
+            answer = await session.negotiate(offer, self.cfg.connect_timeout)
+        except Exception as exc:
+            self.failed += 1
+            await session.close("negotiation failed")
+            raise OfferError(400, f"The offer could not be negotiated: {str(exc) or type(exc).__name__}") from exc
+        return session, answer
+
+    def _closed(self, session: Session) -> None:
+        if self.active.pop(session.id, None) is not None:
+            self.closed += 1
+
+    async def close(self, sid: str, reason: str) -> bool:
+        session = self.active.get(sid)
+        if session is None:
+            return False
+        await session.close(reason)
+        return True
+
+    async def close_all(self) -> None:
+        await asyncio.gather(*(s.close("server shutting down") for s in list(self.active.values())),
+                             return_exceptions=True)
+
+    def stats(self) -> dict:
+        loop_tasks = asyncio.all_tasks()
+        session_threads = [t.name for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
+        return {
+            "sessions": {"active": len(self.active), "max": self.cfg.max_sessions, "created": self.created,
+                         "closed": self.closed, "rejected": self.rejected, "failed": self.failed},
+            "session_tasks": sum(len(s.tasks) for s in self.active.values()),
+            "session_threads": len(session_threads),
+            "peer_connections": sum(1 for s in self.active.values() if s.pc.connectionState != "closed"),
+            "tasks": len(loop_tasks),
+            "threads": threading.active_count(),
+            "live": [{"id": s.id, "state": s.pc.connectionState, "received": s.consumer.slot.received,
+                      "dropped": s.consumer.slot.dropped, "analysed": s.consumer.analysed,
+                      "fps": round(s.consumer.fps(), 2)} for s in self.active.values()],
+        }

@@ -1,0 +1,104 @@
+"""Live sessions with a Python WebRTC peer: results arrive, and every way of leaving cleans up."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import aiohttp
+import pytest
+
+from tests.server.client import ClipTrack, Peer
+
+
+async def wait_for(predicate, timeout: float = 10.0, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(step)
+
+
+def idle(server) -> dict | None:
+    stats = server.get_json("/api/sessions")
+    quiet = (stats["sessions"]["active"] == 0 and stats["session_tasks"] == 0 and stats["session_threads"] == 0
+             and stats["peer_connections"] == 0)
+    return stats if quiet else None
+
+
+async def test_results_describe_the_face(server, clip) -> None:
+    peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=2.0))
+    async with aiohttp.ClientSession() as http:
+        response = await peer.connect(http, server.url)
+        assert response.status == 200
+        assert await wait_for(lambda: sum(1 for r in peer.results if r["faces"]) >= 10, timeout=30)
+        live = server.get_json("/api/sessions")
+        assert live["sessions"]["active"] == 1 and live["session_threads"] == 1 and live["session_tasks"] >= 2
+        first = next(r for r in peer.results if r["faces"])
+        face = first["faces"][0]
+        x0, y0, x1, y1 = face["box"]
+        assert 0 <= x0 < x1 <= first["width"] and 0 <= y0 < y1 <= first["height"]
+        assert 0.0 <= face["score"] <= 1.0 and face["verdict"] in ("real", "fake", "uncertain")
+        assert isinstance(first["rtp"], int) and first["stats"]["analysed"] >= 1
+        track_ids = {f["track_id"] for r in peer.results for f in r["faces"]}
+        assert len(track_ids) == 1  # one face, one stable track
+        pts = [r["pts"] for r in peer.results]
+        assert pts == sorted(pts) and len(set(pts)) == len(pts)
+        # RTP timestamps as sent: consecutive results differ by the pts difference at 90 kHz.
+        a, b = peer.results[0], peer.results[-1]
+        assert (b["rtp"] - a["rtp"]) % (1 << 32) == round((b["pts"] - a["pts"]) * 90000)
+        assert any(f["window_score"] is not None for r in peer.results for f in r["faces"])
+    await peer.close()
+    assert await wait_for(lambda: idle(server), timeout=15)
+
+
+@pytest.mark.timeout(240)
+async def test_twenty_connect_disconnect_cycles_leave_nothing_behind(server, clip) -> None:
+    baseline_threads = {t.name for t in threading.enumerate()}
+    server_tasks = server.get_json("/api/sessions")["tasks"]
+    async with aiohttp.ClientSession() as http:
+        for cycle in range(20):
+            peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=0.5))
+            response = await peer.connect(http, server.url)
+            assert response.status == 200, await response.text()
+            assert await wait_for(lambda: peer.results, timeout=20), f"cycle {cycle}: no result"
+            way = cycle % 3
+            if way == 0:  # the page closes its peer connection
+                await peer.close()
+            elif way == 1:  # the page says goodbye on the data channel, then closes
+                peer.channel.send(json.dumps({"type": "bye"}))
+                assert await wait_for(lambda: idle(server), timeout=15), f"cycle {cycle}: bye ignored"
+                await peer.close()
+            else:  # the page's Stop button / pagehide beacon
+                async with http.delete(f"{server.url}/api/sessions/{peer.answer['session']}") as closed:
+                    assert closed.status == 200
+                await peer.close()
+            stats = await wait_for(lambda: idle(server), timeout=15)
+            assert stats, f"cycle {cycle}: {server.get_json('/api/sessions')}"
+        async with http.delete(f"{server.url}/api/sessions/nope") as missing:
+            assert missing.status == 404
+    stats = server.get_json("/api/sessions")
+    assert stats["sessions"] == {"active": 0, "max": 2, "created": 20, "closed": 20, "rejected": 0, "failed": 0}
+    assert stats["tasks"] <= server_tasks + 1  # the request being served may be one
+    # What may remain: threads from before, and the event loops' default executors (aiortc's encoder,
+    # a fixed-size pool) - nothing per session (aiortc's decoder threads, the analysis workers).
+    leftover = lambda: {t.name for t in threading.enumerate()} - baseline_threads  # noqa: E731
+    assert await wait_for(lambda: all(name.startswith("asyncio_") for name in leftover()), timeout=10), leftover()
+    assert len(leftover()) <= 4
+
+
+async def test_unanswered_offer_is_closed_by_the_watchdog(random_model_dir, clip) -> None:
+    from streamer.model import Model
+    from tests.server.conftest import loopback_config
+    from tests.server.harness import ServerThread
+
+    with ServerThread(loopback_config(connect_timeout=1.0), Model(random_model_dir)) as server:
+        peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=0.2))
+        async with aiohttp.ClientSession() as http:
+            async with http.post(server.url + "/api/offer", json=await peer.offer()) as response:
+                assert response.status == 200  # ...but the answer is never applied
+        assert server.get_json("/api/sessions")["sessions"]["active"] == 1
+        assert await wait_for(lambda: idle(server), timeout=10)
+        await peer.close()
