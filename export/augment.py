@@ -1,0 +1,60 @@
+"""Paired augmentation: one random draw applied identically to a real image and its fake."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AugParams:
+    flip: bool
+    scale: float  # <1: down-up resample of the whole image (a smaller face)
+    brightness: float
+    contrast: float
+    saturation: float
+    noise: float  # Gaussian noise sigma (grey levels)
+    noise_seed: int
+    jpeg: int  # JPEG quality, 0 = none
+
+
+def sample_aug(rng: np.random.Generator) -> AugParams:
+    return AugParams(
+        flip=bool(rng.random() < 0.5),
+        scale=float(rng.uniform(0.35, 1.0) if rng.random() < 0.3 else 1.0),
+        brightness=float(rng.uniform(-0.08, 0.08)),
+        contrast=float(rng.uniform(-0.15, 0.15)),
+        saturation=float(rng.uniform(-0.2, 0.2)),
+        noise=float(rng.uniform(0, 4) if rng.random() < 0.2 else 0.0),
+        noise_seed=int(rng.integers(1 << 31)),
+        jpeg=int(rng.integers(35, 96) if rng.random() < 0.7 else 0),
+    )
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def augment(image: np.ndarray, p: AugParams) -> np.ndarray:
+    x = image[:, ::-1] if p.flip else image
+    h, w = x.shape[:2]
+    if p.scale < 1.0:
+        small = cv2.resize(x, (max(8, int(w * p.scale)), max(8, int(h * p.scale))), interpolation=cv2.INTER_AREA)
+        x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    f = x.astype(np.float32)
+    grey = f.mean(axis=2, keepdims=True)
+    f = grey + (f - grey) * (1.0 + p.saturation)
+    f = (f - 128.0) * (1.0 + p.contrast) + 128.0 + 255.0 * p.brightness
+    if p.noise > 0:
+        f += np.random.default_rng(p.noise_seed).normal(0, p.noise, f.shape).astype(np.float32)
+    x = np.clip(np.round(f), 0, 255).astype(np.uint8)
+    return jpeg(x, p.jpeg) if p.jpeg else np.ascontiguousarray(x)
+
+
+def augment_pair(real: np.ndarray, fake: np.ndarray, p: AugParams) -> tuple[np.ndarray, np.ndarray]:
+    """The same augmentation on a real image and its fake, so the pair differs only by the fake."""
+    return augment(real, p), augment(fake, p)

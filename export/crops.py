@@ -1,0 +1,64 @@
+"""Training/evaluation crops, cut exactly like at run time: detect on the image, then ``align_crop``."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from streamer.faces import FaceDetector, align_crop
+
+from .augment import augment_pair, sample_aug
+from .data import Clip
+from .synth import sample_params, self_blend
+
+Frames = list[np.ndarray]
+
+
+class Cropper:
+    """One face stream: a fresh detector, increasing timestamps, the largest face's aligned crop."""
+
+    def __init__(self, size: int, margin: float):
+        self.size, self.margin = size, margin
+        self._det = FaceDetector()
+        self._t = 0.0
+
+    def __call__(self, image: np.ndarray) -> np.ndarray | None:
+        self._t += 1 / 25.0
+        faces = self._det.detect(image, self._t)
+        if not faces:
+            return None
+        face = max(faces, key=lambda f: f.box[2] - f.box[0])
+        return align_crop(image, face.keypoints, face.box, self.size, self.margin)
+
+    def close(self) -> None:
+        self._det.close()
+
+
+def sbi_pairs(clip: Clip, step: int, variants: int, size: int, margin: float,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(reals, fakes) crops (N, S, S, 3): per-frame SBI, each pair sharing one augmentation."""
+    reals, fakes = [], []
+    cut_real, cut_fake = Cropper(size, margin), Cropper(size, margin)
+    for i in range(0, len(clip), step):
+        for _ in range(variants):
+            real, fake, _ = self_blend(clip.regions[i], clip.landmarks[i], sample_params(rng))
+            real, fake = augment_pair(real, fake, sample_aug(rng))
+            r, f = cut_real(real), cut_fake(fake)
+            if r is not None and f is not None:
+                reals.append(r), fakes.append(f)
+    cut_real.close(), cut_fake.close()
+    empty = np.zeros((0, size, size, 3), np.uint8)
+    return (np.stack(reals), np.stack(fakes)) if reals else (empty, empty)
+
+
+def clip_crops(frames: Frames, size: int, margin: float,
+               transform: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Crops of a clip's frames (one detector stream) and a mask of frames where a face was found."""
+    cut = Cropper(size, margin)
+    out, ok = np.zeros((len(frames), size, size, 3), np.uint8), np.zeros(len(frames), bool)
+    for i, frame in enumerate(frames):
+        crop = cut(transform(frame) if transform else frame)
+        if crop is not None:
+            out[i], ok[i] = crop, True
+    cut.close()
+    return out, ok

@@ -1,0 +1,116 @@
+"""The detector's networks in plain torch: a MobileNetV2 crop encoder and an LSTM temporal head.
+
+The backbone keeps torchvision's parameter names (``features.0.0.weight`` ...) so the official
+ImageNet weights (``mobilenet_v2-b0353104.pth``) load strictly without torchvision.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+# expansion t, channels c, repeats n, stride s (Sandler et al., 2018)
+MOBILENET_V2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                (6, 320, 1, 1)]
+LAST_CHANNELS = 1280
+
+
+def conv_bn(inp: int, out: int, kernel: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(inp, out, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(out), nn.ReLU6(inplace=True))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, inp: int, out: int, stride: int, expand: int):
+        super().__init__()
+        hidden = inp * expand
+        self.use_res = stride == 1 and inp == out
+        layers: list[nn.Module] = [conv_bn(inp, hidden, 1)] if expand != 1 else []
+        layers += [conv_bn(hidden, hidden, 3, stride, hidden), nn.Conv2d(hidden, out, 1, bias=False),
+                   nn.BatchNorm2d(out)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.use_res else self.conv(x)
+
+
+class MobileNetV2Features(nn.Module):
+    """``features`` of torchvision's MobileNetV2 (width 1.0)."""
+
+    def __init__(self):
+        super().__init__()
+        layers: list[nn.Module] = [conv_bn(3, 32, 3, 2)]
+        inp = 32
+        for t, c, n, s in MOBILENET_V2:
+            for i in range(n):
+                layers.append(InvertedResidual(inp, c, s if i == 0 else 1, t))
+                inp = c
+        layers.append(conv_bn(inp, LAST_CHANNELS, 1))
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+class Encoder(nn.Module):
+    """Crop -> (embedding [N, D], frame logit [N])."""
+
+    def __init__(self, embedding_dim: int = 128, dropout: float = 0.2):
+        super().__init__()
+        self.backbone = MobileNetV2Features()
+        self.dropout = nn.Dropout(dropout)
+        self.project = nn.Linear(LAST_CHANNELS, embedding_dim)
+        self.classify = nn.Linear(embedding_dim, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pooled = self.backbone(x).mean(dim=(2, 3))
+        embedding = self.project(self.dropout(pooled))
+        return embedding, self.classify(torch.relu(embedding)).squeeze(1)
+
+    def load_imagenet(self, path: Path) -> None:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        features = {k: v for k, v in state.items() if k.startswith("features.")}
+        self.backbone.load_state_dict(features, strict=True)
+
+    def freeze_blocks(self, n: int) -> None:
+        """Freeze the first ``n`` feature blocks (their BatchNorm statistics too)."""
+        for block in self.backbone.features[:n]:
+            block.eval()
+            for p in block.parameters():
+                p.requires_grad_(False)
+
+
+class Temporal(nn.Module):
+    """Window of embeddings [B, T, D] -> window logit [B]."""
+
+    def __init__(self, embedding_dim: int = 128, hidden: int = 64):
+        super().__init__()
+        self.norm = nn.LayerNorm(embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden, batch_first=True)
+        self.classify = nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(self.norm(x))  # zero initial state sized from the input's batch
+        return self.classify(out[:, -1]).squeeze(1)
+
+
+class EncoderExport(nn.Module):
+    """ONNX face of the encoder: normalised crops -> embedding, fake probability."""
+
+    def __init__(self, encoder: Encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        embedding, logit = self.encoder(crops)
+        return embedding, torch.sigmoid(logit).reshape(-1)
+
+
+class TemporalExport(nn.Module):
+    def __init__(self, temporal: Temporal):
+        super().__init__()
+        self.temporal = temporal
+
+    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.temporal(embeddings)).reshape(-1)

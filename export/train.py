@@ -1,0 +1,324 @@
+"""Train the detector: stage 1 the crop encoder on real/SBI pairs, stage 2 the LSTM on clip windows.
+
+    python -m export.train --out runs/NAME [--data FOLDER ...] [--epochs 8] [--size 128]
+
+Seeded; every epoch writes ``checkpoint.pt`` (rerunning the command resumes), ``log.json``,
+``log.csv`` and ``curves.png``; the result is ``model.pt`` for ``python -m export.onnx``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from streamer.assets import asset_path, cache_dir
+
+from .crops import clip_crops, sbi_pairs
+from .data import Clip, Source, asset_sources, folder_sources, load_split, split_identities
+from .metrics import auc, eer
+from .networks import Encoder, Temporal
+from .synth import sample_params, self_blend_clip
+
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class Config:
+    out: str
+    data: list[str] = field(default_factory=list)
+    no_assets: bool = False
+    size: int = 128
+    margin: float = 0.25
+    embedding_dim: int = 128
+    window: int = 8
+    stride: int = 4
+    seed: int = 0
+    variants: int = 8  # SBI pairs per training frame
+    video_step: int = 2  # use every n-th frame of real videos in stage 1
+    still_step: int = 4  # and of still pseudo-clips
+    epochs: int = 8
+    batch_pairs: int = 16
+    lr: float = 4e-4
+    freeze_blocks: int = 4
+    clip_variants: int = 3  # video-SBI parameter draws per clip in stage 2
+    temporal_epochs: int = 30
+    threads: int = 2
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def to_tensor(crops: np.ndarray, dev: torch.device) -> torch.Tensor:
+    x = torch.from_numpy(crops).to(dev).permute(0, 3, 1, 2).float() / 255.0
+    mean = torch.tensor(MEAN, device=dev).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=dev).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+# --- data ---
+
+def sources(cfg: Config) -> list[Source]:
+    found = [] if cfg.no_assets else asset_sources()
+    for folder in cfg.data:
+        found += folder_sources(Path(folder))
+    return found
+
+
+def load_clips(cfg: Config) -> tuple[dict[str, list[Clip]], dict[str, str]]:
+    srcs = sources(cfg)
+    split = split_identities([s.identity for s in srcs], seed=cfg.seed)
+    return {w: load_split(srcs, split, w, log=tqdm.write) for w in ("train", "val")}, split
+
+
+def _key(cfg: Config, clips: list[Clip], extra: str) -> str:
+    text = json.dumps([cfg.size, cfg.margin, cfg.seed, extra, [(c.source, len(c)) for c in clips]])
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def pair_set(cfg: Config, clips: list[Clip], variants: int, tag: str) -> tuple[np.ndarray, np.ndarray]:
+    """Cached stage-1 crops: (reals, fakes) with one shared augmentation per pair."""
+    path = cache_dir() / "train" / f"pairs_{tag}_{_key(cfg, clips, f'{variants}{cfg.video_step}{cfg.still_step}')}.npz"
+    if path.exists():
+        z = np.load(path)
+        return z["reals"], z["fakes"]
+    rng = np.random.default_rng(cfg.seed + (tag == "val"))
+    reals, fakes = [], []
+    for clip in tqdm(clips, desc=f"SBI pairs ({tag})"):
+        step = cfg.video_step if not clip.source.split("#")[-1].isdigit() else cfg.still_step
+        r, f = sbi_pairs(clip, step, variants, cfg.size, cfg.margin, rng)
+        reals.append(r), fakes.append(f)
+    reals, fakes = np.concatenate(reals), np.concatenate(fakes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, reals=reals, fakes=fakes)
+    return reals, fakes
+
+
+# --- stage 1 ---
+
+def run_epoch(model: Encoder, reals: np.ndarray, fakes: np.ndarray, opt: torch.optim.Optimizer | None,
+              cfg: Config, desc: str) -> tuple[float, float]:
+    """One pass over pairs (training when ``opt`` is given); mean loss and frame AUC."""
+    dev = device()
+    order = np.random.permutation(len(reals)) if opt else np.arange(len(reals))
+    losses, scores, labels = [], [], []
+    loss_fn = nn.BCEWithLogitsLoss()
+    model.train(opt is not None)
+    if opt is not None:
+        model.freeze_blocks(cfg.freeze_blocks)
+    bs = cfg.batch_pairs
+    for start in tqdm(range(0, len(order), bs), desc=desc, leave=False):
+        idx = order[start:start + bs]
+        x = to_tensor(np.concatenate([reals[idx], fakes[idx]]), dev)
+        if opt is not None and random.random() < 0.5:
+            x = x.flip(3)
+        y = torch.cat([torch.zeros(len(idx)), torch.ones(len(idx))]).to(dev)
+        with torch.set_grad_enabled(opt is not None):
+            _, logit = model(x)
+            loss = loss_fn(logit, y)
+        if opt is not None:
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        losses.append(loss.item())
+        scores.append(logit.detach().cpu().numpy()), labels.append(y.cpu().numpy())
+    return float(np.mean(losses)), auc(np.concatenate(labels), np.concatenate(scores))
+
+
+def train_encoder(cfg: Config, out: Path, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> Encoder:
+    dev = device()
+    model = Encoder(cfg.embedding_dim)
+    model.load_imagenet(asset_path("mobilenet_v2-b0353104.pth"))
+    model.to(dev)
+    model.freeze_blocks(cfg.freeze_blocks)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    log, first = load_checkpoint(out, model, opt, sched)
+    for epoch in range(first, cfg.epochs):
+        t0 = time.time()
+        tr_loss, tr_auc = run_epoch(model, *data["train"], opt, cfg, f"stage 1 epoch {epoch + 1}/{cfg.epochs}")
+        va_loss, va_auc = run_epoch(model, *data["val"], None, cfg, "validate")
+        sched.step()
+        log.append({"stage": 1, "epoch": epoch + 1, "train_loss": tr_loss, "train_auc": tr_auc,
+                    "val_loss": va_loss, "val_auc": va_auc, "seconds": round(time.time() - t0, 1)})
+        tqdm.write(json.dumps(log[-1]))
+        save_checkpoint(out, model, opt, sched, log, epoch + 1)
+        write_log(out, log)
+    return model
+
+
+def save_checkpoint(out: Path, model: Encoder, opt, sched, log: list[dict], epoch: int) -> None:
+    state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "log": log,
+             "epoch": epoch, "rng": (random.getstate(), np.random.get_state(), torch.get_rng_state())}
+    torch.save(state, out / "checkpoint.tmp")
+    (out / "checkpoint.tmp").replace(out / "checkpoint.pt")
+
+
+def load_checkpoint(out: Path, model: Encoder, opt, sched) -> tuple[list[dict], int]:
+    path = out / "checkpoint.pt"
+    if not path.exists():
+        return [], 0
+    state = torch.load(path, map_location=device(), weights_only=False)
+    model.load_state_dict(state["model"]), opt.load_state_dict(state["opt"]), sched.load_state_dict(state["sched"])
+    random.setstate(state["rng"][0]), np.random.set_state(state["rng"][1]), torch.set_rng_state(state["rng"][2])
+    tqdm.write(f"resuming after epoch {state['epoch']}")
+    return state["log"], state["epoch"]
+
+
+# --- stage 2 ---
+
+@torch.no_grad()
+def embed(model: Encoder, crops: np.ndarray, batch: int = 64) -> np.ndarray:
+    model.eval()
+    dev = device()
+    out = [model(to_tensor(crops[i:i + batch], dev))[0].cpu().numpy() for i in range(0, len(crops), batch)]
+    return np.concatenate(out) if out else np.zeros((0, model.project.out_features), np.float32)
+
+
+def windows(ok: np.ndarray, segment: np.ndarray, t: int, stride: int) -> list[int]:
+    """Start indices of windows of ``t`` consecutive frames with a face, inside one segment."""
+    starts = []
+    for s in range(0, len(ok) - t + 1, stride):
+        if ok[s:s + t].all() and (segment[s:s + t] == segment[s]).all():
+            starts.append(s)
+    return starts
+
+
+def clip_windows(cfg: Config, model: Encoder, clips: list[Clip], tag: str) -> tuple[np.ndarray, np.ndarray]:
+    """Embedding windows (N, T, D) and labels from real clips and frozen-parameter video SBI."""
+    rng = np.random.default_rng(cfg.seed + 7 + (tag == "val"))
+    xs, ys = [], []
+    for clip in tqdm(clips, desc=f"clip windows ({tag})"):
+        for v in range(cfg.clip_variants):
+            reals, fakes = self_blend_clip(list(clip.regions), list(clip.landmarks), sample_params(rng))
+            for label, frames in ((0, reals), (1, fakes)):
+                crops, ok = clip_crops(frames, cfg.size, cfg.margin)
+                emb = embed(model, crops)
+                for s in windows(ok, clip.segment, cfg.window, cfg.stride if label or v == 0 else cfg.stride * 2):
+                    xs.append(emb[s:s + cfg.window]), ys.append(label)
+    return np.stack(xs).astype(np.float32), np.asarray(ys, np.float32)
+
+
+def train_temporal(cfg: Config, out: Path, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Temporal, list]:
+    torch.manual_seed(cfg.seed)
+    head = Temporal(cfg.embedding_dim)
+    opt = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=1e-4)
+    x, y = (torch.from_numpy(a) for a in data["train"])
+    vx, vy = data["val"]
+    pos_weight = torch.tensor([(y == 0).sum() / max((y == 1).sum(), 1)])
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    log = []
+    for epoch in range(cfg.temporal_epochs):
+        head.train()
+        perm = torch.randperm(len(x))
+        losses = []
+        for i in range(0, len(x), 64):
+            idx = perm[i:i + 64]
+            loss = loss_fn(head(x[idx]), y[idx])
+            opt.zero_grad(), loss.backward(), opt.step()
+            losses.append(loss.item())
+        head.eval()
+        with torch.no_grad():
+            v_scores = head(torch.from_numpy(vx)).numpy()
+        log.append({"stage": 2, "epoch": epoch + 1, "train_loss": float(np.mean(losses)),
+                    "val_auc": auc(vy, v_scores)})
+    tqdm.write(json.dumps(log[-1]))
+    return head, log
+
+
+# --- logs ---
+
+def write_log(out: Path, log: list[dict]) -> None:
+    (out / "log.json").write_text(json.dumps(log, indent=1))
+    keys = sorted({k for row in log for k in row})
+    with open(out / "log.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, keys)
+        writer.writeheader(), writer.writerows(log)
+    plot_log(out, log)
+
+
+def plot_log(out: Path, log: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for stage, ls in ((1, "-"), (2, "--")):
+        rows = [r for r in log if r["stage"] == stage]
+        if not rows:
+            continue
+        ep = [r["epoch"] for r in rows]
+        axes[0].plot(ep, [r["train_loss"] for r in rows], ls, label=f"stage {stage} train")
+        if "val_loss" in rows[0]:
+            axes[0].plot(ep, [r["val_loss"] for r in rows], ls, label=f"stage {stage} val")
+        if "train_auc" in rows[0]:
+            axes[1].plot(ep, [r["train_auc"] for r in rows], ls, label=f"stage {stage} train (frame)")
+        axes[1].plot(ep, [r["val_auc"] for r in rows], ls, label=f"stage {stage} val")
+    axes[0].set(title="loss", xlabel="epoch"), axes[1].set(title="AUC", xlabel="epoch")
+    axes[0].legend(), axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=90)
+    plt.close(fig)
+
+
+def parse(argv: list[str] | None = None) -> Config:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    defaults = Config(out="")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--data", nargs="*", default=[], help="folders of real videos/images (identity = sub-folder)")
+    ap.add_argument("--no-assets", action="store_true", help="train on --data only")
+    for name in ("size", "epochs", "variants", "seed", "freeze_blocks", "window", "stride", "temporal_epochs",
+                 "threads", "batch_pairs", "clip_variants"):
+        ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+    ap.add_argument("--lr", type=float, default=defaults.lr)
+    return Config(**vars(ap.parse_args(argv)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse(argv)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    seed_all(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    clips, split = load_clips(cfg)
+    pairs = {"train": pair_set(cfg, clips["train"], cfg.variants, "train"),
+             "val": pair_set(cfg, clips["val"], 2, "val")}
+    tqdm.write(f"stage 1: {len(pairs['train'][0])} train pairs, {len(pairs['val'][0])} val pairs")
+    encoder = train_encoder(cfg, out, pairs)
+    encoder.cpu() if device().type == "cpu" else None
+    wins = {w: clip_windows(cfg, encoder, clips[w], w) for w in ("train", "val")}
+    tqdm.write(f"stage 2: {len(wins['train'][0])} train windows, {len(wins['val'][0])} val windows")
+    head, t_log = train_temporal(cfg, out, wins)
+    log = json.loads((out / "log.json").read_text()) if (out / "log.json").exists() else []
+    write_log(out, [r for r in log if r["stage"] == 1] + t_log)
+    head.eval()
+    with torch.no_grad():
+        val_scores = torch.sigmoid(head(torch.from_numpy(wins["val"][0]))).numpy()
+    val_eer, threshold = eer(wins["val"][1], val_scores)
+    torch.save({"encoder": encoder.state_dict(), "temporal": head.state_dict(), "config": asdict(cfg),
+                "split": split, "threshold": threshold, "val": {"window_auc": auc(wins["val"][1], val_scores),
+                                                                "window_eer": val_eer}}, out / "model.pt")
+    tqdm.write(f"wrote {out / 'model.pt'} (val window AUC {auc(wins['val'][1], val_scores):.4f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from export.data import ASSET_SPLIT, identity_of, split_identities
+from export.train import windows
+
+
+def test_identity_rules():
+    root = Path("/d")
+    assert identity_of(root / "alice" / "a.mp4", root) == "alice"
+    assert identity_of(root / "alice" / "sub" / "b.mp4", root) == "alice"
+    assert identity_of(root / "bob.mp4", root) == "bob"
+    assert identity_of(root / "Celeb-real" / "id12_0003.mp4", root) == "id12"
+    assert identity_of(root / "original_sequences" / "youtube" / "c23" / "videos" / "000.mp4",
+                       root / "original_sequences" / "youtube" / "c23") == "000"
+
+
+def test_splits_are_identity_disjoint():
+    ids = [f"p{i}" for i in range(40)] + list(ASSET_SPLIT)
+    split = split_identities(ids, seed=3)
+    assert set(split) == set(ids)
+    groups = {w: {i for i, s in split.items() if s == w} for w in ("train", "val", "test")}
+    assert all(groups[w] for w in groups)
+    assert not (groups["train"] & groups["test"]) and not (groups["train"] & groups["val"])
+    assert all(split[i] == s for i, s in ASSET_SPLIT.items())
+    assert {"obama", "carphone_man"} <= set(split) and split["obama"] != split["carphone_man"]
+
+
+def test_windows_stay_in_segments():
+    ok = np.ones(20, bool)
+    ok[5] = False
+    seg = np.r_[np.zeros(12, int), np.ones(8, int)]
+    starts = windows(ok, seg, 4, 1)
+    assert starts == [0, 1, 6, 7, 8, 12, 13, 14, 15, 16]
