@@ -1,0 +1,1 @@
+"""Watching live streams (RTSP): supervisors with reconnects, alerts, webhooks."""

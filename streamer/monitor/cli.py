@@ -1,0 +1,82 @@
+"""`deepfake-streamer monitor URL...`: headless monitoring, one JSON event per line on stdout."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from urllib.parse import urlsplit
+
+from .manager import Monitor
+from .supervisor import FAILED, StreamConfig
+from .urls import check_url
+
+
+def add_parser(sub: argparse._SubParsersAction, positive) -> None:
+    p = sub.add_parser("monitor", help="watch RTSP streams headless; events as JSON lines on stdout")
+    p.add_argument("urls", nargs="+", metavar="URL", help="rtsp:// or rtsps:// stream URL")
+    p.add_argument("--fps", type=positive, default=10.0, help="analysed frames per second per stream (default 10)")
+    p.add_argument("--threshold", type=float, help="alert threshold on the window score (default: the model's)")
+    p.add_argument("--alert-seconds", type=positive, default=2.0, help="how long a score must stay high (default 2)")
+    p.add_argument("--webhook", metavar="URL", help="POST each alert as JSON to this URL")
+    p.add_argument("--db", metavar="PATH", help="store alerts in this SQLite file")
+    p.add_argument("--allow-http", action="store_true", help="also accept http(s) stream URLs")
+    p.add_argument("--duration", type=positive, help="stop after this many seconds")
+    p.add_argument("--results", action="store_true", help="also print every analysed frame's result")
+    p.add_argument("--model", metavar="DIR")
+    p.set_defaults(func=run_monitor)
+
+
+def stream_name(url: str, index: int) -> str:
+    parts = urlsplit(url)
+    path = parts.path.strip("/").replace("/", "-")
+    return f"{index}-{parts.hostname}{'-' + path if path else ''}"
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    from ..cli import load_model
+    from .urls import UrlError
+
+    for url in args.urls:
+        try:
+            check_url(url, args.allow_http)
+        except UrlError as exc:
+            print(f"error: {url}: {exc}", file=sys.stderr)
+            return 2
+    model = load_model(args.model)
+    return asyncio.run(_monitor(args, model))
+
+
+async def _monitor(args: argparse.Namespace, model) -> int:
+    from ..store import Store
+    from .webhook import WebhookSender
+
+    def emit(event: dict) -> None:
+        if event["type"] != "result" or args.results:
+            print(json.dumps(event), flush=True)
+
+    webhook = WebhookSender(args.webhook) if args.webhook else None
+    if webhook:
+        webhook.start()
+    monitor = Monitor(model, emit, Store(args.db) if args.db else None, webhook, max_streams=len(args.urls))
+    threshold = args.threshold if args.threshold is not None else model.manifest.threshold
+    for i, url in enumerate(args.urls, 1):
+        monitor.add(StreamConfig(stream_name(url, i), url, args.fps, threshold, args.alert_seconds, args.allow_http))
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    try:
+        while not done.is_set() and any(s.stats.status != FAILED for s in monitor.streams.values()):
+            try:
+                await asyncio.wait_for(done.wait(), timeout=0.5)
+            except asyncio.TimeoutError:
+                pass
+            if args.duration and loop.time() - start >= args.duration:
+                break
+    finally:
+        failed = all(s.stats.status == FAILED for s in monitor.streams.values())
+        await monitor.close()
+    return 1 if failed else 0

@@ -1,0 +1,62 @@
+"""Many streams at once: adding and removing supervisors, storing alerts, fanning out events."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..model import Model
+from ..store import Store
+from .alerts import Alert
+from .supervisor import EventSink, StreamConfig, StreamSupervisor
+from .webhook import WebhookSender
+
+
+class MonitorError(ValueError):
+    """A stream cannot be added or removed; the message is meant for the user."""
+
+
+class Monitor:
+    def __init__(self, model: Model, emit: EventSink, store: Store | None = None,
+                 webhook: WebhookSender | None = None, max_streams: int = 16):
+        self.model, self.emit, self.store, self.webhook = model, emit, store, webhook
+        self.max_streams = max_streams
+        self.streams: dict[str, StreamSupervisor] = {}
+        self.listeners: list[Callable[[Alert], None]] = []
+
+    def add(self, cfg: StreamConfig, persist: bool = True) -> StreamSupervisor:
+        if cfg.name in self.streams:
+            raise MonitorError(f"a stream named {cfg.name!r} already exists")
+        if len(self.streams) >= self.max_streams:
+            raise MonitorError(f"at most {self.max_streams} streams can be monitored at once")
+        supervisor = StreamSupervisor(cfg, self.model, self.emit, self._on_alert)
+        self.streams[cfg.name] = supervisor
+        supervisor.start()
+        if persist and self.store:
+            self.store.save_stream(cfg.to_dict())
+        return supervisor
+
+    async def remove(self, name: str) -> None:
+        supervisor = self.streams.pop(name, None)
+        if supervisor is None:
+            raise MonitorError(f"no stream named {name!r}")
+        if self.store:
+            self.store.delete_stream(name)
+        await supervisor.stop()
+
+    def _on_alert(self, alert: Alert) -> None:
+        if self.store:
+            alert.id = self.store.add_alert(alert.stream, alert.track_id, alert.pts, alert.score,
+                                            alert.created, alert.snapshot)
+        if self.webhook:
+            self.webhook.send(alert)
+        for listener in self.listeners:
+            listener(alert)
+
+    def snapshot(self) -> list[dict]:
+        return [s.snapshot() for s in self.streams.values()]
+
+    async def close(self) -> None:
+        for name in list(self.streams):
+            supervisor = self.streams.pop(name)
+            await supervisor.stop()
+        if self.webhook:
+            await self.webhook.close()

@@ -1,0 +1,107 @@
+"""SQLite persistence (the embedded default): streams, alerts and scans survive restarts."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS streams (
+    name TEXT PRIMARY KEY, url TEXT NOT NULL, fps REAL NOT NULL, threshold REAL NOT NULL,
+    alert_seconds REAL NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, track_id INTEGER NOT NULL,
+    pts REAL NOT NULL, score REAL NOT NULL, created REAL NOT NULL, snapshot BLOB);
+CREATE INDEX IF NOT EXISTS alerts_by_stream ON alerts(stream, created);
+CREATE TABLE IF NOT EXISTS scans (
+    id TEXT PRIMARY KEY, filename TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, finished REAL,
+    info TEXT, timeline TEXT);
+"""
+
+
+class Store:
+    """A small thread-safe wrapper around one SQLite connection (WAL journal)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    def _exec(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # streams
+    def save_stream(self, cfg: dict) -> None:
+        self._exec("INSERT OR REPLACE INTO streams VALUES (?, ?, ?, ?, ?, ?)",
+                   (cfg["name"], cfg["url"], cfg["fps"], cfg["threshold"], cfg["alert_seconds"], time.time()))
+
+    def delete_stream(self, name: str) -> None:
+        self._exec("DELETE FROM streams WHERE name = ?", (name,))
+
+    def streams(self) -> list[dict]:
+        return [dict(r) for r in self._exec("SELECT * FROM streams ORDER BY created")]
+
+    # alerts
+    def add_alert(self, stream: str, track_id: int, pts: float, score: float, created: float, snapshot: bytes) -> int:
+        with self._lock:
+            cur = self._db.execute("INSERT INTO alerts (stream, track_id, pts, score, created, snapshot) "
+                                   "VALUES (?, ?, ?, ?, ?, ?)", (stream, track_id, pts, score, created, snapshot))
+            return int(cur.lastrowid)
+
+    def alerts(self, stream: str | None = None, limit: int = 100) -> list[dict]:
+        where, args = ("WHERE stream = ?", (stream,)) if stream else ("", ())
+        rows = self._exec(f"SELECT id, stream, track_id, pts, score, created FROM alerts {where} "
+                          "ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [dict(r) for r in rows]
+
+    def alert_snapshot(self, alert_id: int) -> bytes | None:
+        rows = self._exec("SELECT snapshot FROM alerts WHERE id = ?", (alert_id,))
+        return bytes(rows[0]["snapshot"]) if rows and rows[0]["snapshot"] is not None else None
+
+    # scans
+    def create_scan(self, scan_id: str, filename: str, path: str) -> None:
+        self._exec("INSERT INTO scans (id, filename, path, status, created) VALUES (?, ?, ?, 'queued', ?)",
+                   (scan_id, filename, path, time.time()))
+
+    def update_scan(self, scan_id: str, **fields: object) -> None:
+        allowed = {"status", "progress", "error", "finished", "info", "timeline"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
+        values = [json.dumps(v) if k in ("info", "timeline") and v is not None else v for k, v in fields.items()]
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self._exec(f"UPDATE scans SET {sets} WHERE id = ?", (*values, scan_id))
+
+    def scan(self, scan_id: str, with_timeline: bool = False) -> dict | None:
+        rows = self._exec("SELECT * FROM scans WHERE id = ?", (scan_id,))
+        return _scan_row(rows[0], with_timeline) if rows else None
+
+    def scans(self, limit: int = 200) -> list[dict]:
+        return [_scan_row(r, False) for r in self._exec("SELECT * FROM scans ORDER BY created DESC LIMIT ?", (limit,))]
+
+    def fail_interrupted_scans(self, reason: str = "interrupted by a server restart") -> int:
+        """Scans left queued or running by a previous process can never finish: mark them failed."""
+        with self._lock:
+            cur = self._db.execute("UPDATE scans SET status = 'failed', error = ?, finished = ? "
+                                   "WHERE status IN ('queued', 'running')", (reason, time.time()))
+            return cur.rowcount
+
+
+def _scan_row(row: sqlite3.Row, with_timeline: bool) -> dict:
+    out = {k: row[k] for k in row.keys() if k != "timeline"}
+    out["info"] = json.loads(row["info"]) if row["info"] else None
+    if with_timeline:
+        out["timeline"] = json.loads(row["timeline"]) if row["timeline"] else None
+    return out

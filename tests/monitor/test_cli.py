@@ -1,0 +1,43 @@
+import json
+import os
+import subprocess
+import sys
+
+
+def monitor(*args, model_dir, timeout=60):
+    env = {**os.environ, "DFS_MODEL_DIR": str(model_dir)}
+    return subprocess.run([sys.executable, "-m", "streamer.cli", "monitor", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_monitor_prints_json_lines_and_stores_alerts(rtsp_server, random_model_dir, tmp_path):
+    db = tmp_path / "alerts.sqlite"
+    proc = monitor(rtsp_server.url, "--duration", "6", "--fps", "5", "--results", "--threshold", "0.01",
+                   "--alert-seconds", "0.5", "--db", db, model_dir=random_model_dir)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    kinds = {e["type"] for e in events}
+    assert kinds == {"status", "result", "alert"}
+    assert [e["status"] for e in events if e["type"] == "status"][:2] == ["connecting", "live"]
+    results = [e for e in events if e["type"] == "result"]
+    assert 10 <= len(results) <= 35 and any(r["faces"] for r in results)
+    alert = next(e for e in events if e["type"] == "alert")
+    assert alert["id"] >= 1 and alert["score"] >= 0.01  # any window score passes a 0.01 threshold
+
+    from streamer.store import Store
+
+    stored = Store(db).alerts()
+    assert [a["id"] for a in stored] == sorted((e["id"] for e in events if e["type"] == "alert"), reverse=True)
+
+
+def test_monitor_refuses_file_and_concat_urls(random_model_dir):
+    for url in ("file:///etc/passwd", "concat:/etc/passwd", "http://127.0.0.1:9/x"):
+        proc = monitor(url, model_dir=random_model_dir)
+        assert proc.returncode == 2 and "not allowed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_monitor_exits_non_zero_when_every_stream_fails(random_model_dir):
+    proc = monitor("rtsp://127.0.0.1:9/none", model_dir=random_model_dir, timeout=90)
+    assert proc.returncode == 1
+    statuses = [json.loads(line)["status"] for line in proc.stdout.splitlines()]
+    assert "failed" in statuses

@@ -1,0 +1,89 @@
+import asyncio
+import random
+
+import pytest
+
+from streamer.monitor.manager import Monitor, MonitorError
+from streamer.monitor.supervisor import FAILED, LIVE, StreamConfig, StreamSupervisor, backoff_delay
+from streamer.monitor.urls import UrlError
+
+from .conftest import wait_for
+
+
+def config(name, url, **kw):
+    defaults = dict(fps=10.0, connect_timeout=2.0, stall_seconds=2.0, backoff_initial=0.2, backoff_max=1.0,
+                    max_failures=3)
+    return StreamConfig(name, url, **{**defaults, **kw})
+
+
+async def test_analyses_frames_from_a_real_rtsp_source(rtsp_server, random_model):
+    events = []
+    sup = StreamSupervisor(config("cam", rtsp_server.url), random_model, events.append)
+    sup.start()
+    try:
+        await wait_for(lambda: sup.stats.frames_analysed >= 15, timeout=20)
+    finally:
+        await sup.stop()
+    statuses = [e["status"] for e in events if e["type"] == "status"]
+    assert statuses[:2] == ["connecting", "live"] and statuses[-1] == "stopped"
+    results = [e for e in events if e["type"] == "result"]
+    assert sum(1 for r in results if len(r["faces"]) == 1) >= 0.8 * len(results)
+    assert len({f["track_id"] for r in results for f in r["faces"]}) <= 2
+    assert sup.stats.frames_in > sup.stats.frames_analysed  # 24 fps in, 10 fps analysed
+    assert not sup.running
+
+
+async def test_reconnects_after_the_server_is_killed_and_restarted(rtsp_server, random_model):
+    events = []
+    sup = StreamSupervisor(config("cam", rtsp_server.url), random_model, events.append)
+    sup.start()
+    try:
+        await wait_for(lambda: sup.stats.status == LIVE and sup.stats.frames_analysed > 5, timeout=20)
+        rtsp_server.kill()
+        await wait_for(lambda: sup.stats.status != LIVE, timeout=10)
+        rtsp_server.start()
+        before = sup.stats.frames_analysed
+        took = await wait_for(lambda: sup.stats.status == LIVE and sup.stats.frames_analysed > before + 5, timeout=15)
+    finally:
+        await sup.stop()
+    assert took < 10
+    assert sup.stats.reconnects >= 1
+    statuses = [e["status"] for e in events if e["type"] == "status"]
+    assert "reconnecting" in statuses and statuses.count("live") >= 2
+
+
+async def test_silent_source_fails_with_a_reason_while_others_keep_working(rtsp_server, silent_port, random_model):
+    events = []
+    monitor = Monitor(random_model, events.append)
+    good = monitor.add(config("good", rtsp_server.url))
+    bad = monitor.add(config("silent", f"rtsp://127.0.0.1:{silent_port}/x", connect_timeout=1.0, stall_seconds=1.0))
+    try:
+        await wait_for(lambda: bad.stats.status == FAILED, timeout=30)
+        analysed = good.stats.frames_analysed
+        await wait_for(lambda: good.stats.frames_analysed > analysed + 5, timeout=10)
+        assert good.stats.status == LIVE
+    finally:
+        await monitor.close()
+    assert bad.stats.error and "no answer within the 1 s timeout" in bad.stats.error
+    assert bad.stats.frames_in == 0
+
+
+async def test_refused_urls_and_duplicate_names(random_model):
+    monitor = Monitor(random_model, lambda e: None)
+    for url in ("file:///etc/passwd", "concat:/etc/passwd|/etc/hosts", "http://127.0.0.1/x.mp4", "rtsp://", ""):
+        with pytest.raises(UrlError):
+            monitor.add(config("x", url))
+    assert not monitor.streams
+    monitor.add(config("dup", "rtsp://127.0.0.1:9/none"))
+    with pytest.raises(MonitorError, match="already exists"):
+        monitor.add(config("dup", "rtsp://127.0.0.1:9/none"))
+    await monitor.close()
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    rng = random.Random(1)
+    delays = [backoff_delay(a, 0.5, 8.0, rng) for a in range(1, 9)]
+    for attempt, delay in enumerate(delays, 1):
+        base = min(8.0, 0.5 * 2 ** (attempt - 1))
+        assert base / 2 <= delay <= base
+    assert len({round(d, 6) for d in delays}) == len(delays)
