@@ -30,6 +30,7 @@ class VideoInfo:
     fps: float
     duration: float | None  # seconds, when the container knows
     frames: int | None
+    format: str = ""  # container format names, as FFmpeg gives them
 
 
 def check_file(path: Path) -> None:
@@ -61,7 +62,8 @@ def video_info(container: av.container.InputContainer, name: str) -> VideoInfo:
         raise MediaError(f"{name}: video is {ctx.width}x{ctx.height}; at least {MIN_SIDE}x{MIN_SIDE} is needed")
     rate = stream.average_rate or stream.guessed_rate
     duration = float(container.duration / av.time_base) if container.duration else None
-    return VideoInfo(ctx.width, ctx.height, float(rate) if rate else 0.0, duration, stream.frames or None)
+    return VideoInfo(ctx.width, ctx.height, float(rate) if rate else 0.0, duration, stream.frames or None,
+                     container.format.name)
 
 
 def probe(path: Path | str) -> VideoInfo:

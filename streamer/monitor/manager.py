@@ -1,6 +1,7 @@
 """Many streams at once: adding and removing supervisors, storing alerts, fanning out events."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from ..model import Model
@@ -54,9 +55,13 @@ class Monitor:
     def snapshot(self) -> list[dict]:
         return [s.snapshot() for s in self.streams.values()]
 
+    async def close_all_streams(self) -> None:
+        """Stop every supervisor; the stored stream list stays, to be restored at the next start."""
+        supervisors = list(self.streams.values())
+        self.streams.clear()
+        await asyncio.gather(*(s.stop() for s in supervisors))
+
     async def close(self) -> None:
-        for name in list(self.streams):
-            supervisor = self.streams.pop(name)
-            await supervisor.stop()
+        await self.close_all_streams()
         if self.webhook:
             await self.webhook.close()

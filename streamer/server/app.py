@@ -7,20 +7,23 @@ import ssl
 from aiohttp import web
 
 from ..model import Model
+from .auth import token_middleware
 from .config import ServerConfig
 from .ice import restore_host_addresses, restrict_host_addresses
 from .routes import CFG_KEY, MODEL_KEY, SESSIONS_KEY, add_routes
 from .sessions import SessionManager
+from .storage import add_storage
 
 log = logging.getLogger(__name__)
 
 
 def create_app(cfg: ServerConfig, model: Model) -> web.Application:
-    app = web.Application(client_max_size=cfg.max_offer_bytes)
+    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=[token_middleware(cfg.api_token)])
     app[CFG_KEY] = cfg
     app[MODEL_KEY] = model
     app[SESSIONS_KEY] = SessionManager(cfg, model)
     add_routes(app)
+    add_storage(app, cfg, model)
 
     async def ice_policy(_app: web.Application):
         restrict_host_addresses(cfg.ice_addresses)

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .auth import is_loopback
+
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 
 
@@ -43,6 +45,12 @@ class ServerConfig:
     web_dir: Path = WEB_DIR
     max_offer_bytes: int = 64 * 1024
     connect_timeout: float = 20.0  # seconds from answer to an established connection
+    data_dir: Path = Path("data")  # SQLite database and uploads
+    max_upload_bytes: int = 2 * 1024**3
+    media_dir: Path | None = None  # server-side folder whose files may be scanned by path
+    api_token: str | None = None  # required on mutating /api/ requests when set
+    allow_http_streams: bool = False
+    max_streams: int = 16
 
     @property
     def scheme(self) -> str:
@@ -94,6 +102,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-cert", metavar="PEM", help="TLS certificate; browsers allow the camera only on "
                         "https or localhost (default: $DFS_TLS_CERT)")
     parser.add_argument("--tls-key", metavar="PEM", help="TLS private key (default: $DFS_TLS_KEY)")
+    parser.add_argument("--data-dir", metavar="DIR", help="SQLite database and uploads (default: $DFS_DATA_DIR or "
+                        "./data)")
+    parser.add_argument("--max-upload-mb", type=int, help="largest accepted upload in MB (default: "
+                        "$DFS_MAX_UPLOAD_MB or 2048)")
+    parser.add_argument("--media-dir", metavar="DIR", help="folder on the server whose files may be scanned by path "
+                        "(default: $DFS_MEDIA_DIR, none)")
+    parser.add_argument("--api-token", help="token for POST/DELETE /api/ requests; required when listening beyond "
+                        "loopback (default: $DFS_API_TOKEN)")
+    parser.add_argument("--allow-http-streams", action="store_true", default=None,
+                        help="accept http(s) stream URLs besides rtsp(s) (default: $DFS_ALLOW_HTTP_STREAMS)")
 
 
 def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
@@ -113,6 +131,23 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
         raise ConfigError(f"port {port} is out of range")
     if max_sessions < 1:
         raise ConfigError("max sessions must be at least 1")
+    try:
+        max_upload_mb = int(pick("max_upload_mb", "DFS_MAX_UPLOAD_MB") or 2048)
+    except ValueError as exc:
+        raise ConfigError(f"max upload must be an integer number of MB: {exc}") from exc
+    if max_upload_mb < 1:
+        raise ConfigError("max upload must be at least 1 MB")
+    media_dir = pick("media_dir", "DFS_MEDIA_DIR")
+    if media_dir and not Path(media_dir).is_dir():
+        raise ConfigError(f"media folder {media_dir} does not exist")
+    host = pick("host", "DFS_HOST") or "127.0.0.1"
+    token = pick("api_token", "DFS_API_TOKEN")
+    if not token and not is_loopback(host):
+        raise ConfigError(f"listening on {host} needs an API token for the mutating endpoints: "
+                          "pass --api-token or set DFS_API_TOKEN")
+    allow_http = getattr(args, "allow_http_streams", None)
+    if allow_http is None:
+        allow_http = env.get("DFS_ALLOW_HTTP_STREAMS", "").lower() in ("1", "true", "yes")
     urls = getattr(args, "ice_server", None) or _split(env.get("DFS_ICE_SERVERS"))
     addresses = getattr(args, "ice_address", None) or _split(env.get("DFS_ICE_ADDRESSES"))
     cert, key = pick("tls_cert", "DFS_TLS_CERT"), pick("tls_key", "DFS_TLS_KEY")
@@ -122,7 +157,9 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
         if path and not Path(path).is_file():
             raise ConfigError(f"TLS file {path} does not exist")
     return ServerConfig(
-        host=pick("host", "DFS_HOST") or "127.0.0.1", port=port, model_dir=pick("model", "DFS_MODEL_DIR"),
+        data_dir=Path(pick("data_dir", "DFS_DATA_DIR") or "data"), max_upload_bytes=max_upload_mb * 1024 * 1024,
+        media_dir=Path(media_dir) if media_dir else None, api_token=token, allow_http_streams=allow_http,
+        host=host, port=port, model_dir=pick("model", "DFS_MODEL_DIR"),
         ice_servers=ice_server_list(urls, pick("turn_username", "DFS_TURN_USERNAME"),
                                     pick("turn_credential", "DFS_TURN_CREDENTIAL")),
         ice_addresses=address_list(addresses), max_sessions=max_sessions, tls_cert=cert, tls_key=key)

@@ -1,0 +1,121 @@
+"""HTTP API of file scans: upload or server-side path, status, live progress, timeline export, video."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+from aiohttp import web
+
+from .. import timeline as timeline_io
+from .events import stream_events
+from .keys import HUB_KEY, SCANS_KEY, STORE_KEY
+from .routes import CFG_KEY, error
+from .scans import ScanQueueFull
+from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
+
+SCAN_ID = re.compile(r"^[0-9a-f]{16}$")
+VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "matroska": "video/x-matroska"}
+
+
+async def create_scan(request: web.Request) -> web.Response:
+    cfg, scans = request.app[CFG_KEY], request.app[SCANS_KEY]
+    try:
+        scans.reserve()
+    except ScanQueueFull as exc:
+        return error(429, str(exc))
+    scan_id = new_scan_id()
+    upload = scans.upload_dir / scan_id
+    try:
+        if request.content_type == "application/json":
+            path, filename = await _server_path(request, cfg.media_dir)
+        elif request.content_type == "multipart/form-data":
+            filename = await receive_upload(request, upload, cfg.max_upload_bytes)
+            path = upload
+        else:
+            raise UploadError(415, "send multipart/form-data with a 'file' field, or JSON {\"path\": ...}")
+        info = await check_video(path)
+    except UploadError as exc:
+        upload.unlink(missing_ok=True)
+        return error(exc.status, exc.message.replace(scan_id, "the upload"))
+    scans.submit(scan_id, filename, path, asdict(info))
+    return web.json_response({"id": scan_id, "status": "queued", "filename": filename, "info": asdict(info)},
+                             status=202, headers={"Location": f"/api/scans/{scan_id}"})
+
+
+async def _server_path(request: web.Request, media_dir: Path | None) -> tuple[Path, str]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UploadError(400, f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict) or set(body) - {"path"}:
+        raise UploadError(400, "expected a JSON object {\"path\": \"file inside the media folder\"}")
+    path = resolve_media_path(media_dir, body.get("path"))
+    return path, path.name
+
+
+def _scan_or_404(request: web.Request, with_timeline: bool = False) -> dict:
+    scan_id = request.match_info["id"]
+    row = request.app[STORE_KEY].scan(scan_id, with_timeline) if SCAN_ID.match(scan_id) else None
+    if row is None:
+        raise web.HTTPNotFound(text=json.dumps({"error": "no such scan", "status": 404}),
+                               content_type="application/json")
+    return row
+
+
+def public(row: dict) -> dict:
+    """A scan as the API shows it: the server-side path stays private."""
+    return {k: v for k, v in row.items() if k != "path"}
+
+
+async def list_scans(request: web.Request) -> web.Response:
+    return web.json_response({"scans": [public(r) for r in request.app[STORE_KEY].scans()]})
+
+
+async def get_scan(request: web.Request) -> web.Response:
+    return web.json_response(public(_scan_or_404(request, with_timeline=True)))
+
+
+async def scan_events(request: web.Request) -> web.StreamResponse:
+    row = _scan_or_404(request)
+    return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("id") == row["id"],
+                               initial=[{"type": "scan", "id": row["id"], "status": row["status"],
+                                         "progress": row["progress"], "error": row["error"]}])
+
+
+async def export_timeline(request: web.Request) -> web.Response:
+    row = _scan_or_404(request, with_timeline=True)
+    if not row["timeline"]:
+        return error(409, f"the scan is {row['status']}; its timeline is not ready")
+    stem = Path(row["filename"]).stem or "scan"
+    if request.match_info["fmt"] == "json":
+        return web.json_response(row["timeline"], headers={
+            "Content-Disposition": f'attachment; filename="{stem}.timeline.json"'})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(timeline_io.CSV_FIELDS)
+    writer.writerows(timeline_io.csv_rows(row["timeline"]))
+    return web.Response(text=out.getvalue(), content_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{stem}.timeline.csv"'})
+
+
+async def scan_video(request: web.Request) -> web.StreamResponse:
+    row = _scan_or_404(request)
+    path = Path(row["path"])
+    if not path.is_file():
+        return error(410, "the video of this scan is no longer on the server")
+    container = (row["info"] or {}).get("format", "")
+    kind = next((t for k, t in VIDEO_TYPES.items() if k in container), "video/mp4")
+    return web.FileResponse(path, headers={"Content-Type": kind})
+
+
+def add_scan_routes(app: web.Application) -> None:
+    app.router.add_post("/api/scans", create_scan)
+    app.router.add_get("/api/scans", list_scans)
+    app.router.add_get("/api/scans/{id}", get_scan)
+    app.router.add_get("/api/scans/{id}/events", scan_events)
+    app.router.add_get("/api/scans/{id}/timeline.{fmt:json|csv}", export_timeline)
+    app.router.add_get("/api/scans/{id}/video", scan_video)

@@ -1,0 +1,107 @@
+"""File scans: accepted at once, analysed in the background, progress pushed live, kept in SQLite."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from ..model import Model
+from ..scan import scan_file
+from ..sources import MediaError
+from ..store import Store
+from .events import EventHub
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY = 0.25  # seconds of wall time between progress events
+
+
+class ScanQueueFull(Exception):
+    pass
+
+
+class ScanCancelled(Exception):
+    pass
+
+
+class ScanService:
+    """Runs at most ``concurrency`` scans at a time; at most ``max_queued`` wait."""
+
+    def __init__(self, store: Store, model: Model, hub: EventHub, upload_dir: Path,
+                 concurrency: int = 1, max_queued: int = 16):
+        self.store, self.model, self.hub, self.upload_dir = store, model, hub, upload_dir
+        self.max_queued = max_queued
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._cancelled: set[str] = set()
+        upload_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    def reserve(self) -> None:
+        if self.pending >= self.max_queued:
+            raise ScanQueueFull(f"{self.pending} scans are already queued; try again later")
+
+    def submit(self, scan_id: str, filename: str, path: Path, info: dict) -> None:
+        self.store.create_scan(scan_id, filename, str(path))
+        self.store.update_scan(scan_id, info=info)
+        self._tasks[scan_id] = asyncio.create_task(self._run(scan_id, path), name=f"scan-{scan_id}")
+        self.hub.publish({"type": "scan", "id": scan_id, "status": "queued", "progress": 0.0})
+
+    async def _run(self, scan_id: str, path: Path) -> None:
+        try:
+            async with self._slots:
+                await self._scan(scan_id, path)
+        finally:
+            self._tasks.pop(scan_id, None)
+
+    async def _scan(self, scan_id: str, path: Path) -> None:
+        loop = asyncio.get_running_loop()
+        info = self.store.scan(scan_id)["info"] or {}
+        duration = info.get("duration") or 0.0
+        last = [0.0]
+
+        def progress(pts: float, frames: int) -> None:
+            if scan_id in self._cancelled:
+                raise ScanCancelled()
+            now = time.monotonic()
+            if now - last[0] < PROGRESS_EVERY:
+                return
+            last[0] = now
+            fraction = min(pts / duration, 0.999) if duration else 0.0
+            loop.call_soon_threadsafe(self._progress, scan_id, fraction, frames)
+
+        self._set(scan_id, status="running")
+        try:
+            timeline = await asyncio.to_thread(scan_file, path, self.model, None, progress)
+        except ScanCancelled:
+            self._set(scan_id, status="failed", error="interrupted by a server shutdown", finished=time.time())
+            return
+        except MediaError as exc:
+            self._set(scan_id, status="failed", error=str(exc).replace(str(path), "the file"), finished=time.time())
+            return
+        except Exception as exc:  # a scan must never take the server down
+            log.exception("scan %s failed", scan_id)
+            self._set(scan_id, status="failed", error=f"internal error: {type(exc).__name__}", finished=time.time())
+            return
+        timeline["source"] = self.store.scan(scan_id)["filename"]
+        self.store.update_scan(scan_id, timeline=timeline)
+        self._set(scan_id, status="done", progress=1.0, finished=time.time())
+
+    def _progress(self, scan_id: str, fraction: float, frames: int) -> None:
+        self.store.update_scan(scan_id, progress=fraction)
+        self.hub.publish({"type": "scan", "id": scan_id, "status": "running", "progress": round(fraction, 4),
+                          "frames": frames})
+
+    def _set(self, scan_id: str, **fields: object) -> None:
+        self.store.update_scan(scan_id, **fields)
+        row = self.store.scan(scan_id)
+        self.hub.publish({"type": "scan", "id": scan_id, "status": row["status"], "progress": row["progress"],
+                          "error": row["error"]})
+
+    async def close(self) -> None:
+        """Stop every scan: running ones end at their next frame and are marked failed."""
+        self._cancelled.update(self._tasks)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)

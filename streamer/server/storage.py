@@ -1,0 +1,45 @@
+"""Start-up and shut-down of the storage-backed services: SQLite, scans, stream monitor, event hub."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..model import Model
+from ..monitor.manager import Monitor
+from ..monitor.supervisor import StreamConfig
+from ..store import Store
+from .config import ServerConfig
+from .events import EventHub
+from .keys import HUB_KEY, MONITOR_KEY, SCANS_KEY, STORE_KEY
+from .scan_routes import add_scan_routes
+from .scans import ScanService
+from .stream_routes import add_stream_routes
+
+log = logging.getLogger(__name__)
+
+
+def add_storage(app: web.Application, cfg: ServerConfig, model: Model) -> None:
+    hub = EventHub()
+    app[HUB_KEY] = hub
+    add_scan_routes(app)
+    add_stream_routes(app)
+
+    async def services(app: web.Application):
+        store = Store(cfg.data_dir / "deepfake-streamer.sqlite")
+        failed = store.fail_interrupted_scans()
+        if failed:
+            log.warning("%d scan(s) interrupted by the last shutdown were marked failed", failed)
+        app[STORE_KEY] = store
+        app[SCANS_KEY] = ScanService(store, model, hub, cfg.data_dir / "uploads")
+        monitor = Monitor(model, hub.publish, store, max_streams=cfg.max_streams)
+        app[MONITOR_KEY] = monitor
+        for row in store.streams():
+            monitor.add(StreamConfig(row["name"], row["url"], row["fps"], row["threshold"], row["alert_seconds"],
+                                     allow_http=cfg.allow_http_streams), persist=False)
+        yield
+        await app[SCANS_KEY].close()
+        await monitor.close_all_streams()
+        store.close()
+
+    app.cleanup_ctx.append(services)

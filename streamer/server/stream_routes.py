@@ -1,0 +1,109 @@
+"""HTTP API of RTSP monitoring: add, list and remove streams; alerts and their snapshots; live events."""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from aiohttp import web
+
+from ..monitor.manager import MonitorError
+from ..monitor.supervisor import StreamConfig
+from ..monitor.urls import UrlError, check_url
+from .events import stream_events
+from .keys import HUB_KEY, MONITOR_KEY, STORE_KEY
+from .routes import CFG_KEY, error
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
+
+
+class BodyError(ValueError):
+    pass
+
+
+def _number(body: dict, key: str, default: float, low: float, high: float) -> float:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BodyError(f"'{key}' must be a number")
+    if not low <= value <= high:
+        raise BodyError(f"'{key}' must be between {low:g} and {high:g}")
+    return float(value)
+
+
+def parse_stream(body: object, allow_http: bool, default_threshold: float) -> StreamConfig:
+    if not isinstance(body, dict):
+        raise BodyError("expected a JSON object with 'name' and 'url'")
+    unknown = set(body) - {"name", "url", "fps", "threshold", "alert_seconds"}
+    if unknown:
+        raise BodyError(f"unknown fields: {', '.join(sorted(map(str, unknown)))}")
+    name = body.get("name")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise BodyError("'name' must be 1-64 letters, digits, spaces, '.', '_' or '-'")
+    url = body.get("url")
+    try:
+        check_url(url, allow_http)
+    except UrlError as exc:
+        raise BodyError(str(exc)) from exc
+    return StreamConfig(name, url, fps=_number(body, "fps", 10.0, 0.2, 60.0),
+                        threshold=_number(body, "threshold", default_threshold, 0.0, 1.0),
+                        alert_seconds=_number(body, "alert_seconds", 2.0, 0.0, 3600.0), allow_http=allow_http)
+
+
+async def add_stream(request: web.Request) -> web.Response:
+    cfg, monitor = request.app[CFG_KEY], request.app[MONITOR_KEY]
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error(400, "the body is not valid JSON")
+    try:
+        stream = parse_stream(body, cfg.allow_http_streams, monitor.model.manifest.threshold)
+        supervisor = monitor.add(stream)
+    except BodyError as exc:
+        return error(400, str(exc))
+    except MonitorError as exc:
+        return error(409, str(exc))
+    return web.json_response(supervisor.snapshot(), status=201)
+
+
+async def list_streams(request: web.Request) -> web.Response:
+    return web.json_response({"streams": request.app[MONITOR_KEY].snapshot()})
+
+
+async def delete_stream(request: web.Request) -> web.Response:
+    try:
+        await request.app[MONITOR_KEY].remove(request.match_info["name"])
+    except MonitorError as exc:
+        return error(404, str(exc))
+    return web.json_response({"deleted": request.match_info["name"]})
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    try:
+        limit = int(request.query.get("limit", "100"))
+    except ValueError:
+        return error(400, "'limit' must be an integer")
+    if not 1 <= limit <= 1000:
+        return error(400, "'limit' must be between 1 and 1000")
+    stream = request.query.get("stream") or None
+    return web.json_response({"alerts": request.app[STORE_KEY].alerts(stream, limit)})
+
+
+async def alert_snapshot(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    data = request.app[STORE_KEY].alert_snapshot(int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    if not data:
+        return error(404, "no such alert snapshot")
+    return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
+
+
+async def monitor_events(request: web.Request) -> web.StreamResponse:
+    return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("type") in ("status", "result", "alert"))
+
+
+def add_stream_routes(app: web.Application) -> None:
+    app.router.add_post("/api/streams", add_stream)
+    app.router.add_get("/api/streams", list_streams)
+    app.router.add_delete("/api/streams/{name}", delete_stream)
+    app.router.add_get("/api/alerts", list_alerts)
+    app.router.add_get("/api/alerts/{id}/snapshot.jpg", alert_snapshot)
+    app.router.add_get("/api/events", monitor_events)
