@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tests.server.harness import ServerThread
 def loopback_config(**overrides) -> ServerConfig:
     """Every ICE candidate on 127.0.0.1 and no STUN/TURN: test traffic never leaves loopback."""
     return ServerConfig(**{"host": "127.0.0.1", "port": 0, "ice_addresses": ("127.0.0.1",), "max_sessions": 2,
-                           **overrides})
+                           "data_dir": Path(tempfile.mkdtemp(prefix="dfs-data-")), **overrides})
 
 
 @pytest.fixture

@@ -1,0 +1,104 @@
+import asyncio
+
+import cv2
+import numpy as np
+import pytest
+
+from ..monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
+from .api import api_client
+
+
+async def streams(client):
+    return {s["name"]: s for s in (await (await client.get("/api/streams")).json())["streams"]}
+
+
+async def test_add_watch_and_remove_a_real_rtsp_stream(random_model, rtsp_server, tmp_path):  # noqa: F811
+    async with api_client(random_model, tmp_path / "data") as client:
+        resp = await client.post("/api/streams", json={"name": "door", "url": rtsp_server.url, "fps": 5,
+                                                       "threshold": 0.0, "alert_seconds": 0.5})
+        assert resp.status == 201, await resp.text()
+        live = {}
+
+        async def poll():
+            live.update(await streams(client))
+            return live["door"]["status"] == "live" and live["door"]["frames_analysed"] >= 5
+
+        for _ in range(200):
+            if await poll():
+                break
+            await asyncio.sleep(0.1)
+        assert live["door"]["status"] == "live" and live["door"]["latest"]["faces"]
+        alerts = []
+        for _ in range(100):
+            alerts = (await (await client.get("/api/alerts?stream=door")).json())["alerts"]
+            if alerts:
+                break
+            await asyncio.sleep(0.1)
+        assert alerts and alerts[0]["stream"] == "door"
+        jpeg = await client.get(f"/api/alerts/{alerts[0]['id']}/snapshot.jpg")
+        image = cv2.imdecode(np.frombuffer(await jpeg.read(), np.uint8), cv2.IMREAD_COLOR)
+        assert jpeg.headers["Content-Type"] == "image/jpeg" and image.shape[0] > 50
+        assert (await client.delete("/api/streams/door")).status == 200
+        assert await streams(client) == {}
+        assert (await client.delete("/api/streams/door")).status == 404
+    async with api_client(random_model, tmp_path / "data") as client:  # alerts survive a restart
+        assert (await (await client.get("/api/alerts")).json())["alerts"][0]["id"] == alerts[0]["id"]
+
+
+async def test_streams_are_restored_after_a_restart(random_model, tmp_path):
+    async with api_client(random_model, tmp_path / "data") as client:
+        resp = await client.post("/api/streams", json={"name": "gate", "url": "rtsp://127.0.0.1:9/none"})
+        assert resp.status == 201
+    async with api_client(random_model, tmp_path / "data") as client:
+        assert list(await streams(client)) == ["gate"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"name": "x", "url": "file:///etc/passwd"}, "not allowed"),
+    ({"name": "x", "url": "concat:/etc/passwd|/etc/hosts"}, "not allowed"),
+    ({"name": "x", "url": "http://127.0.0.1:9/stream.m3u8"}, "not allowed"),
+    ({"name": "x", "url": "rtsp://"}, "no host"),
+    ({"name": "../x", "url": "rtsp://127.0.0.1/a"}, "'name'"),
+    ({"name": "x", "url": "rtsp://127.0.0.1/a", "fps": "fast"}, "'fps'"),
+    ({"name": "x", "url": "rtsp://127.0.0.1/a", "fps": 1e9}, "'fps'"),
+    ({"name": "x", "url": "rtsp://127.0.0.1/a", "threshold": 2}, "'threshold'"),
+    ({"name": "x", "url": "rtsp://127.0.0.1/a", "extra": 1}, "unknown fields"),
+    (["not", "an", "object"], "JSON object"),
+])
+async def test_bad_stream_requests_get_400(random_model, tmp_path, body, message):
+    async with api_client(random_model, tmp_path / "data") as client:
+        resp = await client.post("/api/streams", json=body)
+        assert resp.status == 400 and message in (await resp.json())["error"]
+        assert await streams(client) == {}
+
+
+async def test_duplicates_and_garbage(random_model, tmp_path):
+    async with api_client(random_model, tmp_path / "data") as client:
+        body = {"name": "cam", "url": "rtsp://127.0.0.1:9/none"}
+        assert (await client.post("/api/streams", json=body)).status == 201
+        assert (await client.post("/api/streams", json=body)).status == 409
+        garbage = await client.post("/api/streams", data=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+        assert garbage.status == 400
+        assert (await client.get("/api/alerts?limit=abc")).status == 400
+        assert (await client.get("/api/alerts/99999/snapshot.jpg")).status == 404
+
+
+async def test_token_is_required_for_mutations_when_configured(random_model, tmp_path):
+    async with api_client(random_model, tmp_path / "data", api_token="s3cret") as client:
+        body = {"name": "cam", "url": "rtsp://127.0.0.1:9/none"}
+        denied = await client.post("/api/streams", json=body)
+        assert denied.status == 401 and "token" in (await denied.json())["error"]
+        assert (await client.post("/api/streams", json=body, headers={"Authorization": "Bearer nope"})).status == 401
+        assert (await client.get("/api/streams")).status == 200
+        ok = await client.post("/api/streams", json=body, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status == 201
+        assert (await client.delete("/api/streams/cam")).status == 401
+        assert (await client.post("/api/offer", json={"sdp": "x", "type": "offer"})).status == 401
+
+
+def test_listening_beyond_loopback_needs_a_token():
+    from streamer.server.config import ConfigError, from_args
+
+    with pytest.raises(ConfigError, match="API token"):
+        from_args(None, {"DFS_HOST": "0.0.0.0"})
+    assert from_args(None, {"DFS_HOST": "0.0.0.0", "DFS_API_TOKEN": "t"}).api_token == "t"
