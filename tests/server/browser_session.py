@@ -1,0 +1,216 @@
+"""Drive the live page in headless Chromium with a fake camera, inside a network namespace with only loopback.
+
+``python -m tests.server.browser_session --mode test|bench ...`` must run inside ``unshare -n`` (see
+``run_isolated``): the server and the browser then cannot reach any address but 127.0.0.1, whatever
+candidates ICE finds. It writes ``report.json`` (and screenshots) to ``--out``; the pytest test and
+the latency bench read that report.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chromium_args(y4m: Path) -> list[str]:
+    return [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={y4m}", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        # Loopback is the only network in the namespace; WebRTC skips it unless told otherwise.
+        "--allow-loopback-in-peer-connection",
+        # Keep the page's timers and frame callbacks running at full rate while headless.
+        "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows",
+    ]
+
+
+def only_loopback() -> bool:
+    """True inside a network namespace whose only interface is lo (sysfs may still show the host's)."""
+    return [name for _, name in socket.if_nameindex()] == ["lo"]
+
+
+def run_isolated(args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``python -m tests.server.browser_session ARGS`` in a fresh network namespace with only ``lo`` up."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        raise RuntimeError("needs unshare (util-linux) and ip (iproute2)")
+    inner = " ".join([f"exec {sys.executable} -m tests.server.browser_session", *map(_quote, args)])
+    command = ["unshare", "--net", "--", "sh", "-c", f"ip link set lo up && {inner}"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def namespace_available() -> str | None:
+    """None when ``unshare --net`` works here, else why not."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "unshare or ip is not installed"
+    probe = subprocess.run(["unshare", "--net", "--", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    return None if probe.returncode == 0 else f"unshare --net failed: {probe.stderr.strip()}"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def server_stats(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/api/sessions", timeout=10) as response:
+        return json.loads(response.read())
+
+
+async def wait_idle(url: str, timeout: float = 15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = server_stats(url)
+        quiet = stats["sessions"]["active"] == 0 and stats["session_tasks"] == 0 and stats["session_threads"] == 0
+        if quiet or time.monotonic() > deadline:
+            return stats
+        await asyncio.sleep(0.1)
+
+
+async def open_page(browser: Browser, url: str, requests: list[str], console: list[str]) -> Page:
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    await page.goto(url + "/")
+    await page.wait_for_function("() => window.__dfs && document.getElementById('model-line').textContent.length > 0")
+    return page
+
+
+async def canvas_pixel(page: Page, x: float, y: float) -> list[int]:
+    return await page.evaluate("""([x, y]) => {
+        const c = document.getElementById('overlay'), dpr = c.width / c.clientWidth;
+        return Array.from(c.getContext('2d').getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data);
+    }""", [x, y])
+
+
+async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
+    requests: list[str] = []
+    console: list[str] = []
+    report: dict = {"console": console, "requests": requests}
+    page = await open_page(browser, url, requests, console)
+    report["initial_state"] = await page.evaluate("window.__dfs.state")
+    await page.click("#start")
+    await page.wait_for_function("() => window.__dfs.state === 'live'", timeout=30000)
+    await page.wait_for_function("() => window.__dfs.drawn.length > 0 && window.__dfs.resultsWithFaces >= 10", timeout=30000)
+    report["live_stats"] = server_stats(url)
+    probe = await page.evaluate("window.__dfs")
+    report["drawn"] = probe["drawn"]
+    report["picture"] = probe["picture"]
+    report["last_result"] = probe["lastResult"]
+    box = probe["drawn"][0]
+    report["box_edge_pixel"] = await canvas_pixel(page, box["x"] + box["w"] / 2, box["y"])
+    report["badge_text"] = await page.inner_text("#faces")
+    report["metrics_text"] = await page.inner_text(".metrics")
+    timeline_before = sum(probe["timeline"].values())
+    await page.wait_for_timeout(2500)
+    probe = await page.evaluate("window.__dfs")
+    report["timeline_growth"] = [timeline_before, sum(probe["timeline"].values())]
+    report["sync"] = probe["sync"]
+    report["latencies"] = probe["latencies"]
+    report["fps"] = probe["fps"]
+    await page.wait_for_function("() => window.__dfs.drawn.length > 0", timeout=10000)
+    await page.screenshot(path=str(out / "webcam-live.png"))
+
+    # A second visitor while the server is full (max sessions is 1 here) sees the server's message.
+    second = await open_page(browser, url, requests, console)
+    await second.click("#start")
+    await second.wait_for_function("() => window.__dfs.state === 'full'", timeout=30000)
+    report["full"] = {"banner": await second.inner_text("#banner"), "pill": await second.inner_text("#conn"),
+                      "stats": server_stats(url)}
+    await second.screenshot(path=str(out / "webcam-full.png"))
+    await second.close()
+
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await page.wait_for_timeout(800)
+    await page.screenshot(path=str(out / "webcam-phone.png"), full_page=True)
+    report["phone_overflow"] = await page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .map((e) => `${e.tagName}#${e.id}.${e.className}: ${Math.round(e.getBoundingClientRect().right)}`)""")
+    await page.set_viewport_size({"width": 1280, "height": 800})
+
+    await page.click("#stop")
+    await page.wait_for_function("() => window.__dfs.state === 'stopped'", timeout=10000)
+    report["after_stop_page"] = await page.evaluate("({session: __dfs.session, drawn: __dfs.drawn.length})")
+    report["after_stop"] = await wait_idle(url)
+    await page.close()
+    return report
+
+
+async def scenario_bench(browser: Browser, url: str, out: Path, seconds: float) -> dict:
+    requests: list[str] = []
+    console: list[str] = []
+    page = await open_page(browser, url, requests, console)
+    await page.click("#start")
+    await page.wait_for_function("() => window.__dfs.state === 'live' && window.__dfs.sync.locked", timeout=60000)
+    started = await page.evaluate("performance.now()")
+    samples = []
+    for _ in range(int(seconds)):
+        await page.wait_for_timeout(1000)
+        samples.append(await page.evaluate(
+            "({t: performance.now(), fps: __dfs.fps, dropped: __dfs.dropped, received: __dfs.received, "
+            "results: __dfs.results, shown: __dfs.framesShown})"))
+    probe = await page.evaluate("window.__dfs")
+    await page.screenshot(path=str(out / "bench.png"))
+    await page.click("#stop")
+    after = await wait_idle(url)
+    await page.close()
+    return {"started": started, "samples": samples, "latencies": [x for x in probe["latencies"] if x[0] >= started],
+            "matched": probe["matched"], "results": probe["results"], "after_stop": after,
+            "console": console, "requests": requests, "sync": probe["sync"]}
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    from streamer.model import Model
+    from streamer.server import ServerConfig
+    from tests.server.harness import ServerThread
+
+    cfg = ServerConfig(host="127.0.0.1", port=0, ice_addresses=("127.0.0.1",), max_sessions=args.max_sessions)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with ServerThread(cfg, Model(args.model)) as server:
+        async with async_playwright() as pw:
+            # Playwright gives every launch a fresh, temporary --user-data-dir of its own.
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                               args=chromium_args(Path(args.y4m)))
+            try:
+                if args.mode == "test":
+                    report = await scenario_test(browser, server.url, out)
+                else:
+                    report = await scenario_bench(browser, server.url, out, args.seconds)
+            finally:
+                await browser.close()
+        report["server_url"] = server.url
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mode", choices=("test", "bench"), required=True)
+    parser.add_argument("--model", required=True, help="model directory")
+    parser.add_argument("--y4m", required=True, help="fake camera file")
+    parser.add_argument("--out", required=True, help="directory for report.json and screenshots")
+    parser.add_argument("--seconds", type=float, default=25.0, help="bench: seconds to measure")
+    parser.add_argument("--max-sessions", type=int, default=1)
+    args = parser.parse_args()
+    if not only_loopback():
+        print("refusing to run: this network namespace has interfaces besides lo; use run_isolated()", file=sys.stderr)
+        return 3
+    report = asyncio.run(main_async(args))
+    (Path(args.out) / "report.json").write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

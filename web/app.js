@@ -1,0 +1,471 @@
+// Deepfake Streamer page: sends the camera over WebRTC, draws the server's per-frame results over the
+// local preview and measures glass-to-score latency. Plain ES module, no build step, nothing external.
+
+const $ = (id) => document.getElementById(id);
+const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a" };
+const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
+const TIMELINE_MS = 30000;
+const RESULT_TTL_MS = 600;   // boxes older than this are not drawn
+const TRACK_TTL_MS = 1500;   // a face badge disappears this long after its track was last seen
+const LATENCY_WINDOW_MS = 5000;
+
+// ---------------------------------------------------------------------------------------------
+// Timestamp matching. The server reports the RTP timestamp (90 kHz) of the frame each result belongs
+// to. Chrome derives a sent frame's RTP timestamp from its capture time plus a random per-stream
+// offset, so rtp/90 - captureTime is one constant (ms) for the whole stream. The preview's
+// requestVideoFrameCallback gives each displayed frame's captureTime and display time. The constant
+// is found by voting: each result votes for every offset that would put its frame among the frames
+// captured in the 1.5 s before it arrived; irregular capture intervals make the true offset win by far.
+// Then each result maps to exactly one displayed frame, and glass-to-score latency is
+// (result arrival) - (that frame's expected display time).
+class FrameClock {
+  constructor() { this.reset(); }
+
+  reset() {
+    this.frames = [];       // {capture, display} of frames shown on the preview, last 3 s
+    this.votes = new Map(); // rounded offset (ms) -> count
+    this.offset = null;
+    this.voters = 0;
+    this.misses = 0;
+    this.matched = 0;
+  }
+
+  onFrame(now, meta) {
+    if (meta.captureTime === undefined) return;
+    this.frames.push({ capture: meta.captureTime, display: meta.expectedDisplayTime ?? now });
+    while (this.frames.length && this.frames[0].capture < now - 3000) this.frames.shift();
+  }
+
+  /** The displayed frame a result belongs to, or null while the offset is not known yet. */
+  match(rtp, arrival) {
+    if (rtp === null || rtp === undefined) return null;
+    const r = rtp / 90;
+    if (this.offset === null) { this.vote(r, arrival); return null; }
+    const capture = r - this.offset;
+    let best = null;
+    for (const f of this.frames) {
+      if (Math.abs(f.capture - capture) <= 2.5 && (!best || Math.abs(f.capture - capture) < Math.abs(best.capture - capture))) best = f;
+    }
+    if (best) { this.misses = 0; this.matched += 1; return best; }
+    // The preview may skip a frame now and then; many misses in a row mean the offset is stale.
+    if (++this.misses >= 15) { const frames = this.frames; this.reset(); this.frames = frames; }
+    return null;
+  }
+
+  vote(r, arrival) {
+    for (const f of this.frames) {
+      if (f.capture <= arrival && f.capture >= arrival - 1500) {
+        const key = Math.round(r - f.capture);
+        this.votes.set(key, (this.votes.get(key) || 0) + 1);
+      }
+    }
+    this.voters += 1;
+    if (this.voters < 8) return;
+    const score = (k) => (this.votes.get(k - 1) || 0) + (this.votes.get(k) || 0) + (this.votes.get(k + 1) || 0);
+    let best = null, bestScore = 0;
+    for (const k of this.votes.keys()) { const s = score(k); if (s > bestScore) { best = k; bestScore = s; } }
+    let rival = 0;
+    for (const k of this.votes.keys()) if (Math.abs(k - best) > 2) rival = Math.max(rival, score(k));
+    if (bestScore >= 0.6 * this.voters && bestScore >= 2 * rival) {
+      this.offset = best;
+    } else if (this.voters >= 60) {
+      this.votes.clear(); this.voters = 0; // ambiguous: start over with fresh frames
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+const ui = {
+  start: $("start"), stop: $("stop"), camera: $("camera"), banner: $("banner"), stage: $("stage"),
+  video: $("preview"), overlay: $("overlay"), timeline: $("timeline"), faces: $("faces"),
+  conn: $("conn"), connText: $("conn-text"), fps: $("m-fps"), latency: $("m-latency"), p95: $("m-p95"),
+  dropped: $("m-dropped"), droppedOf: $("m-dropped-of"), thresholdHint: $("threshold-hint"), modelLine: $("model-line"),
+};
+
+const state = {
+  config: null, stream: null, pc: null, channel: null, sender: null, session: null, running: false,
+  clock: new FrameClock(), last: null, lastArrival: 0, tracks: new Map(), latencies: [], stats: null,
+};
+
+// Exposed for tests and the latency bench: plain data, updated as results arrive and frames are drawn.
+const probe = window.__dfs = {
+  state: "idle", session: null, error: null, results: 0, resultsWithFaces: 0, lastResult: null, drawn: [],
+  timeline: {}, latencies: [], matched: 0, sync: { locked: false, offset: null }, fps: 0, dropped: 0, received: 0,
+  framesShown: 0,
+};
+
+function setState(name, text) {
+  probe.state = name;
+  ui.conn.dataset.state = name === "live" ? "live" : name === "error" || name === "full" ? "error" : name === "idle" || name === "stopped" ? "idle" : "connecting";
+  ui.connText.textContent = text;
+}
+
+function showError(message) {
+  probe.error = message;
+  ui.banner.textContent = message;
+  ui.banner.hidden = !message;
+}
+
+// ---------------------------------------------------------------------------------------------
+async function loadConfig() {
+  const response = await fetch("/api/config");
+  state.config = await response.json();
+  const m = state.config.model;
+  ui.thresholdHint.textContent = `fake above ${m.threshold.toFixed(2)}`;
+  ui.modelLine.textContent = `Model ${m.name} v${m.version}. Scores are the probability that a face is synthetic; ` +
+    `within ±${m.uncertainMargin.toFixed(2)} of the threshold the verdict is uncertain.`;
+}
+
+async function listCameras() {
+  const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+  const current = state.stream?.getVideoTracks()[0]?.getSettings().deviceId || ui.camera.value;
+  ui.camera.replaceChildren(...devices.map((d, i) => new Option(d.label || `Camera ${i + 1}`, d.deviceId)));
+  if (!devices.length) ui.camera.append(new Option("No camera found", ""));
+  if (current) ui.camera.value = current;
+}
+
+async function openCamera(deviceId) {
+  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
+  if (deviceId) video.deviceId = { exact: deviceId };
+  return navigator.mediaDevices.getUserMedia({ video, audio: false });
+}
+
+function showPreview(stream) {
+  ui.video.srcObject = stream;
+  ui.video.play().catch(() => {});
+  ui.stage.classList.add("live");
+}
+
+function watchFrames() {
+  const video = ui.video;
+  if (!("requestVideoFrameCallback" in HTMLVideoElement.prototype)) return;
+  const onFrame = (now, meta) => {
+    if (!state.stream) return;
+    state.clock.onFrame(now, meta);
+    probe.framesShown += 1;
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}
+
+function waitForIce(pc, timeoutMs) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { if (pc.iceGatheringState === "complete") { pc.removeEventListener("icegatheringstatechange", done); resolve(); } };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, timeoutMs);
+  });
+}
+
+async function start() {
+  if (state.running) return;
+  state.running = true;
+  ui.start.disabled = true;
+  showError("");
+  try {
+    if (!navigator.mediaDevices?.getUserMedia) throw new Error("This browser cannot share a camera here: open the page over https or on localhost.");
+    if (!state.config) await loadConfig();
+    setState("camera", "Starting camera…");
+    state.stream = await openCamera(ui.camera.value);
+    showPreview(state.stream);
+    await listCameras();
+    watchFrames();
+
+    setState("connecting", "Connecting…");
+    const pc = state.pc = new RTCPeerConnection({ iceServers: state.config.iceServers });
+    const track = state.stream.getVideoTracks()[0];
+    state.sender = pc.addTransceiver(track, { direction: "sendonly", streams: [state.stream] }).sender;
+    const channel = state.channel = pc.createDataChannel("results", { ordered: false, maxRetransmits: 0 });
+    channel.onmessage = (event) => onResult(event.data, performance.now());
+    channel.onclose = () => { if (state.channel === channel && state.running) fail("The server ended the session."); };
+    pc.onconnectionstatechange = () => {
+      if (state.pc !== pc) return;
+      if (pc.connectionState === "connected") setState("live", "Live");
+      else if (pc.connectionState === "failed") fail("The connection to the server failed (ICE). Check the network or the server's ICE settings.");
+      else if (pc.connectionState === "disconnected") setState("connecting", "Reconnecting…");
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForIce(pc, 3000);
+    const response = await fetch("/api/offer", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+    });
+    const answer = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
+    if (!response.ok) {
+      await teardown(false);
+      setState(response.status === 503 ? "full" : "error", response.status === 503 ? "Server full" : "Refused");
+      showError(answer.error || `The server answered ${response.status}.`);
+      return;
+    }
+    state.session = probe.session = answer.session;
+    await pc.setRemoteDescription({ type: answer.type, sdp: answer.sdp });
+    ui.stop.disabled = false;
+  } catch (err) {
+    await teardown(false);
+    const denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
+    setState("error", "Error");
+    showError(denied ? "Camera access was denied. Allow the camera for this site and press Start again." : `Could not start: ${err.message || err}`);
+  }
+}
+
+function fail(message) {
+  teardown(true).then(() => { setState("error", "Disconnected"); showError(message); });
+}
+
+async function stop() {
+  await teardown(true);
+  setState("stopped", "Stopped");
+}
+
+async function teardown(tellServer) {
+  const { pc, channel, session, stream } = state;
+  state.running = false;
+  state.pc = state.channel = state.sender = state.session = null;
+  probe.session = null;
+  if (tellServer && session) {
+    // Ends the session at once; the peer connection closing would end it too, a little later.
+    await fetch(`/api/sessions/${session}`, { method: "DELETE", keepalive: true }).catch(() => {});
+  }
+  if (channel) channel.onclose = null;
+  pc?.close();
+  stream?.getTracks().forEach((t) => t.stop());
+  state.stream = null;
+  ui.video.srcObject = null;
+  ui.stage.classList.remove("live");
+  state.last = null;
+  state.clock.reset();
+  ui.start.disabled = false;
+  ui.stop.disabled = true;
+  ui.start.textContent = "Start analysis";
+}
+
+async function switchCamera() {
+  if (!state.running || !state.sender) return;
+  try {
+    const stream = await openCamera(ui.camera.value);
+    await state.sender.replaceTrack(stream.getVideoTracks()[0]);
+    state.stream?.getTracks().forEach((t) => t.stop());
+    state.stream = stream;
+    state.clock.reset();
+    showPreview(stream);
+    watchFrames();
+  } catch (err) {
+    showError(`Could not switch camera: ${err.message || err}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+function onResult(text, arrival) {
+  const result = JSON.parse(text);
+  if (result.type !== "result") return;
+  if (state.last && result.pts <= state.last.pts) return; // unordered channel: never go back in time
+  state.last = result;
+  state.lastArrival = arrival;
+  state.stats = result.stats;
+  probe.results += 1;
+  if (result.faces.length) probe.resultsWithFaces += 1;
+  probe.lastResult = result;
+  Object.assign(probe, { fps: result.stats.fps, dropped: result.stats.dropped, received: result.stats.received });
+
+  const frame = state.clock.match(result.rtp, arrival);
+  probe.sync = { locked: state.clock.offset !== null, offset: state.clock.offset, voters: state.clock.voters,
+    frames: state.clock.frames.length, top: [...state.clock.votes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4) };
+  if (frame) {
+    const latency = arrival - frame.display;
+    state.latencies.push([arrival, latency]);
+    probe.latencies.push([Math.round(arrival), Math.round(latency * 10) / 10]);
+    if (probe.latencies.length > 5000) probe.latencies.splice(0, 1000);
+    probe.matched = state.clock.matched;
+  }
+  while (state.latencies.length && state.latencies[0][0] < arrival - LATENCY_WINDOW_MS) state.latencies.shift();
+
+  for (const face of result.faces) {
+    let track = state.tracks.get(face.track_id);
+    if (!track) {
+      track = { id: face.track_id, points: [], colour: TRACK_COLOURS[(face.track_id - 1 + TRACK_COLOURS.length) % TRACK_COLOURS.length] };
+      state.tracks.set(face.track_id, track);
+    }
+    Object.assign(track, { score: face.score, verdict: face.verdict, lastSeen: arrival });
+    if (face.window_score !== null) track.points.push([arrival, face.window_score]);
+  }
+  for (const track of state.tracks.values()) {
+    while (track.points.length && track.points[0][0] < arrival - TIMELINE_MS) track.points.shift();
+    if (!track.points.length && arrival - track.lastSeen > TIMELINE_MS) state.tracks.delete(track.id);
+  }
+  probe.timeline = Object.fromEntries([...state.tracks.values()].map((t) => [t.id, t.points.length]));
+  renderMetrics();
+  renderFaces(arrival);
+}
+
+function percentile(values, q) {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function renderMetrics() {
+  const s = state.stats;
+  const lat = state.latencies.map((x) => x[1]);
+  const p50 = percentile(lat, 0.5), p95 = percentile(lat, 0.95);
+  ui.fps.textContent = s ? s.fps.toFixed(1) : "–";
+  ui.latency.textContent = p50 === null ? "–" : Math.round(p50);
+  ui.p95.textContent = p95 === null ? "–" : Math.round(p95);
+  ui.dropped.textContent = s ? s.dropped : "–";
+  ui.droppedOf.textContent = s ? ` of ${s.received}` : "";
+}
+
+function renderFaces(now) {
+  const live = [...state.tracks.values()].filter((t) => now - t.lastSeen <= TRACK_TTL_MS).sort((a, b) => a.id - b.id);
+  const keep = new Set(live.map((t) => `face-${t.id}`));
+  for (const li of [...ui.faces.children]) if (!keep.has(li.id)) li.remove();
+  if (!live.length) {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.textContent = state.running ? "No face in view." : "No face in view yet.";
+    ui.faces.replaceChildren(empty);
+    return;
+  }
+  for (const track of live) {
+    let li = document.getElementById(`face-${track.id}`);
+    if (!li) {
+      li = document.createElement("li");
+      li.id = `face-${track.id}`;
+      li.className = "face";
+      li.innerHTML = '<span class="id"></span><span class="bar"><span></span></span><span class="score"></span>';
+      ui.faces.append(li);
+    }
+    li.dataset.verdict = track.verdict;
+    li.querySelector(".id").textContent = `#${track.id}`;
+    li.querySelector(".id").style.color = track.colour;
+    li.querySelector(".bar span").style.width = `${(track.score * 100).toFixed(1)}%`;
+    li.querySelector(".score").innerHTML = `${track.score.toFixed(2)}<span class="verdict">${track.verdict}</span>`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+function fitCanvas(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.round(canvas.clientWidth * dpr), h = Math.round(canvas.clientHeight * dpr);
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  return dpr;
+}
+
+/** Where the video's picture lies inside the stage (object-fit: contain), in CSS pixels. */
+function pictureRect() {
+  const cw = ui.overlay.clientWidth, ch = ui.overlay.clientHeight;
+  const vw = ui.video.videoWidth, vh = ui.video.videoHeight;
+  if (!vw || !vh) return null;
+  const scale = Math.min(cw / vw, ch / vh);
+  return { x: (cw - vw * scale) / 2, y: (ch - vh * scale) / 2, w: vw * scale, h: vh * scale };
+}
+
+function drawOverlay(now) {
+  const canvas = ui.overlay, ctx = canvas.getContext("2d");
+  const dpr = fitCanvas(canvas);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const drawn = [];
+  const result = state.last, rect = pictureRect();
+  if (result && rect && state.running && now - state.lastArrival <= RESULT_TTL_MS) {
+    // Scale from the server's frame size to the picture; the preview is mirrored, so are the boxes.
+    const sx = rect.w / result.width, sy = rect.h / result.height;
+    for (const face of result.faces) {
+      const [x0, y0, x1, y1] = face.box;
+      const box = { x: rect.x + rect.w - x1 * sx, y: rect.y + y0 * sy, w: (x1 - x0) * sx, h: (y1 - y0) * sy };
+      const colour = VERDICT[face.verdict] || "#93a0b0";
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = colour;
+      roundRect(ctx, box.x, box.y, box.w, box.h, 8);
+      ctx.stroke();
+      const label = `#${face.track_id}  ${face.score.toFixed(2)}  ${face.verdict.toUpperCase()}`;
+      ctx.font = "600 13px system-ui, sans-serif";
+      const tw = ctx.measureText(label).width + 16, th = 24;
+      const ty = box.y - th - 6 >= rect.y ? box.y - th - 6 : box.y + box.h + 6;
+      ctx.fillStyle = colour;
+      roundRect(ctx, box.x, ty, tw, th, 6);
+      ctx.fill();
+      ctx.fillStyle = "#0b0e12";
+      ctx.fillText(label, box.x + 8, ty + 16.5);
+      drawn.push({ track_id: face.track_id, score: face.score, verdict: face.verdict, label,
+        x: Math.round(box.x), y: Math.round(box.y), w: Math.round(box.w), h: Math.round(box.h) });
+    }
+  }
+  probe.drawn = drawn;
+  probe.picture = rect && { ...rect, videoWidth: ui.video.videoWidth, videoHeight: ui.video.videoHeight };
+}
+
+function roundRect(ctx, x, y, w, h, r) {
+  ctx.beginPath();
+  ctx.moveTo(x + r, y);
+  ctx.arcTo(x + w, y, x + w, y + h, r);
+  ctx.arcTo(x + w, y + h, x, y + h, r);
+  ctx.arcTo(x, y + h, x, y, r);
+  ctx.arcTo(x, y, x + w, y, r);
+  ctx.closePath();
+}
+
+function drawTimeline(now) {
+  const canvas = ui.timeline, ctx = canvas.getContext("2d");
+  const dpr = fitCanvas(canvas);
+  const w = canvas.clientWidth, h = canvas.clientHeight, pad = { l: 30, r: 34, t: 10, b: 20 };
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const pw = w - pad.l - pad.r, ph = h - pad.t - pad.b;
+  const X = (t) => pad.l + pw * (1 - (now - t) / TIMELINE_MS), Y = (v) => pad.t + ph * (1 - v);
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.fillStyle = "#93a0b0";
+  ctx.strokeStyle = "#2a313c";
+  ctx.lineWidth = 1;
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    ctx.beginPath(); ctx.moveTo(pad.l, Y(v)); ctx.lineTo(pad.l + pw, Y(v)); ctx.stroke();
+    ctx.fillText(v.toFixed(2).replace(/0$/, ""), 2, Y(v) + 4);
+  }
+  for (let s = 0; s <= 30; s += 10) ctx.fillText(s ? `-${s}s` : "now", X(now - s * 1000) - (s ? 12 : 22), h - 5);
+  if (state.config) {
+    const { threshold, uncertainMargin } = state.config.model;
+    ctx.fillStyle = "rgba(227, 162, 26, .14)";
+    ctx.fillRect(pad.l, Y(Math.min(1, threshold + uncertainMargin)), pw, Y(Math.max(0, threshold - uncertainMargin)) - Y(Math.min(1, threshold + uncertainMargin)));
+    ctx.setLineDash([6, 5]);
+    ctx.strokeStyle = "#e8ecf1";
+    ctx.beginPath(); ctx.moveTo(pad.l, Y(threshold)); ctx.lineTo(pad.l + pw, Y(threshold)); ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  ctx.save();
+  ctx.beginPath(); ctx.rect(pad.l, 0, pw, h); ctx.clip();
+  for (const track of state.tracks.values()) {
+    if (!track.points.length) continue;
+    ctx.strokeStyle = track.colour;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    track.points.forEach(([t, v], i) => (i ? ctx.lineTo(X(t), Y(v)) : ctx.moveTo(X(t), Y(v))));
+    ctx.stroke();
+  }
+  ctx.restore();
+  for (const track of state.tracks.values()) {
+    const last = track.points[track.points.length - 1];
+    if (!last) continue;
+    ctx.fillStyle = track.colour;
+    ctx.fillText(`#${track.id}`, Math.min(X(last[0]) + 4, w - pad.r + 4), Y(last[1]) + 4);
+  }
+}
+
+function frameLoop(now) {
+  drawOverlay(now);
+  drawTimeline(now);
+  requestAnimationFrame(frameLoop);
+}
+
+// ---------------------------------------------------------------------------------------------
+ui.start.addEventListener("click", start);
+ui.stop.addEventListener("click", stop);
+ui.camera.addEventListener("change", switchCamera);
+ui.video.addEventListener("loadedmetadata", () => {
+  if (ui.video.videoWidth) ui.stage.style.aspectRatio = `${ui.video.videoWidth} / ${ui.video.videoHeight}`;
+});
+navigator.mediaDevices?.addEventListener?.("devicechange", () => listCameras().catch(() => {}));
+window.addEventListener("pagehide", () => {
+  if (state.session) navigator.sendBeacon(`/api/sessions/${state.session}/close`);
+});
+loadConfig().catch(() => showError("Cannot reach the server's configuration (/api/config)."));
+navigator.mediaDevices?.enumerateDevices?.().then(() => listCameras()).catch(() => {});
+requestAnimationFrame(frameLoop);
