@@ -28,6 +28,10 @@ async def index(request: web.Request) -> web.StreamResponse:
     return static_file(request.app[CFG_KEY], "index.html")
 
 
+async def page(request: web.Request) -> web.StreamResponse:
+    return static_file(request.app[CFG_KEY], request.path.strip("/") + ".html")
+
+
 async def static(request: web.Request) -> web.StreamResponse:
     return static_file(request.app[CFG_KEY], request.match_info["name"])
 
@@ -87,6 +91,8 @@ async def healthz(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
+    app.router.add_get("/replay", page)
+    app.router.add_get("/dashboard", page)
     app.router.add_post("/api/offer", offer)
     app.router.add_get("/api/sessions", sessions)
     app.router.add_delete("/api/sessions/{sid}", close_session)
