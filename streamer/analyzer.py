@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .faces import Face, FaceDetector, align_crop
+from .metrics import ANALYSIS_SECONDS
 from .model import Model
 from .scoring import ScoringConfig, TrackScorer, verdict
 from .sources import Frame
@@ -63,8 +64,9 @@ class Analyzer:
     """Analyses the frames of one stream in order. Not thread-safe: one thread per analyzer."""
 
     def __init__(self, model: Model, detector: FaceDetector | None = None, tracker: Tracker | None = None,
-                 smoothing_seconds: float = 1.0):
+                 smoothing_seconds: float = 1.0, source: str = "file"):
         self.model = model
+        self._latency = ANALYSIS_SECONDS.labels(source)
         m = model.manifest
         self.cfg = ScoringConfig(m.window, m.stride, m.threshold, m.uncertain_margin, smoothing_seconds)
         self.detector = detector or FaceDetector()
@@ -74,6 +76,10 @@ class Analyzer:
         self.frames = 0
 
     def process(self, frame: Frame) -> FrameResult:
+        with self._latency.time():
+            return self._process(frame)
+
+    def _process(self, frame: Frame) -> FrameResult:
         faces = self.detector.detect(frame.image, frame.pts)
         matched, ended = self.tracker.update(faces, frame.pts)
         for track in ended:

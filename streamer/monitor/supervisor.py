@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import av
 
@@ -178,7 +179,7 @@ class StreamSupervisor:
                 if gen != generation or analyzer is None:  # a new connection: timestamps restart
                     if analyzer:
                         await loop.run_in_executor(self._executor, analyzer.close)
-                    analyzer = await loop.run_in_executor(self._executor, Analyzer, self.model)
+                    analyzer = await loop.run_in_executor(self._executor, partial(Analyzer, self.model, source="rtsp"))
                     generation = gen
                     rule.reset()
                 result, alerts = await loop.run_in_executor(self._executor, self._analyse, analyzer, rule, av_frame)

@@ -6,12 +6,15 @@ import ssl
 
 from aiohttp import web
 
+from ..inference import BatchedModel
+from ..metrics import observe_batch
 from ..model import Model
 from .auth import token_middleware
 from .config import ServerConfig
 from .ice import restore_host_addresses, restrict_host_addresses
 from .routes import CFG_KEY, MODEL_KEY, SESSIONS_KEY, add_routes
 from .sessions import SessionManager
+from .metrics import add_metrics
 from .storage import add_storage
 
 log = logging.getLogger(__name__)
@@ -21,9 +24,11 @@ def create_app(cfg: ServerConfig, model: Model) -> web.Application:
     app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=[token_middleware(cfg.api_token)])
     app[CFG_KEY] = cfg
     app[MODEL_KEY] = model
-    app[SESSIONS_KEY] = SessionManager(cfg, model)
+    shared = BatchedModel(model, on_batch=observe_batch)  # one inference service for every stream
+    app[SESSIONS_KEY] = SessionManager(cfg, shared)
     add_routes(app)
-    add_storage(app, cfg, model)
+    add_storage(app, cfg, shared)
+    add_metrics(app)
 
     async def ice_policy(_app: web.Application):
         restrict_host_addresses(cfg.ice_addresses)
@@ -33,8 +38,12 @@ def create_app(cfg: ServerConfig, model: Model) -> web.Application:
     async def close_sessions(app: web.Application) -> None:
         await app[SESSIONS_KEY].close_all()
 
+    async def close_inference(_app: web.Application) -> None:
+        shared.close()
+
     app.cleanup_ctx.append(ice_policy)
     app.on_shutdown.append(close_sessions)
+    app.on_cleanup.append(close_inference)
     return app
 
 

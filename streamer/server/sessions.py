@@ -144,7 +144,8 @@ class SessionManager:
             self.rejected += 1
             raise SessionLimitError(self.cfg.max_sessions)
         sid = secrets.token_hex(6)
-        session = Session(sid, RTCPeerConnection(rtc_configuration(self.cfg)), lambda: Analyzer(self.model),
+        session = Session(sid, RTCPeerConnection(rtc_configuration(self.cfg)),
+                          lambda: Analyzer(self.model, source="webrtc"),
                           self._closed)
         self.active[sid] = session  # counted before any await, so concurrent offers respect the limit
         self.created += 1

@@ -1,0 +1,74 @@
+import threading
+
+import numpy as np
+
+from streamer.inference import BatchedModel
+
+
+def crops(model, n, seed):
+    s = model.manifest.input_size
+    return np.random.default_rng(seed).integers(0, 255, (n, s, s, 3), dtype=np.uint8)
+
+
+def test_results_match_the_plain_model(random_model):
+    batched = BatchedModel(random_model)
+    try:
+        x = crops(random_model, 3, 0)
+        emb, score = batched.encode(x)
+        ref_emb, ref_score = random_model.encode(x)
+        assert np.allclose(emb, ref_emb, atol=1e-5) and np.allclose(score, ref_score, atol=1e-5)
+        windows = np.stack([emb[[0, 1, 2, 0, 1, 2, 0, 1]]] * 2)
+        assert np.allclose(batched.temporal(windows), random_model.temporal(windows), atol=1e-5)
+        assert batched.encode(x[:0])[0].shape == (0, random_model.manifest.embedding_dim)
+    finally:
+        batched.close()
+
+
+def test_concurrent_callers_are_batched_and_each_gets_its_own_slice(random_model):
+    batched = BatchedModel(random_model, max_batch=64, max_wait=0.05)
+    inputs = [crops(random_model, 1 + i % 3, i) for i in range(12)]
+    outputs: dict[int, np.ndarray] = {}
+    barrier = threading.Barrier(len(inputs))
+
+    def call(i):
+        barrier.wait()
+        outputs[i] = batched.encode(inputs[i])[1]
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    batched.close()
+    for i, x in enumerate(inputs):
+        assert np.allclose(outputs[i], random_model.encode(x)[1], atol=1e-5)
+    stats = batched.stats["encode"]
+    assert stats.items == sum(len(x) for x in inputs)
+    assert stats.calls < len(inputs) and max(stats.sizes) > 3
+
+
+def test_batches_never_exceed_the_limit_by_more_than_one_request(random_model):
+    batched = BatchedModel(random_model, max_batch=4, max_wait=0.05)
+    threads = [threading.Thread(target=batched.encode, args=(crops(random_model, 2, i),)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    batched.close()
+    assert max(batched.stats["encode"].sizes) <= 4 + 1
+
+
+def test_a_lone_caller_pays_no_batching_delay(random_model):
+    import time
+
+    batched = BatchedModel(random_model, max_wait=0.2)
+    x = crops(random_model, 1, 0)
+    try:
+        batched.encode(x)
+        start = time.perf_counter()
+        for _ in range(5):
+            batched.encode(x)
+        elapsed = (time.perf_counter() - start) / 5
+    finally:
+        batched.close()
+    assert elapsed < 0.1  # far below the 0.2 s wait a batch could take
