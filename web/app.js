@@ -8,21 +8,26 @@ const TIMELINE_MS = 30000;
 const RESULT_TTL_MS = 600;   // boxes older than this are not drawn
 const TRACK_TTL_MS = 1500;   // a face badge disappears this long after its track was last seen
 const LATENCY_WINDOW_MS = 5000;
+const CAN_TAP_ENCODER = typeof RTCRtpSender !== "undefined" && "createEncodedStreams" in RTCRtpSender.prototype;
 
 // ---------------------------------------------------------------------------------------------
 // Timestamp matching. The server reports the RTP timestamp (90 kHz) of the frame each result belongs
 // to. Chrome derives a sent frame's RTP timestamp from its capture time plus a random per-stream
-// offset, so rtp/90 - captureTime is one constant (ms) for the whole stream. The preview's
-// requestVideoFrameCallback gives each displayed frame's captureTime and display time. The constant
-// is found by voting: each result votes for every offset that would put its frame among the frames
-// captured in the 1.5 s before it arrived; irregular capture intervals make the true offset win by far.
-// Then each result maps to exactly one displayed frame, and glass-to-score latency is
+// offset, so rtp/90 - captureTime is one constant (ms) for the whole stream; the page learns it once:
+//  - the preview's requestVideoFrameCallback gives each shown frame's captureTime and display time;
+//  - an encoded-frame transform on the sender sees each frame's RTP timestamp as it leaves the encoder,
+//    so the frame captured last before that moment is (nearly always) the same frame: one vote per
+//    encoded frame for rtp/90 - captureTime, and the offset that most of them agree on is the one.
+//  - without encoded transforms, each result votes for every frame captured in the 1.5 s before it
+//    arrived; that settles the offset only when capture intervals are irregular (most real cameras).
+// Then a result maps to exactly one shown frame, and glass-to-score latency is
 // (result arrival) - (that frame's expected display time).
 class FrameClock {
   constructor() { this.reset(); }
 
   reset() {
     this.frames = [];       // {capture, display} of frames shown on the preview, last 3 s
+    this.encoded = [];      // {r: rtp / 90, t: when it left the encoder}, not yet voted on
     this.votes = new Map(); // rounded offset (ms) -> count
     this.offset = null;
     this.voters = 0;
@@ -34,13 +39,30 @@ class FrameClock {
     if (meta.captureTime === undefined) return;
     this.frames.push({ capture: meta.captureTime, display: meta.expectedDisplayTime ?? now });
     while (this.frames.length && this.frames[0].capture < now - 3000) this.frames.shift();
+    // An encoded frame can be voted on once the preview has shown everything captured before it.
+    while (this.encoded.length && this.encoded[0].t < meta.captureTime) {
+      const { r, t } = this.encoded.shift();
+      if (this.offset !== null) continue;
+      let last = null;
+      for (const f of this.frames) if (f.capture <= t && f.capture > t - 250) last = f;
+      if (last) this.vote([Math.round(r - last.capture)]);
+    }
   }
 
-  /** The displayed frame a result belongs to, or null while the offset is not known yet. */
-  match(rtp, arrival) {
+  onEncoded(rtp, t) {
+    if (this.offset === null && this.encoded.length < 300) this.encoded.push({ r: rtp / 90, t });
+  }
+
+  /** The shown frame a result belongs to, or null while the offset is not known yet. */
+  match(rtp, arrival, byResults) {
     if (rtp === null || rtp === undefined) return null;
     const r = rtp / 90;
-    if (this.offset === null) { this.vote(r, arrival); return null; }
+    if (this.offset === null) {
+      if (byResults) {
+        this.vote(this.frames.filter((f) => f.capture <= arrival && f.capture >= arrival - 1500).map((f) => Math.round(r - f.capture)));
+      }
+      return null;
+    }
     const capture = r - this.offset;
     let best = null;
     for (const f of this.frames) {
@@ -52,15 +74,10 @@ class FrameClock {
     return null;
   }
 
-  vote(r, arrival) {
-    for (const f of this.frames) {
-      if (f.capture <= arrival && f.capture >= arrival - 1500) {
-        const key = Math.round(r - f.capture);
-        this.votes.set(key, (this.votes.get(key) || 0) + 1);
-      }
-    }
+  vote(keys) {
+    for (const key of keys) this.votes.set(key, (this.votes.get(key) || 0) + 1);
     this.voters += 1;
-    if (this.voters < 8) return;
+    if (this.voters < 10) return;
     const score = (k) => (this.votes.get(k - 1) || 0) + (this.votes.get(k) || 0) + (this.votes.get(k + 1) || 0);
     let best = null, bestScore = 0;
     for (const k of this.votes.keys()) { const s = score(k); if (s > bestScore) { best = k; bestScore = s; } }
@@ -68,8 +85,9 @@ class FrameClock {
     for (const k of this.votes.keys()) if (Math.abs(k - best) > 2) rival = Math.max(rival, score(k));
     if (bestScore >= 0.6 * this.voters && bestScore >= 2 * rival) {
       this.offset = best;
-    } else if (this.voters >= 60) {
-      this.votes.clear(); this.voters = 0; // ambiguous: start over with fresh frames
+      this.encoded = [];
+    } else if (this.voters >= 90) {
+      this.votes.clear(); this.voters = 0; // no agreement: start over with fresh frames
     }
   }
 }
@@ -172,9 +190,10 @@ async function start() {
     watchFrames();
 
     setState("connecting", "Connecting…");
-    const pc = state.pc = new RTCPeerConnection({ iceServers: state.config.iceServers });
+    const pc = state.pc = new RTCPeerConnection({ iceServers: state.config.iceServers, encodedInsertableStreams: CAN_TAP_ENCODER });
     const track = state.stream.getVideoTracks()[0];
     state.sender = pc.addTransceiver(track, { direction: "sendonly", streams: [state.stream] }).sender;
+    if (CAN_TAP_ENCODER) tapEncoder(state.sender);
     const channel = state.channel = pc.createDataChannel("results", { ordered: false, maxRetransmits: 0 });
     channel.onmessage = (event) => onResult(event.data, performance.now());
     channel.onclose = () => { if (state.channel === channel && state.running) fail("The server ended the session."); };
@@ -206,6 +225,18 @@ async function start() {
     setState("error", "Error");
     showError(denied ? "Camera access was denied. Allow the camera for this site and press Start again." : `Could not start: ${err.message || err}`);
   }
+}
+
+// Sees each encoded frame's RTP timestamp on its way out (see FrameClock); passes frames through untouched.
+function tapEncoder(sender) {
+  const { readable, writable } = sender.createEncodedStreams();
+  const clock = state.clock;
+  readable.pipeThrough(new TransformStream({
+    transform(frame, controller) {
+      clock.onEncoded(frame.getMetadata().rtpTimestamp ?? frame.timestamp, performance.now());
+      controller.enqueue(frame);
+    },
+  })).pipeTo(writable).catch(() => {});
 }
 
 function fail(message) {
@@ -267,9 +298,9 @@ function onResult(text, arrival) {
   probe.lastResult = result;
   Object.assign(probe, { fps: result.stats.fps, dropped: result.stats.dropped, received: result.stats.received });
 
-  const frame = state.clock.match(result.rtp, arrival);
+  const frame = state.clock.match(result.rtp, arrival, !CAN_TAP_ENCODER);
   probe.sync = { locked: state.clock.offset !== null, offset: state.clock.offset, voters: state.clock.voters,
-    frames: state.clock.frames.length, top: [...state.clock.votes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4) };
+    byEncoder: CAN_TAP_ENCODER };
   if (frame) {
     const latency = arrival - frame.display;
     state.latencies.push([arrival, latency]);

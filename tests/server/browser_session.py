@@ -159,8 +159,8 @@ async def scenario_bench(browser: Browser, url: str, out: Path, seconds: float) 
     for _ in range(int(seconds)):
         await page.wait_for_timeout(1000)
         samples.append(await page.evaluate(
-            "({t: performance.now(), fps: __dfs.fps, dropped: __dfs.dropped, received: __dfs.received, "
-            "results: __dfs.results, shown: __dfs.framesShown})"))
+            "() => ({t: performance.now(), fps: __dfs.fps, dropped: __dfs.dropped, received: __dfs.received, "
+            "results: __dfs.results, shown: __dfs.framesShown, server: __dfs.lastResult.stats})"))
     probe = await page.evaluate("window.__dfs")
     await page.screenshot(path=str(out / "bench.png"))
     await page.click("#stop")

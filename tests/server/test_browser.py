@@ -104,7 +104,7 @@ def test_second_visitor_sees_the_servers_503_message(browser_report: dict) -> No
 
 
 def test_phone_layout_does_not_overflow(browser_report: dict) -> None:
-    assert browser_report["phone_overflow"] is False
+    assert browser_report["phone_overflow"] == []  # no element sticks out of a 390 px wide screen
 
 
 def test_stop_tears_the_session_down_on_the_server(browser_report: dict) -> None:

@@ -1,0 +1,134 @@
+// Shared helpers of the replay and dashboard pages: API calls (with the optional API token), DOM building,
+// canvas sizing and formatting. Plain ES module, no build step, nothing external.
+
+export const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a" };
+export const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
+export const trackColour = (id) => TRACK_COLOURS[(Math.max(1, id) - 1) % TRACK_COLOURS.length];
+export const $ = (id) => document.getElementById(id);
+
+const TOKEN_KEY = "dfs-api-token";
+
+/** The API token from ?token= (remembered in localStorage) or from an earlier visit; "" when none. */
+export function apiToken() {
+  const given = new URLSearchParams(location.search).get("token");
+  try {
+    if (given) localStorage.setItem(TOKEN_KEY, given);
+    return given || localStorage.getItem(TOKEN_KEY) || "";
+  } catch {
+    return given || "";
+  }
+}
+
+export class ApiError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
+
+export function authHeaders(extra = {}) {
+  const token = apiToken();
+  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+}
+
+/** fetch + JSON; a non-2xx answer becomes an ApiError with the server's own message. */
+export async function api(path, { method = "GET", json, body, headers = {} } = {}) {
+  const init = { method, headers: method === "GET" ? headers : authHeaders(headers) };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers = { ...init.headers, "Content-Type": "application/json" };
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  let resp;
+  try {
+    resp = await fetch(path, init);
+  } catch (exc) {
+    throw new ApiError("The server cannot be reached.", 0);
+  }
+  let data = null;
+  try { data = await resp.json(); } catch { /* not JSON */ }
+  if (!resp.ok) throw new ApiError(explain(resp.status, data), resp.status);
+  return data;
+}
+
+export function explain(status, data) {
+  if (status === 401) return "This server needs an API token: open the page with ?token=YOUR_TOKEN once.";
+  return (data && data.error) || `The server answered ${status}.`;
+}
+
+/** A small DOM builder; text always goes in as text, never as HTML. */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Size the canvas backing store to its CSS box at the device pixel ratio; returns {w, h, dpr} in CSS px. */
+export function fitCanvas(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  const bw = Math.max(1, Math.round(w * dpr)), bh = Math.max(1, Math.round(h * dpr));
+  if (canvas.width !== bw || canvas.height !== bh) { canvas.width = bw; canvas.height = bh; }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h, dpr };
+}
+
+export function roundRect(ctx, x, y, w, h, r) {
+  r = Math.max(0, Math.min(r, w / 2, h / 2));
+  ctx.beginPath();
+  ctx.moveTo(x + r, y);
+  ctx.arcTo(x + w, y, x + w, y + h, r);
+  ctx.arcTo(x + w, y + h, x, y + h, r);
+  ctx.arcTo(x, y + h, x, y, r);
+  ctx.arcTo(x, y, x + w, y, r);
+  ctx.closePath();
+}
+
+/** 83.4 -> "1:23.4" */
+export function clock(seconds, decimals = 1) {
+  if (!Number.isFinite(seconds)) return "–";
+  const m = Math.floor(seconds / 60), s = seconds - m * 60;
+  return `${m}:${s.toFixed(decimals).padStart(decimals ? 3 + decimals : 2, "0")}`;
+}
+
+/** Epoch seconds -> "22 Nov, 14:03" (today: "14:03:12"). */
+export function when(epoch) {
+  if (!epoch) return "–";
+  const d = new Date(epoch * 1000), now = new Date();
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  if (d.toDateString() === now.toDateString()) return time;
+  return `${d.toLocaleDateString([], { day: "numeric", month: "short" })}, ${time.slice(0, 5)}`;
+}
+
+export function ago(epoch) {
+  if (!epoch) return "never";
+  const s = Math.max(0, Date.now() / 1000 - epoch);
+  if (s < 5) return "just now";
+  if (s < 60) return `${Math.round(s)} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return when(epoch);
+}
+
+/** The worst of several verdicts: fake > uncertain > real. */
+export function worstVerdict(verdicts) {
+  if (verdicts.includes("fake")) return "fake";
+  if (verdicts.includes("uncertain")) return "uncertain";
+  return verdicts.length ? "real" : null;
+}
+
+/** An rtsp URL for display, with any user:password hidden. */
+export function safeUrl(url) {
+  return String(url || "").replace(/\/\/[^/@]*@/, "//•••@");
+}
