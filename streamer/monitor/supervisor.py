@@ -21,6 +21,7 @@ import av
 from ..analyzer import Analyzer, FrameResult
 from ..handoff import LatestSlot
 from ..model import Model
+from ..rate import AdaptiveRate
 from ..sources import Frame
 from .alerts import Alert, AlertRule
 from .urls import av_options
@@ -35,7 +36,7 @@ EventSink = Callable[[Event], None]
 class StreamConfig:
     name: str
     url: str
-    fps: float = 10.0
+    fps: float = 10.0  # the most frames per second analysed; fewer under load
     threshold: float = 0.5
     alert_seconds: float = 2.0
     allow_http: bool = False
@@ -44,6 +45,11 @@ class StreamConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 10.0
     max_failures: int = 5  # consecutive attempts that never produce a frame before ``failed``
+    min_fps: float = 2.0  # the analysis rate never adapts below this
+
+    @property
+    def floor_fps(self) -> float:
+        return min(self.min_fps, self.fps)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "url": self.url, "fps": self.fps, "threshold": self.threshold,
@@ -62,6 +68,7 @@ class StreamStats:
     frames_skipped: int = 0  # not needed to keep the configured analysis rate
     last_frame_at: float | None = None
     alerts: int = 0
+    target_fps: float = 0.0
     latest: dict | None = field(default=None, repr=False)
 
 
@@ -167,6 +174,7 @@ class StreamSupervisor:
         loop = asyncio.get_running_loop()
         analyzer: Analyzer | None = None
         rule = AlertRule(self.cfg.name, self.cfg.threshold, self.cfg.alert_seconds)
+        rate = AdaptiveRate(self.cfg.fps, self.cfg.floor_fps)
         generation, next_due = 0, 0.0
         try:
             while (item := await self._slot.get()) is not None:
@@ -175,7 +183,7 @@ class StreamSupervisor:
                 if now < next_due:
                     self.stats.frames_skipped += 1
                     continue
-                next_due = now + 1.0 / self.cfg.fps
+                next_due = now + rate.interval
                 if gen != generation or analyzer is None:  # a new connection: timestamps restart
                     if analyzer:
                         await loop.run_in_executor(self._executor, analyzer.close)
@@ -183,6 +191,7 @@ class StreamSupervisor:
                     generation = gen
                     rule.reset()
                 result, alerts = await loop.run_in_executor(self._executor, self._analyse, analyzer, rule, av_frame)
+                self.stats.target_fps = rate.update(time.monotonic() - now)
                 self._publish(result, alerts)
         finally:
             if analyzer:
@@ -228,7 +237,8 @@ class StreamSupervisor:
         s = self.stats
         return {**self.cfg.to_dict(), "status": s.status, "error": s.error, "connects": s.connects,
                 "reconnects": s.reconnects, "frames_in": s.frames_in, "frames_analysed": s.frames_analysed,
-                "frames_dropped": s.frames_dropped, "frames_skipped": s.frames_skipped, "last_frame_at": s.last_frame_at, "alerts": s.alerts,
+                "frames_dropped": s.frames_dropped, "frames_skipped": s.frames_skipped,
+                "target_fps": round(s.target_fps, 2), "last_frame_at": s.last_frame_at, "alerts": s.alerts,
                 "latest": s.latest}
 
 
