@@ -57,6 +57,11 @@ class ServerConfig:
         return "https" if self.tls_cert else "http"
 
 
+def _or(value: object, default: object) -> object:
+    """``value`` unless it is unset (None or ""): 0 is a value, to be validated, not a default."""
+    return default if value is None or value == "" else value
+
+
 def _split(value: str | None) -> list[str]:
     return [part for part in (value or "").replace(",", " ").split() if part]
 
@@ -123,8 +128,8 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
         return value if value is not None else env.get(var) or None
 
     try:
-        port = int(pick("port", "DFS_PORT") or 8080)
-        max_sessions = int(pick("max_sessions", "DFS_MAX_SESSIONS") or 4)
+        port = int(_or(pick("port", "DFS_PORT"), 8080))
+        max_sessions = int(_or(pick("max_sessions", "DFS_MAX_SESSIONS"), 4))
     except ValueError as exc:
         raise ConfigError(f"port and max sessions must be integers: {exc}") from exc
     if not 0 <= port <= 65535:

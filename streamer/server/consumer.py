@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +24,9 @@ from ..sources import Frame
 
 log = logging.getLogger(__name__)
 THREAD_PREFIX = "dfs-session"
+# MediaPipe set-up, first detection and close silence fd 2 by swapping it process-wide (dup2); two
+# sessions doing that at once could leave stderr pointing at /dev/null. One at a time, then.
+NATIVE_SETUP = threading.Lock()
 
 
 @dataclass
@@ -82,11 +86,14 @@ class FrameConsumer:
     def _process(self, item: Received) -> dict:
         """Runs on the session's worker thread."""
         started = time.perf_counter()
-        if self._analyzer is None:
-            self._analyzer = self._factory()
         image = item.frame.to_ndarray(format="rgb24")
-        pts = float(item.frame.pts * item.frame.time_base)
-        result = self._analyzer.process(Frame(image, pts, self.analysed))
+        frame = Frame(image, float(item.frame.pts * item.frame.time_base), self.analysed)
+        if self._analyzer is None:
+            with NATIVE_SETUP:
+                self._analyzer = self._factory()
+                result = self._analyzer.process(frame)
+        else:
+            result = self._analyzer.process(frame)
         done = time.perf_counter()
         self.analysed += 1
         self._done.append(done)
@@ -124,5 +131,6 @@ class FrameConsumer:
 
     def _close_analyzer(self) -> None:
         if self._analyzer is not None:
-            self._analyzer.close()
+            with NATIVE_SETUP:
+                self._analyzer.close()
             self._analyzer = None

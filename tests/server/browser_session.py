@@ -144,7 +144,15 @@ async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
     await page.wait_for_function("() => window.__dfs.state === 'stopped'", timeout=10000)
     report["after_stop_page"] = await page.evaluate("({session: __dfs.session, drawn: __dfs.drawn.length})")
     report["after_stop"] = await wait_idle(url)
+
+    # Closing the tab mid-session: the pagehide beacon (or the dying connection) ends it on the server.
+    await page.click("#start")
+    await page.wait_for_function("() => window.__dfs.state === 'live' && window.__dfs.results > 0", timeout=30000)
+    report["before_close"] = server_stats(url)
+    closed_at = time.monotonic()
     await page.close()
+    report["after_close"] = await wait_idle(url)
+    report["close_seconds"] = round(time.monotonic() - closed_at, 2)
     return report
 
 

@@ -114,3 +114,11 @@ def test_stop_tears_the_session_down_on_the_server(browser_report: dict) -> None
     assert after["sessions"]["active"] == 0 and after["sessions"]["closed"] == 1
     assert after["session_tasks"] == 0 and after["session_threads"] == 0 and after["peer_connections"] == 0
     assert browser_report["after_stop_page"] == {"session": None, "drawn": 0}
+
+
+def test_closing_the_tab_ends_the_session(browser_report: dict) -> None:
+    assert browser_report["before_close"]["sessions"]["active"] == 1
+    after = browser_report["after_close"]
+    assert after["sessions"]["active"] == 0 and after["sessions"]["closed"] == 2
+    assert after["session_tasks"] == 0 and after["session_threads"] == 0 and after["peer_connections"] == 0
+    assert browser_report["close_seconds"] < 10

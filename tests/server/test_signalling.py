@@ -87,3 +87,24 @@ async def test_session_limit_answers_503_with_message(server, clip) -> None:
     finally:
         for peer in peers:
             await peer.close()
+
+
+async def test_webcam_signalling_needs_no_api_token(random_model_dir, clip) -> None:
+    """With an API token set (required beyond loopback), visitors of the page can still connect."""
+    from streamer.model import Model
+    from tests.server.client import ClipTrack
+    from tests.server.conftest import loopback_config
+    from tests.server.harness import ServerThread
+
+    with ServerThread(loopback_config(api_token="s3cret"), Model(random_model_dir)) as server:
+        peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=0.3))
+        try:
+            async with aiohttp.ClientSession() as http:
+                response = await peer.connect(http, server.url)
+                assert response.status == 200, await response.text()
+                async with http.delete(f"{server.url}/api/sessions/{peer.answer['session']}") as closed:
+                    assert closed.status == 200
+                async with http.post(server.url + "/api/offer", data=b"nope") as bad:
+                    assert bad.status == 400
+        finally:
+            await peer.close()
