@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 APT_TEST := chromium ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav iproute2
 
-.PHONY: serve test install install-dev apt-test assets bench clean
+.PHONY: serve test install install-dev apt-test assets bench bench-webrtc clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install-dev
 
 bench: install-dev
 	$(PY) bench/scan_speed.py
+
+# Glass-to-score latency of the live page (headless Chromium in a loopback-only network namespace).
+bench-webrtc: install-dev
+	$(PY) bench/webrtc_latency.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
