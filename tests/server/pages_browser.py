@@ -1,0 +1,87 @@
+"""Headless Debian Chromium for the replay and dashboard pages, with every request kept on 127.0.0.1.
+
+These pages use no WebRTC, so they need no network namespace: Chromium's own background traffic is off
+(the same flags as the live page's test), host names other than 127.0.0.1 do not resolve, and every
+request the page makes is routed through a guard that aborts anything not aimed at the test server.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.server.browser_session import CHROMIUM, ROOT
+
+ARTIFACTS = ROOT / "artifacts" / "server"
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows", "--autoplay-policy=no-user-gesture-required",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+@dataclass
+class PageLog:
+    base: str
+    requests: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.console if line.startswith(("pageerror", "error"))]
+
+
+@contextmanager
+def chromium(tmp_path: Path) -> Iterator:
+    """A fresh headless Chromium (own --user-data-dir) through Playwright's sync API."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} is missing: run `make apt-test`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
+            viewport={"width": 1280, "height": 860}, service_workers="block", accept_downloads=False)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def open_page(context, base: str, path: str, log: PageLog):
+    page = context.new_page()
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(base + "/") or url.startswith("data:") or url.startswith("blob:"):
+            route.continue_()
+        else:
+            log.blocked.append(url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.on("request", lambda r: log.requests.append(r.url))
+    page.on("console", lambda m: log.console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: log.console.append(f"pageerror: {e}"))
+    page.goto(base + path)
+    return page
+
+
+def overflow(page) -> list[str]:
+    """Elements that stick out past the right edge of the viewport (a phone layout must have none)."""
+    return page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > window.innerWidth + 0.5
+                && !e.closest('.table-wrap, .scans, .alerts'))
+        .map((e) => `${e.tagName}#${e.id}.${e.className}: ${Math.round(e.getBoundingClientRect().right)}`)""")
+
+
+def screenshot(page, name: str, full_page: bool = False) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
