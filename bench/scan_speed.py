@@ -19,6 +19,7 @@ from streamer.analyzer import Analyzer  # noqa: E402
 from streamer.assets import ASSETS, asset_path  # noqa: E402
 from streamer.cli import model_dir  # noqa: E402
 from streamer.model import Model  # noqa: E402
+from streamer.native_logs import filter_native_logs  # noqa: E402
 from streamer.sources import file_frames, probe  # noqa: E402
 
 
@@ -41,6 +42,22 @@ def pipeline_fps(path: Path, model: Model) -> tuple[int, float, int]:
     return n, n / (time.perf_counter() - start), faces
 
 
+def batch_fps(paths: list[Path], model: Model) -> tuple[int, float, float]:
+    """Scan several files at once, one thread each, through one shared inference service."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streamer.inference import BatchedModel
+
+    shared = BatchedModel(model)
+    start = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(len(paths)) as pool:
+            frames = sum(pool.map(lambda p: pipeline_fps(p, shared)[0], paths))
+    finally:
+        shared.close()
+    return frames, frames / (time.perf_counter() - start), shared.stats["encode"].mean
+
+
 def load(arg: str | None) -> tuple[Model, str]:
     path = model_dir(arg)
     if (path / "manifest.json").is_file():
@@ -56,7 +73,9 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--clip", default="WolfgangLanger_Pexels.mp4")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=4, help="files scanned at once in the batch run")
     args = parser.parse_args()
+    filter_native_logs()
     path = asset_path(args.clip) if args.clip in ASSETS else Path(args.clip)
     info = probe(path)
     model, label = load(args.model)
@@ -72,6 +91,11 @@ def main() -> None:
     realtime = best_pipe / info.fps if info.fps else float("nan")
     print(f"best: decode-only {best_decode:.1f} fps, pipeline {best_pipe:.1f} fps, "
           f"ratio {best_pipe / best_decode:.3f}, {realtime:.1f}x real time")
+    if args.batch > 1:
+        frames, fps, mean_batch = batch_fps([path] * args.batch, model)
+        print(f"batch of {args.batch} files at once: {fps:.1f} fps in all ({frames} frames), "
+              f"{fps / args.batch:.1f} fps per file, mean encoder batch {mean_batch:.1f}, "
+              f"{fps / best_pipe:.2f}x the single-file pipeline")
 
 
 if __name__ == "__main__":

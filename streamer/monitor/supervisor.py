@@ -69,6 +69,7 @@ class StreamStats:
     last_frame_at: float | None = None
     alerts: int = 0
     target_fps: float = 0.0
+    latency_ms: float = 0.0  # decoder to result, of the last analysed frame
     latest: dict | None = field(default=None, repr=False)
 
 
@@ -83,7 +84,7 @@ class StreamSupervisor:
         av_options(cfg.url, cfg.allow_http)  # validate before anything starts
         self.cfg, self.model, self.emit, self.on_alert = cfg, model, emit, on_alert
         self.stats = StreamStats()
-        self._slot: LatestSlot[tuple[int, av.VideoFrame]] | None = None
+        self._slot: LatestSlot[tuple[int, av.VideoFrame, float]] | None = None
         self._stop = threading.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"analyse-{cfg.name}")
         self._reader: threading.Thread | None = None
@@ -148,7 +149,8 @@ class StreamSupervisor:
                     self._frame_in(generation, frame)
             self.stats.error = "stream ended"
         except av.error.FFmpegError as exc:
-            quiet = time.time() - self.stats.last_frame_at if got and self.stats.last_frame_at else time.monotonic() - started
+            quiet = (time.time() - self.stats.last_frame_at if got and self.stats.last_frame_at
+                     else time.monotonic() - started)
             self.stats.error = _describe(exc, got, quiet, self.cfg)
             if got:
                 self._set_status(STALLED)
@@ -164,7 +166,7 @@ class StreamSupervisor:
             self._set_status(LIVE)
         assert self._loop and self._slot
         try:
-            self._loop.call_soon_threadsafe(self._slot.put, (generation, frame))
+            self._loop.call_soon_threadsafe(self._slot.put, (generation, frame, time.perf_counter()))
         except RuntimeError:  # the loop has closed
             self._stop.set()
 
@@ -178,12 +180,12 @@ class StreamSupervisor:
         generation, next_due = 0, 0.0
         try:
             while (item := await self._slot.get()) is not None:
-                gen, av_frame = item
+                gen, av_frame, decoded_at = item
                 now = time.monotonic()
-                if now < next_due:
+                if now < next_due - 0.2 * rate.interval:  # a little early still counts: sources jitter
                     self.stats.frames_skipped += 1
                     continue
-                next_due = now + rate.interval
+                next_due = max(next_due + rate.interval, now - rate.interval)
                 if gen != generation or analyzer is None:  # a new connection: timestamps restart
                     if analyzer:
                         await loop.run_in_executor(self._executor, analyzer.close)
@@ -192,7 +194,7 @@ class StreamSupervisor:
                     rule.reset()
                 result, alerts = await loop.run_in_executor(self._executor, self._analyse, analyzer, rule, av_frame)
                 self.stats.target_fps = rate.update(time.monotonic() - now)
-                self._publish(result, alerts)
+                self._publish(result, alerts, time.perf_counter() - decoded_at)
         finally:
             if analyzer:
                 await loop.run_in_executor(self._executor, analyzer.close)
@@ -203,12 +205,15 @@ class StreamSupervisor:
         result = analyzer.process(Frame(image, pts, analyzer.frames))
         return result, rule.check(result, image)
 
-    def _publish(self, result: FrameResult, alerts: list[Alert]) -> None:
+    def _publish(self, result: FrameResult, alerts: list[Alert], latency: float) -> None:
+        """``latency``: seconds from the frame leaving the decoder to its result."""
         assert self._slot
         self.stats.frames_analysed += 1
         self.stats.frames_dropped = self._slot.dropped
+        self.stats.latency_ms = round(latency * 1000, 1)
         self.stats.latest = result.to_dict()
-        self.emit({"type": "result", "stream": self.cfg.name, **self.stats.latest})
+        self.emit({"type": "result", "stream": self.cfg.name, **self.stats.latest,
+                   "latency_ms": self.stats.latency_ms})
         for alert in alerts:
             self.stats.alerts += 1
             if self.on_alert:
@@ -238,7 +243,8 @@ class StreamSupervisor:
         return {**self.cfg.to_dict(), "status": s.status, "error": s.error, "connects": s.connects,
                 "reconnects": s.reconnects, "frames_in": s.frames_in, "frames_analysed": s.frames_analysed,
                 "frames_dropped": s.frames_dropped, "frames_skipped": s.frames_skipped,
-                "target_fps": round(s.target_fps, 2), "last_frame_at": s.last_frame_at, "alerts": s.alerts,
+                "target_fps": round(s.target_fps, 2), "latency_ms": s.latency_ms,
+                "last_frame_at": s.last_frame_at, "alerts": s.alerts,
                 "latest": s.latest}
 
 

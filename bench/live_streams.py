@@ -1,0 +1,115 @@
+"""Shared by the stream benches: a 640x480 30 fps face clip, a local RTSP server, N monitored streams."""
+from __future__ import annotations
+
+import asyncio
+import resource
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streamer.assets import asset_path, cache_dir  # noqa: E402
+from streamer.inference import BatchedModel  # noqa: E402
+from streamer.model import Model  # noqa: E402
+from streamer.monitor.manager import Monitor  # noqa: E402
+from streamer.monitor.supervisor import StreamConfig  # noqa: E402
+
+RTSP_SERVER = ROOT / "tests" / "monitor" / "rtsp_server.py"
+
+
+def bench_clip(seconds: float = 80.0) -> Path:
+    """A real talking head letterboxed to 640x480 at 30 fps, looped to ``seconds`` (made once, cached)."""
+    path = cache_dir() / "bench" / f"face_640x480_30fps_{int(seconds)}s.mp4"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(asset_path("WolfgangLanger_Pexels.mp4"))) as src:
+        frames = [f.to_ndarray(format="rgb24") for f in src.decode(video=0)]
+    canvas = np.zeros((480, 640, 3), np.uint8)
+    tmp = path.with_suffix(".part.mp4")
+    with av.open(str(tmp), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"preset": "veryfast", "g": "60"})
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        stream.time_base = Fraction(1, 30)
+        for i in range(int(seconds * 30)):
+            canvas[60:420] = frames[i % len(frames)]
+            frame = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    tmp.replace(path)
+    return path
+
+
+class RtspServer:
+    def __init__(self, clip: Path):
+        self.proc = subprocess.Popen(["/usr/bin/python3", str(RTSP_SERVER), str(clip)], stdout=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "PORT":
+            raise RuntimeError(f"RTSP server failed to start: {line}")
+        self.url = f"rtsp://127.0.0.1:{line[1]}/stream"
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / 100.0
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class StreamRun:
+    """N streams of one RTSP source, analysed through one shared inference service."""
+
+    def __init__(self, model: Model, url: str, n: int, ceiling_fps: float, floor_fps: float):
+        self.latencies: dict[str, list[tuple[float, float]]] = {}
+        self.shared = BatchedModel(model)
+        self.monitor = Monitor(self.shared, self._on_event, max_streams=n)
+        self.configs = [StreamConfig(f"s{i}", url, fps=ceiling_fps, min_fps=floor_fps, threshold=1.01,
+                                     stall_seconds=10, connect_timeout=10) for i in range(n)]
+
+    def _on_event(self, event: dict) -> None:
+        if event["type"] == "result":
+            self.latencies.setdefault(event["stream"], []).append((time.monotonic(), event["latency_ms"]))
+
+    def start(self) -> None:
+        for cfg in self.configs:
+            self.monitor.add(cfg)
+
+    def counts(self) -> dict[str, int]:
+        return {name: s.stats.frames_analysed for name, s in self.monitor.streams.items()}
+
+    async def wait_live(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while any(s.stats.frames_analysed == 0 for s in self.monitor.streams.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("streams did not go live")
+            await asyncio.sleep(0.2)
+
+    def latency_percentile(self, since: float, until: float, q: float) -> float:
+        values = [ms for series in self.latencies.values() for t, ms in series if since <= t < until]
+        return float(np.percentile(values, q)) if values else float("nan")
+
+    async def close(self) -> None:
+        await self.monitor.close()
+        self.shared.close()

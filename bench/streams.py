@@ -1,0 +1,96 @@
+"""How many live 640x480 30 fps streams one machine analyses at >= 10 fps each.
+
+    python bench/streams.py [--model DIR] [--probe 15] [--hold 60] [--max 12]
+
+Every stream is a real RTSP session from a local gst-rtsp-server (a real face clip, paced in real
+time), decoded, detected and scored through one shared, micro-batched inference service. N rises
+until a stream's analysed fps falls below the bar or latency grows; the largest N that passed its
+probe is then held for --hold seconds and reported with CPU use and per-stream fps.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import time
+
+from live_streams import RtspServer, StreamRun, bench_clip, cpu_seconds
+
+from streamer.cli import load_model
+from streamer.native_logs import filter_native_logs
+
+BAR_FPS = 10.0
+
+
+async def measure(model, url: str, n: int, seconds: float, ceiling: float, floor: float) -> dict:
+    run = StreamRun(model, url, n, ceiling, floor)
+    run.start()
+    try:
+        await run.wait_live()
+        await asyncio.sleep(3)  # warm-up: detectors, the adaptive rate
+        c0, t0, counts0 = cpu_seconds(), time.monotonic(), run.counts()
+        await asyncio.sleep(seconds)
+        c1, t1, counts1 = cpu_seconds(), time.monotonic(), run.counts()
+        fps = {k: (counts1[k] - counts0.get(k, 0)) / (t1 - t0) for k in counts1}
+        first = run.latency_percentile(t0, t0 + 5, 50)
+        last = run.latency_percentile(t1 - 5, t1, 50)
+        dropped = sum(s.stats.frames_dropped for s in run.monitor.streams.values())
+        reconnects = sum(s.stats.reconnects for s in run.monitor.streams.values())
+        batch = run.shared.stats["encode"].mean
+    finally:
+        await run.close()
+    return {"n": n, "fps": fps, "min_fps": min(fps.values()), "cpu": (c1 - c0) / (t1 - t0),
+            "p50_first": first, "p50_last": last, "p95": run.latency_percentile(t0, t1, 95),
+            "dropped": dropped, "reconnects": reconnects, "batch": batch}
+
+
+def passed(r: dict) -> bool:
+    grew = r["p50_last"] > max(2 * r["p50_first"], r["p50_first"] + 50)
+    return r["min_fps"] >= BAR_FPS and not grew and not math.isnan(r["p50_last"])
+
+
+def show(label: str, r: dict) -> None:
+    per = " ".join(f"{v:.1f}" for v in r["fps"].values())
+    print(f"{label} N={r['n']:2d}: analysed fps per stream min {r['min_fps']:.1f} [{per}] | "
+          f"latency p50 {r['p50_first']:.0f} -> {r['p50_last']:.0f} ms, p95 {r['p95']:.0f} ms | "
+          f"process CPU {r['cpu'] * 100:.0f}% of one core | mean encoder batch {r['batch']:.1f} | "
+          f"drops {r['dropped']} reconnects {r['reconnects']} | {'PASS' if passed(r) else 'FAIL'}", flush=True)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model")
+    parser.add_argument("--probe", type=float, default=15.0, help="seconds measured per N while rising")
+    parser.add_argument("--hold", type=float, default=60.0, help="seconds the best N must hold")
+    parser.add_argument("--start", type=int, default=1)
+    parser.add_argument("--max", type=int, default=12)
+    parser.add_argument("--ceiling", type=float, default=30.0, help="most analysed fps per stream")
+    args = parser.parse_args()
+    filter_native_logs()
+    model = load_model(args.model)
+    server = RtspServer(bench_clip())
+    print(f"{os.cpu_count()} cores; model {model.manifest.name} {model.manifest.version} "
+          f"({model.manifest.input_size} px); source {server.url} 640x480 30 fps", flush=True)
+    best = None
+    try:
+        for n in range(args.start, args.max + 1):
+            r = await measure(model, server.url, n, args.probe, args.ceiling, 2.0)
+            show("probe", r)
+            if not passed(r):
+                break
+            best = n
+        if best:
+            r = await measure(model, server.url, best, args.hold, args.ceiling, 2.0)
+            show(f"hold {args.hold:.0f}s", r)
+            print(f"largest N held for {args.hold:.0f} s at >= {BAR_FPS:.0f} fps per stream: "
+                  f"{best if passed(r) else 'none (the hold failed)'}; gst-rtsp-server used "
+                  f"{server.cpu_seconds():.0f} CPU-seconds in all")
+        else:
+            print("no N passed")
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
