@@ -82,17 +82,24 @@ class Encoder(nn.Module):
 
 
 class Temporal(nn.Module):
-    """Window of embeddings [B, T, D] -> window logit [B]."""
+    """Window of embeddings [B, T, D] -> window logit [B].
+
+    The mean of the per-frame logits (``frame``: a copy of the encoder's classifier) plus an LSTM
+    correction that starts at zero, so the head can only improve on frame averaging.
+    """
 
     def __init__(self, embedding_dim: int = 128, hidden: int = 64):
         super().__init__()
+        self.frame = nn.Linear(embedding_dim, 1)
         self.norm = nn.LayerNorm(embedding_dim)
         self.lstm = nn.LSTM(embedding_dim, hidden, batch_first=True)
         self.classify = nn.Linear(hidden, 1)
+        nn.init.zeros_(self.classify.weight), nn.init.zeros_(self.classify.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        base = self.frame(torch.relu(x)).squeeze(2).mean(1)
         out, _ = self.lstm(self.norm(x))  # zero initial state sized from the input's batch
-        return self.classify(out[:, -1]).squeeze(1)
+        return base + self.classify(out[:, -1]).squeeze(1)
 
 
 class EncoderExport(nn.Module):

@@ -45,6 +45,7 @@ class Config:
     stride: int = 4
     seed: int = 0
     variants: int = 8  # SBI pairs per training frame
+    val_variants: int = 4
     video_step: int = 2  # use every n-th frame of real videos in stage 1
     still_step: int = 4  # and of still pseudo-clips
     epochs: int = 8
@@ -52,7 +53,7 @@ class Config:
     lr: float = 4e-4
     freeze_blocks: int = 4
     clip_variants: int = 3  # video-SBI parameter draws per clip in stage 2
-    temporal_epochs: int = 30
+    temporal_epochs: int = 15
     threads: int = 2
 
 
@@ -159,7 +160,13 @@ def train_encoder(cfg: Config, out: Path, data: dict[str, tuple[np.ndarray, np.n
                     "val_loss": va_loss, "val_auc": va_auc, "seconds": round(time.time() - t0, 1)})
         tqdm.write(json.dumps(log[-1]))
         save_checkpoint(out, model, opt, sched, log, epoch + 1)
+        if va_auc >= max(r["val_auc"] for r in log if r["stage"] == 1):
+            torch.save(model.state_dict(), out / "best_encoder.pt")
         write_log(out, log)
+    if (out / "best_encoder.pt").exists():  # the epoch with the best validation AUC
+        model.load_state_dict(torch.load(out / "best_encoder.pt", map_location=dev, weights_only=True))
+        best = max((r for r in log if r["stage"] == 1), key=lambda r: r["val_auc"])
+        tqdm.write(f"using the encoder of epoch {best['epoch']} (val frame AUC {best['val_auc']:.4f})")
     return model
 
 
@@ -215,30 +222,41 @@ def clip_windows(cfg: Config, model: Encoder, clips: list[Clip], tag: str) -> tu
     return np.stack(xs).astype(np.float32), np.asarray(ys, np.float32)
 
 
-def train_temporal(cfg: Config, out: Path, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Temporal, list]:
+def train_temporal(cfg: Config, encoder: Encoder, data: dict[str, tuple[np.ndarray, np.ndarray]]
+                   ) -> tuple[Temporal, list]:
+    """LSTM correction on top of frame-logit averaging; the epoch with the best val window AUC wins."""
     torch.manual_seed(cfg.seed)
     head = Temporal(cfg.embedding_dim)
-    opt = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=1e-4)
+    head.frame.load_state_dict(encoder.classify.state_dict())
+    head.frame.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in head.parameters() if p.requires_grad], lr=5e-4, weight_decay=1e-2)
     x, y = (torch.from_numpy(a) for a in data["train"])
     vx, vy = data["val"]
-    pos_weight = torch.tensor([(y == 0).sum() / max((y == 1).sum(), 1)])
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    log = []
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([(y == 0).sum() / max((y == 1).sum(), 1)]))
+    noise = 0.3 * x.std().item()
+
+    def val_auc() -> float:
+        head.eval()
+        with torch.no_grad():
+            return auc(vy, head(torch.from_numpy(vx)).numpy())
+
+    best = (val_auc(), 0, {k: v.clone() for k, v in head.state_dict().items()})
+    log = [{"stage": 2, "epoch": 0, "train_loss": float("nan"), "val_auc": best[0]}]
     for epoch in range(cfg.temporal_epochs):
         head.train()
         perm = torch.randperm(len(x))
         losses = []
         for i in range(0, len(x), 64):
             idx = perm[i:i + 64]
-            loss = loss_fn(head(x[idx]), y[idx])
+            xb = x[idx] + noise * torch.randn_like(x[idx])
+            loss = loss_fn(head(xb), y[idx])
             opt.zero_grad(), loss.backward(), opt.step()
             losses.append(loss.item())
-        head.eval()
-        with torch.no_grad():
-            v_scores = head(torch.from_numpy(vx)).numpy()
-        log.append({"stage": 2, "epoch": epoch + 1, "train_loss": float(np.mean(losses)),
-                    "val_auc": auc(vy, v_scores)})
-    tqdm.write(json.dumps(log[-1]))
+        log.append({"stage": 2, "epoch": epoch + 1, "train_loss": float(np.mean(losses)), "val_auc": val_auc()})
+        if log[-1]["val_auc"] > best[0]:
+            best = (log[-1]["val_auc"], epoch + 1, {k: v.clone() for k, v in head.state_dict().items()})
+    head.load_state_dict(best[2])
+    tqdm.write(f"temporal head: epoch {best[1]} (0 = frame-logit mean), val window AUC {best[0]:.4f}")
     return head, log
 
 
@@ -288,6 +306,8 @@ def parse(argv: list[str] | None = None) -> Config:
                  "threads", "batch_pairs", "clip_variants"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     ap.add_argument("--lr", type=float, default=defaults.lr)
+    for name in ("video_step", "still_step", "val_variants"):
+        ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     return Config(**vars(ap.parse_args(argv)))
 
 
@@ -300,22 +320,25 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(cfg.threads)
     clips, split = load_clips(cfg)
     pairs = {"train": pair_set(cfg, clips["train"], cfg.variants, "train"),
-             "val": pair_set(cfg, clips["val"], 2, "val")}
+             "val": pair_set(cfg, clips["val"], cfg.val_variants, "val")}
     tqdm.write(f"stage 1: {len(pairs['train'][0])} train pairs, {len(pairs['val'][0])} val pairs")
     encoder = train_encoder(cfg, out, pairs)
     encoder.cpu() if device().type == "cpu" else None
     wins = {w: clip_windows(cfg, encoder, clips[w], w) for w in ("train", "val")}
     tqdm.write(f"stage 2: {len(wins['train'][0])} train windows, {len(wins['val'][0])} val windows")
-    head, t_log = train_temporal(cfg, out, wins)
+    head, t_log = train_temporal(cfg, encoder, wins)
     log = json.loads((out / "log.json").read_text()) if (out / "log.json").exists() else []
     write_log(out, [r for r in log if r["stage"] == 1] + t_log)
     head.eval()
     with torch.no_grad():
         val_scores = torch.sigmoid(head(torch.from_numpy(wins["val"][0]))).numpy()
     val_eer, threshold = eer(wins["val"][1], val_scores)
+    best = max((r for r in log if r["stage"] == 1), key=lambda r: r["val_auc"], default={})
     torch.save({"encoder": encoder.state_dict(), "temporal": head.state_dict(), "config": asdict(cfg),
                 "split": split, "threshold": threshold, "val": {"window_auc": auc(wins["val"][1], val_scores),
-                                                                "window_eer": val_eer}}, out / "model.pt")
+                                                                "window_eer": val_eer,
+                                                                "frame_auc": best.get("val_auc"),
+                                                                "encoder_epoch": best.get("epoch")}}, out / "model.pt")
     tqdm.write(f"wrote {out / 'model.pt'} (val window AUC {auc(wins['val'][1], val_scores):.4f})")
     return 0
 
