@@ -116,7 +116,10 @@ class Session:
         if self._watchdog is not None and self._watchdog is not current:
             self._watchdog.cancel()
         try:
-            await self.consumer.close()
+            try:
+                await self.consumer.close()
+            except Exception:  # the peer connection must close whatever happened to the analysis
+                log.exception("session %s: closing the analysis failed", self.id)
             await self.pc.close()
         finally:
             self._on_closed(self)
