@@ -14,7 +14,7 @@ const STATUS_TEXT = { connecting: "Connecting", live: "Live", stalled: "Stalled"
   failed: "Failed", stopped: "Stopped" };
 
 const ui = {
-  tiles: $("tiles"), noStreams: $("no-streams"), alerts: $("alerts"), alertCount: $("alert-count"),
+  tiles: $("tiles"), streamCount: $("stream-count"), noStreams: $("no-streams"), alerts: $("alerts"), alertCount: $("alert-count"),
   conn: $("conn"), connText: $("conn-text"), form: $("add"), formError: $("form-error"), formOk: $("form-ok"),
   submit: $("f-submit"), name: $("f-name"), url: $("f-url"), fps: $("f-fps"), threshold: $("f-threshold"),
   alertSeconds: $("f-alert"),
@@ -147,7 +147,9 @@ function drawSpark(s) {
   const canvas = s.els.spark;
   if (!canvas.clientWidth) return;
   const { ctx, w, h: hgt } = fitCanvas(canvas);
-  const now = Date.now(), span = SPARK_SECONDS * 1000, pad = 4;
+  // Up to a minute; a young stream's few seconds fill the width instead of hugging its right edge.
+  const now = Date.now(), pad = 4;
+  const span = Math.min(SPARK_SECONDS * 1000, Math.max(10000, s.history.length ? now - s.history[0].t : 0));
   const X = (t) => ((t - (now - span)) / span) * w;
   const Y = (v) => pad + (1 - v) * (hgt - 2 * pad);
   const limit = s.info.threshold ?? threshold;
@@ -194,6 +196,8 @@ function drawSpark(s) {
 
 function renderEmpty() {
   ui.noStreams.hidden = streams.size > 0;
+  const live = [...streams.values()].filter((s) => s.info.status === "live").length;
+  ui.streamCount.textContent = streams.size ? `${live} of ${streams.size} live` : "";
 }
 
 function frame() {
