@@ -29,6 +29,7 @@ def chromium_args(y4m: Path) -> list[str]:
         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={y4m}", "--no-sandbox", "--disable-gpu", "--disable-quic",
         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
         # Loopback is the only network in the namespace; WebRTC skips it unless told otherwise.
         "--allow-loopback-in-peer-connection",
         # Keep the page's timers and frame callbacks running at full rate while headless.
@@ -42,21 +43,36 @@ def only_loopback() -> bool:
     return [name for _, name in socket.if_nameindex()] == ["lo"]
 
 
-def run_isolated(args: list[str], timeout: float) -> subprocess.CompletedProcess:
-    """Run ``python -m tests.server.browser_session ARGS`` in a fresh network namespace with only ``lo`` up."""
+# As root a plain network namespace; otherwise a user namespace maps us to root inside it.
+UNSHARE_VARIANTS = (["unshare", "--net"], ["unshare", "--user", "--map-root-user", "--net"])
+
+
+def _unshare() -> tuple[list[str] | None, str]:
     if shutil.which("unshare") is None or shutil.which("ip") is None:
-        raise RuntimeError("needs unshare (util-linux) and ip (iproute2)")
-    inner = " ".join([f"exec {sys.executable} -m tests.server.browser_session", *map(_quote, args)])
-    command = ["unshare", "--net", "--", "sh", "-c", f"ip link set lo up && {inner}"]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        return None, "unshare (util-linux) or ip (iproute2) is not installed"
+    errors = []
+    for variant in UNSHARE_VARIANTS:
+        probe = subprocess.run([*variant, "--", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return variant, ""
+        errors.append(f"{' '.join(variant)}: {probe.stderr.strip()}")
+    return None, "; ".join(errors)
 
 
 def namespace_available() -> str | None:
-    """None when ``unshare --net`` works here, else why not."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare or ip is not installed"
-    probe = subprocess.run(["unshare", "--net", "--", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
-    return None if probe.returncode == 0 else f"unshare --net failed: {probe.stderr.strip()}"
+    """None when a loopback-only network namespace can be made here, else why not."""
+    variant, why = _unshare()
+    return None if variant else why
+
+
+def run_isolated(args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``python -m tests.server.browser_session ARGS`` in a fresh network namespace with only ``lo`` up."""
+    variant, why = _unshare()
+    if variant is None:
+        raise RuntimeError(f"no network namespace: {why}")
+    inner = " ".join([f"exec {sys.executable} -m tests.server.browser_session", *map(_quote, args)])
+    command = [*variant, "--", "sh", "-c", f"ip link set lo up && {inner}"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def _quote(value: str) -> str:

@@ -64,8 +64,12 @@ async def test_twenty_connect_disconnect_cycles_leave_nothing_behind(server, cli
             response = await peer.connect(http, server.url)
             assert response.status == 200, await response.text()
             assert await wait_for(lambda: peer.results, timeout=20), f"cycle {cycle}: no result"
-            way = cycle % 3
+            way = cycle % 4
             if way == 0:  # the page closes its peer connection
+                await peer.close()
+            elif way == 3:  # only the results channel closes: no one to send results to
+                peer.channel.close()
+                assert await wait_for(lambda: idle(server), timeout=15), f"cycle {cycle}: channel close ignored"
                 await peer.close()
             elif way == 1:  # the page says goodbye on the data channel, then closes
                 peer.channel.send(json.dumps({"type": "bye"}))
