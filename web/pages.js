@@ -51,7 +51,8 @@ export async function api(path, { method = "GET", json, body, headers = {} } = {
 
 export function explain(status, data) {
   if (status === 401) return "This server needs an API token: open the page with ?token=YOUR_TOKEN once.";
-  return (data && data.error) || `The server answered ${status}.`;
+  const text = (data && data.error) || `The server answered ${status}.`;
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** A small DOM builder; text always goes in as text, never as HTML. */

@@ -132,7 +132,10 @@ function upload(file) {
   xhr.onload = () => {
     let body = null;
     try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-    if (xhr.status !== 202 || !body) return uploadFailed(explain(xhr.status, body));
+    if (xhr.status !== 202 || !body) {
+      const why = explain(xhr.status, body).replace(/^the upload:\s*/i, "");
+      return uploadFailed(`${file.name} cannot be scanned: ${why}`);
+    }
     probe.upload = { phase: "queued", progress: 0, id: body.id };
     setProgress(0, "Queued for analysis…", "scan");
     loadScans();

@@ -79,6 +79,16 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         page = open_page(browser, base, "/replay", log)
         page.wait_for_selector("#scans .empty")
 
+        # A file dropped on the zone is uploaded; one that is no video gets the server's own message.
+        page.evaluate("""() => {
+            const dt = new DataTransfer();
+            dt.items.add(new File(['not a video at all'], 'notes.mp4', {type: 'video/mp4'}));
+            document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }""")
+        page.wait_for_selector("#upload-error:not([hidden])", timeout=15000)
+        dropped = page.inner_text("#upload-error")
+        assert "notes.mp4" in dropped and page.evaluate("window.__replay.upload.phase") == "failed", dropped
+
         # Upload through the file picker; the bar follows the upload, then the scan's SSE progress.
         page.set_input_files("#file", str(clip(CLIP)))
         phases: list[str] = []
@@ -141,6 +151,17 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         r, g, b_, alpha = edge_pixel(page, b)
         assert alpha == 255 and np.allclose((r, g, b_), VERDICT_RGB[b["verdict"]], atol=3)
 
+        # Playing: each shown frame gets its own timeline frame (requestVideoFrameCallback's media time).
+        page.evaluate("document.getElementById('video').play()")
+        samples = []
+        for _ in range(6):
+            page.wait_for_timeout(120)
+            samples.append(page.evaluate("({t: __replay.currentTime, i: __replay.frameIndex, by: __replay.syncedBy})"))
+        page.evaluate("document.getElementById('video').pause()")
+        assert len({s["i"] for s in samples}) >= 4, samples
+        assert all(s["i"] == frame_at(timeline, s["t"])["frame_index"] for s in samples), samples
+        assert {s["by"] for s in samples} == {"frame"}, samples
+
         # Summary: overall verdict, one row per track, worst moments that seek when clicked.
         overall = page.get_attribute("#overall", "data-verdict")
         assert overall in verdict
@@ -167,4 +188,5 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         screenshot(page, "replay-phone.png", full_page=True)
 
         assert log.blocked == [] and all(u.startswith(base + "/") for u in log.requests if not u.startswith("data:"))
-        assert log.errors == []
+        # The rejected upload logs a 400 in the console; nothing else may.
+        assert [e for e in log.errors if "400" not in e] == []
