@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 import threading
+from collections import Counter
 from collections.abc import Callable
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
@@ -141,6 +142,7 @@ class SessionManager:
         self.closed = 0
         self.rejected = 0
         self.failed = 0
+        self.close_reasons: Counter[str] = Counter()
 
     async def open(self, offer: RTCSessionDescription) -> tuple[Session, RTCSessionDescription]:
         if len(self.active) >= self.cfg.max_sessions:
@@ -163,6 +165,7 @@ class SessionManager:
     def _closed(self, session: Session) -> None:
         if self.active.pop(session.id, None) is not None:
             self.closed += 1
+            self.close_reasons[session.close_reason or "unknown"] += 1
 
     async def close(self, sid: str, reason: str) -> bool:
         session = self.active.get(sid)
@@ -181,6 +184,7 @@ class SessionManager:
         return {
             "sessions": {"active": len(self.active), "max": self.cfg.max_sessions, "created": self.created,
                          "closed": self.closed, "rejected": self.rejected, "failed": self.failed},
+            "close_reasons": dict(self.close_reasons),
             "session_tasks": sum(len(s.tasks) for s in self.active.values()),
             "session_threads": len(session_threads),
             "peer_connections": sum(1 for s in self.active.values() if s.pc.connectionState != "closed"),

@@ -85,6 +85,10 @@ async def test_twenty_connect_disconnect_cycles_leave_nothing_behind(server, cli
             assert missing.status == 404
     stats = server.get_json("/api/sessions")
     assert stats["sessions"] == {"active": 0, "max": 2, "created": 20, "closed": 20, "rejected": 0, "failed": 0}
+    reasons = stats["close_reasons"]
+    assert reasons.get("page stopped") == 5 and reasons.get("closed by the page") == 5, reasons
+    assert reasons.get("data channel closed", 0) + reasons.get("connection closed", 0) >= 5, reasons
+    assert sum(reasons.values()) == 20
     assert stats["tasks"] <= server_tasks + 1  # the request being served may be one
     # What may remain: threads from before, and the event loops' default executors (aiortc's encoder,
     # a fixed-size pool) - nothing per session (aiortc's decoder threads, the analysis workers).
@@ -106,3 +110,25 @@ async def test_unanswered_offer_is_closed_by_the_watchdog(random_model_dir, clip
         assert server.get_json("/api/sessions")["sessions"]["active"] == 1
         assert await wait_for(lambda: idle(server), timeout=10)
         await peer.close()
+
+
+async def test_ice_failure_ends_the_session(server, clip, monkeypatch) -> None:
+    """The browser vanishes without a word (network gone): ICE consent expires and the session ends."""
+    import aioice.ice
+
+    # RFC 7675 consent checks every 5 s, 6 misses: far too slow for a test, same code path when faster.
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
+    monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 2)
+    peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=0.5))
+    async with aiohttp.ClientSession() as http:
+        assert (await peer.connect(http, server.url)).status == 200
+        assert await wait_for(lambda: peer.results, timeout=20)
+    # Pull the plug: close the client's UDP sockets without any DTLS/SCTP goodbye.
+    connection = peer.pc.sctp.transport.transport._connection
+    for protocol in connection._protocols:
+        protocol.transport.close()
+    stats = await wait_for(lambda: idle(server), timeout=20)
+    assert stats and stats["sessions"]["closed"] == 1
+    # aiortc reports the expired ICE connection as failed or closed, depending on which transport notices first.
+    assert list(stats["close_reasons"]) in (["connection failed"], ["connection closed"])
+    await peer.close()
