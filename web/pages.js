@@ -133,3 +133,11 @@ export function worstVerdict(verdicts) {
 export function safeUrl(url) {
   return String(url || "").replace(/\/\/[^/@]*@/, "//•••@");
 }
+
+// Remember a token given in the address at once, and take it out of the address bar (and history).
+if (new URLSearchParams(location.search).has("token")) {
+  apiToken();
+  const url = new URL(location.href);
+  url.searchParams.delete("token");
+  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+}

@@ -98,3 +98,38 @@ def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Pat
         assert log.blocked == [] and all(u.startswith(base + "/") for u in log.requests if not u.startswith("data:"))
         # The rejected form post logs a 400 in the console; nothing else may.
         assert [e for e in log.errors if "400" not in e] == []
+
+
+def test_dashboard_with_an_api_token_and_a_camera_that_does_not_answer(random_model_dir: Path, tmp_path: Path) -> None:
+    cfg = loopback_config(data_dir=tmp_path / "data", api_token="s3cret-token")
+    with ServerThread(cfg, Model(random_model_dir)) as server, chromium(tmp_path) as browser:
+        base = server.url
+        log = PageLog(base)
+        page = open_page(browser, base, "/dashboard", log)
+        page.wait_for_function("() => window.__dash.sse === 'live'", timeout=10000)
+        fill(page, "gate", "rtsp://127.0.0.1:9/none")
+        page.wait_for_selector("#form-error:not([hidden])")
+        assert "?token=" in page.inner_text("#form-error")
+        assert server.get_json("/api/streams")["streams"] == []
+
+        # Once given in the address, the token is remembered and sent on POST and DELETE.
+        page.goto(base + "/dashboard?token=s3cret-token")
+        page.goto(base + "/dashboard")
+        page.wait_for_function("() => window.__dash.sse === 'live'", timeout=10000)
+        fill(page, "gate", "rtsp://127.0.0.1:9/none")
+        page.wait_for_function("() => document.getElementById('form-ok').textContent || window.__dash.formError")
+        assert page.evaluate("window.__dash.formError") is None
+        tile = page.locator(".tile[data-stream='gate']")
+        tile.wait_for()
+        # Nothing listens on port 9: the tile says so, with the supervisor's reason.
+        page.wait_for_function("""() => { const s = window.__dash.streams.gate;
+            return s && ['reconnecting', 'failed', 'stalled'].includes(s.status) && s.error; }""", timeout=20000)
+        assert tile.locator(".tile-error").is_visible()
+        assert tile.locator(".faces-now").inner_text() == "No frames yet"
+        screenshot(page, "dashboard-unreachable.png")
+        tile.locator("button.remove").click()
+        tile.locator("button.remove").click()
+        tile.wait_for(state="detached", timeout=10000)
+        assert server.get_json("/api/streams")["streams"] == []
+        assert log.blocked == []
+        assert [e for e in log.errors if "401" not in e] == []
