@@ -154,16 +154,23 @@ function showPreview(stream) {
   ui.stage.classList.add("live");
 }
 
+let watchGeneration = 0;
 function watchFrames() {
-  const video = ui.video;
+  const video = ui.video, generation = ++watchGeneration;
   if (!("requestVideoFrameCallback" in HTMLVideoElement.prototype)) return;
   const onFrame = (now, meta) => {
-    if (!state.stream) return;
+    if (!state.stream || generation !== watchGeneration) return;
     state.clock.onFrame(now, meta);
     probe.framesShown += 1;
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
+}
+
+function watchStream(stream) {
+  watchFrames();
+  const track = stream.getVideoTracks()[0];
+  if (track) track.onended = () => { if (state.stream === stream && state.running) fail("The camera stopped (unplugged or taken by another app)."); };
 }
 
 function waitForIce(pc, timeoutMs) {
@@ -184,10 +191,13 @@ async function start() {
     if (!navigator.mediaDevices?.getUserMedia) throw new Error("This browser cannot share a camera here: open the page over https or on localhost.");
     if (!state.config) await loadConfig();
     setState("camera", "Starting camera…");
-    state.stream = await openCamera(ui.camera.value);
-    showPreview(state.stream);
+    const stream = state.stream = await openCamera(ui.camera.value);
+    if (!state.running) { stream.getTracks().forEach((t) => t.stop()); return; } // stopped meanwhile
+    showPreview(stream);
+    watchStream(stream);
+    ui.stop.disabled = false;
+    ui.start.textContent = "Analysing…";
     await listCameras();
-    watchFrames();
 
     setState("connecting", "Connecting…");
     const pc = state.pc = new RTCPeerConnection({ iceServers: state.config.iceServers, encodedInsertableStreams: CAN_TAP_ENCODER });
@@ -205,11 +215,16 @@ async function start() {
     };
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIce(pc, 3000);
+    if (state.pc !== pc) return; // stopped while gathering
     const response = await fetch("/api/offer", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
     });
     const answer = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
+    if (state.pc !== pc) { // stopped while the server answered: end the session it just opened
+      if (answer.session) fetch(`/api/sessions/${answer.session}`, { method: "DELETE", keepalive: true }).catch(() => {});
+      return;
+    }
     if (!response.ok) {
       await teardown(false);
       setState(response.status === 503 ? "full" : "error", response.status === 503 ? "Server full" : "Refused");
@@ -218,9 +233,9 @@ async function start() {
     }
     state.session = probe.session = answer.session;
     await pc.setRemoteDescription({ type: answer.type, sdp: answer.sdp });
-    ui.stop.disabled = false;
   } catch (err) {
-    await teardown(false);
+    if (!state.running) return; // Stop was pressed; nothing went wrong
+    await teardown(Boolean(state.session));
     const denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
     setState("error", "Error");
     showError(denied ? "Camera access was denied. Allow the camera for this site and press Start again." : `Could not start: ${err.message || err}`);
@@ -259,7 +274,7 @@ async function teardown(tellServer) {
   }
   if (channel) channel.onclose = null;
   pc?.close();
-  stream?.getTracks().forEach((t) => t.stop());
+  stream?.getTracks().forEach((t) => { t.onended = null; t.stop(); });
   state.stream = null;
   ui.video.srcObject = null;
   ui.stage.classList.remove("live");
@@ -274,12 +289,13 @@ async function switchCamera() {
   if (!state.running || !state.sender) return;
   try {
     const stream = await openCamera(ui.camera.value);
+    const old = state.stream;
     await state.sender.replaceTrack(stream.getVideoTracks()[0]);
-    state.stream?.getTracks().forEach((t) => t.stop());
     state.stream = stream;
+    old?.getTracks().forEach((t) => { t.onended = null; t.stop(); });
     state.clock.reset();
     showPreview(stream);
-    watchFrames();
+    watchStream(stream);
   } catch (err) {
     showError(`Could not switch camera: ${err.message || err}`);
   }
