@@ -9,7 +9,8 @@ const SPARK_SECONDS = 60;
 const POLL_MS = 3000;
 const FPS_WINDOW_MS = 5000;
 const ALERT_FEED = 50;
-const ALARM_SECONDS = 15;   // a tile stays red this long after an alert
+const ALARM_SECONDS = 15;
+const THUMB_MS = 2000;      // latest-frame picture refresh   // a tile stays red this long after an alert
 const STATUS_TEXT = { connecting: "Connecting", live: "Live", stalled: "Stalled", reconnecting: "Reconnecting",
   failed: "Failed", stopped: "Stopped" };
 
@@ -59,6 +60,7 @@ function buildTile(s) {
   els.pill = h("div", { class: "pill", role: "status" }, h("span", { class: "dot", "aria-hidden": "true" }),
     els.pillText = h("span"));
   els.error = h("div", { class: "tile-error", hidden: true });
+  els.thumb = h("img", { class: "thumb", alt: `Latest analysed frame of ${name}`, hidden: true });
   els.faces = h("ul", { class: "chips faces-now" });
   els.spark = h("canvas", { class: "spark", "aria-label": `Scores of ${name} over the last minute` });
   els.stats = {};
@@ -72,7 +74,7 @@ function buildTile(s) {
       h("div", { class: "tile-title" }, h("h2", { class: "tile-name", text: name, title: name }),
         els.url = h("div", { class: "tile-url" })),
       els.pill),
-    els.error, els.faces, els.spark,
+    els.error, els.thumb, els.faces, els.spark,
     h("dl", { class: "stats" }, stat("fps", "Analysed"), stat("dropped", "Dropped"), stat("reconnects", "Reconnects"),
       stat("alerts", "Alerts")),
     h("div", { class: "tile-foot" }, els.lastAlert, els.remove));
@@ -109,6 +111,7 @@ function render(s) {
   els.error.hidden = !info.error;
   els.error.textContent = info.error || "";
   renderFaces(s);
+  refreshThumbnail(s);
   const fps = analysedFps(s);
   els.stats.fps.textContent = fps === null ? "–" : `${fps.toFixed(1)} fps`;
   els.stats.fps.title = `target ${info.target_fps ?? info.fps} fps`;
@@ -127,6 +130,21 @@ function render(s) {
     shown: els.faces.textContent, frames_analysed: info.frames_analysed, alerts: info.alerts,
   };
   s.dirty = false;
+}
+
+/** The latest-frame picture, when the server offers one (a stream's snapshot then has a "thumbnail" URL). */
+function refreshThumbnail(s) {
+  const url = s.info.thumbnail;
+  if (!url || s.thumbLoading || Date.now() - (s.thumbAt || 0) < THUMB_MS) {
+    if (!url) s.els.thumb.hidden = true;
+    return;
+  }
+  s.thumbLoading = true;
+  const next = new Image();
+  const done = () => { s.thumbLoading = false; s.thumbAt = Date.now(); };
+  next.onload = () => { s.els.thumb.src = next.src; s.els.thumb.hidden = false; done(); };
+  next.onerror = done;
+  next.src = `${url}${url.includes("?") ? "&" : "?"}t=${Date.now()}`;
 }
 
 function renderFaces(s) {

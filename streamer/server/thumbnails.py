@@ -1,0 +1,78 @@
+"""Latest analysed frame of each monitored stream as a small JPEG, for the dashboard's tiles.
+
+Not wired in yet: the stream supervisor must hand its analysed frames to ``Thumbnails.offer`` (from its
+analysis thread is fine), ``add_thumbnail_routes`` must be called where the other stream routes are added,
+and a stream's snapshot may then advertise ``"thumbnail": thumbnail_url(name)`` once ``has(name)``; the
+dashboard shows a live picture on each tile whose snapshot carries that field.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import quote
+
+import cv2
+import numpy as np
+from aiohttp import web
+
+from .routes import error
+
+def thumbnail_url(name: str) -> str:
+    return f"/api/streams/{quote(name, safe='')}/thumbnail.jpg"
+
+
+class Thumbnails:
+    """One JPEG per stream, downscaled to ``max_width`` and re-encoded at most every ``interval`` seconds."""
+
+    def __init__(self, max_width: int = 480, quality: int = 75, interval: float = 1.0):
+        self.max_width, self.quality, self.interval = max_width, quality, interval
+        self._latest: dict[str, tuple[bytes, float]] = {}
+        self._lock = threading.Lock()
+
+    def offer(self, name: str, image: np.ndarray, now: float | None = None) -> bool:
+        """Keep ``image`` (RGB, H x W x 3) as the stream's thumbnail unless the last one is recent; True if kept."""
+        now = time.time() if now is None else now
+        with self._lock:
+            last = self._latest.get(name)
+            if last is not None and now - last[1] < self.interval:
+                return False
+        h, w = image.shape[:2]
+        if w > self.max_width:
+            image = cv2.resize(image, (self.max_width, max(1, round(h * self.max_width / w))),
+                               interpolation=cv2.INTER_AREA)
+        ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            return False
+        with self._lock:
+            self._latest[name] = (data.tobytes(), now)
+        return True
+
+    def get(self, name: str) -> tuple[bytes, float] | None:
+        with self._lock:
+            return self._latest.get(name)
+
+    def has(self, name: str) -> bool:
+        with self._lock:
+            return name in self._latest
+
+    def drop(self, name: str) -> None:
+        with self._lock:
+            self._latest.pop(name, None)
+
+
+THUMBNAILS_KEY = web.AppKey("thumbnails", Thumbnails)
+
+
+async def stream_thumbnail(request: web.Request) -> web.Response:
+    latest = request.app[THUMBNAILS_KEY].get(request.match_info["name"])
+    if latest is None:
+        return error(404, "no thumbnail for this stream yet")
+    data, taken = latest
+    return web.Response(body=data, content_type="image/jpeg", headers={
+        "Cache-Control": "no-store", "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(taken)),
+        "X-Thumbnail-Age": f"{max(0.0, time.time() - taken):.2f}"})
+
+
+def add_thumbnail_routes(app: web.Application, thumbnails: Thumbnails) -> None:
+    app[THUMBNAILS_KEY] = thumbnails
+    app.router.add_get("/api/streams/{name}/thumbnail.jpg", stream_thumbnail)
