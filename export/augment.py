@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
+import av
 import cv2
 import numpy as np
 
@@ -17,9 +19,11 @@ class AugParams:
     noise: float  # Gaussian noise sigma (grey levels)
     noise_seed: int
     jpeg: int  # JPEG quality, 0 = none
+    h264: int = 0  # H.264 intra-frame CRF (instead of JPEG), 0 = none
 
 
-def sample_aug(rng: np.random.Generator) -> AugParams:
+def sample_aug(rng: np.random.Generator, h264: float = 0.0) -> AugParams:
+    """A random augmentation; ``h264`` is the probability of H.264 intra coding instead of JPEG."""
     return AugParams(
         flip=bool(rng.random() < 0.5),
         scale=float(rng.uniform(0.35, 1.0) if rng.random() < 0.3 else 1.0),
@@ -29,6 +33,7 @@ def sample_aug(rng: np.random.Generator) -> AugParams:
         noise=float(rng.uniform(0, 4) if rng.random() < 0.2 else 0.0),
         noise_seed=int(rng.integers(1 << 31)),
         jpeg=int(rng.integers(35, 96) if rng.random() < 0.7 else 0),
+        h264=int(rng.integers(22, 41) if rng.random() < h264 else 0),
     )
 
 
@@ -52,7 +57,42 @@ def augment(image: np.ndarray, p: AugParams) -> np.ndarray:
     if p.noise > 0:
         f += np.random.default_rng(p.noise_seed).normal(0, p.noise, f.shape).astype(np.float32)
     x = np.clip(np.round(f), 0, 255).astype(np.uint8)
+    if p.h264:
+        return H264Intra.get(p.h264, x.shape[1], x.shape[0])(x)
     return jpeg(x, p.jpeg) if p.jpeg else np.ascontiguousarray(x)
+
+
+class H264Intra:
+    """libx264 intra-only coding of single frames (zero latency), one encoder per CRF and size."""
+
+    _cache: dict[tuple[int, int, int], "H264Intra"] = {}
+
+    def __init__(self, crf: int, width: int, height: int):
+        self.enc = av.CodecContext.create("libx264", "w")
+        self.enc.width, self.enc.height, self.enc.pix_fmt = width, height, "yuv420p"
+        self.enc.time_base = Fraction(1, 25)
+        self.enc.options = {"crf": str(crf), "preset": "veryfast", "tune": "zerolatency", "keyint": "1"}
+        self.enc.open()
+        self.dec = av.CodecContext.create("h264", "r")
+        self.pts = 0
+
+    @classmethod
+    def get(cls, crf: int, width: int, height: int) -> "H264Intra":
+        key = (crf, width, height)
+        if key not in cls._cache:
+            cls._cache[key] = cls(crf, width, height)
+        return cls._cache[key]
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[: h - h % 2, : w - w % 2]), format="rgb24")
+        frame.pts, self.pts = self.pts, self.pts + 1
+        out = [d.to_ndarray(format="rgb24") for p in self.enc.encode(frame) for d in self.dec.decode(p)]
+        if not out:
+            return image
+        result = image.copy()
+        result[: h - h % 2, : w - w % 2] = out[-1]
+        return result
 
 
 def augment_pair(real: np.ndarray, fake: np.ndarray, p: AugParams) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ class Config:
     seed: int = 0
     variants: int = 8  # SBI pairs per training frame
     val_variants: int = 4
+    h264_aug: float = 0.0  # share of pairs coded with H.264 (intra) instead of JPEG
     video_step: int = 2  # use every n-th frame of real videos in stage 1
     still_step: int = 4  # and of still pseudo-clips
     epochs: int = 8
@@ -94,7 +95,7 @@ def _key(cfg: Config, clips: list[Clip], extra: str) -> str:
 
 def pair_set(cfg: Config, clips: list[Clip], variants: int, tag: str) -> tuple[np.ndarray, np.ndarray]:
     """Cached stage-1 crops: (reals, fakes) with one shared augmentation per pair."""
-    path = cache_dir() / "train" / f"pairs_{tag}_{_key(cfg, clips, f'{variants}{cfg.video_step}{cfg.still_step}')}.npz"
+    path = cache_dir() / "train" / f"pairs_{tag}_{_key(cfg, clips, f'{variants}{cfg.video_step}{cfg.still_step}' + (f'h{cfg.h264_aug}' if cfg.h264_aug else ''))}.npz"
     if path.exists():
         z = np.load(path)
         return z["reals"], z["fakes"]
@@ -102,7 +103,7 @@ def pair_set(cfg: Config, clips: list[Clip], variants: int, tag: str) -> tuple[n
     reals, fakes = [], []
     for clip in tqdm(clips, desc=f"SBI pairs ({tag})"):
         step = cfg.video_step if not clip.source.split("#")[-1].isdigit() else cfg.still_step
-        r, f = sbi_pairs(clip, step, variants, cfg.size, cfg.margin, rng)
+        r, f = sbi_pairs(clip, step, variants, cfg.size, cfg.margin, rng, cfg.h264_aug)
         reals.append(r), fakes.append(f)
     reals, fakes = np.concatenate(reals), np.concatenate(fakes)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,6 +307,7 @@ def parse(argv: list[str] | None = None) -> Config:
                  "threads", "batch_pairs", "clip_variants"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     ap.add_argument("--lr", type=float, default=defaults.lr)
+    ap.add_argument("--h264-aug", type=float, default=defaults.h264_aug)
     for name in ("video_step", "still_step", "val_variants"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     return Config(**vars(ap.parse_args(argv)))

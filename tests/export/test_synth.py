@@ -61,7 +61,7 @@ def test_pair_shares_augmentation(face_image):
     rng = np.random.default_rng(7)
     for _ in range(10):
         real, fake, mask = self_blend(img, lm, sample_params(rng))
-        aug = sample_aug(rng)
+        aug = sample_aug(rng)  # JPEG: block-local, so the pair's outsides stay bit-identical
         a_real, a_fake = augment_pair(real, fake, aug)
         assert np.array_equal(a_real, augment(real, aug))
         # outside the mask (plus the JPEG block / resampling reach) the augmented pair is identical
@@ -79,3 +79,13 @@ def test_augment_flip_and_jpeg_are_applied(face_image):
                   jpeg=30)
     out = augment(img, q)
     assert out.shape == img.shape and not np.array_equal(out, img)
+
+
+def test_h264_intra_augmentation(face_image):
+    img, _ = face_image
+    base = dict(flip=False, scale=1.0, brightness=0.0, contrast=0.0, saturation=0.0, noise=0.0, noise_seed=0,
+                jpeg=0)
+    out = augment(img, AugParams(**base, h264=38))
+    assert out.shape == img.shape and out.dtype == np.uint8
+    err = np.abs(out.astype(int) - img.astype(int)).mean()
+    assert 0 < err < 60
