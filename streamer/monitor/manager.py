@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..model import Model
 from ..store import Store
 from .alerts import Alert
-from .supervisor import EventSink, StreamConfig, StreamSupervisor
+from .supervisor import EventSink, FrameHook, StreamConfig, StreamSupervisor
 from .webhook import WebhookSender
 
 
@@ -17,8 +17,8 @@ class MonitorError(ValueError):
 
 class Monitor:
     def __init__(self, model: Model, emit: EventSink, store: Store | None = None,
-                 webhook: WebhookSender | None = None, max_streams: int = 16):
-        self.model, self.emit, self.store, self.webhook = model, emit, store, webhook
+                 webhook: WebhookSender | None = None, max_streams: int = 16, on_frame: FrameHook | None = None):
+        self.model, self.emit, self.store, self.webhook, self.on_frame = model, emit, store, webhook, on_frame
         self.max_streams = max_streams
         self.streams: dict[str, StreamSupervisor] = {}
         self.listeners: list[Callable[[Alert], None]] = []
@@ -28,7 +28,7 @@ class Monitor:
             raise MonitorError(f"a stream named {cfg.name!r} already exists")
         if len(self.streams) >= self.max_streams:
             raise MonitorError(f"at most {self.max_streams} streams can be monitored at once")
-        supervisor = StreamSupervisor(cfg, self.model, self.emit, self._on_alert)
+        supervisor = StreamSupervisor(cfg, self.model, self.emit, self._on_alert, self.on_frame)
         self.streams[cfg.name] = supervisor
         supervisor.start()
         if persist and self.store:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import av
+import numpy as np
 
 from ..analyzer import Analyzer, FrameResult
 from ..handoff import LatestSlot
@@ -30,6 +31,7 @@ CONNECTING, LIVE, STALLED, RECONNECTING, FAILED, STOPPED = "connecting", "live",
 
 Event = dict
 EventSink = Callable[[Event], None]
+FrameHook = Callable[[str, np.ndarray], object]  # (stream name, analysed RGB frame), on the analysis thread
 
 
 @dataclass
@@ -80,9 +82,10 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Rand
 
 
 class StreamSupervisor:
-    def __init__(self, cfg: StreamConfig, model: Model, emit: EventSink, on_alert: Callable[[Alert], None] | None = None):
+    def __init__(self, cfg: StreamConfig, model: Model, emit: EventSink, on_alert: Callable[[Alert], None] | None = None,
+                 on_frame: FrameHook | None = None):
         av_options(cfg.url, cfg.allow_http)  # validate before anything starts
-        self.cfg, self.model, self.emit, self.on_alert = cfg, model, emit, on_alert
+        self.cfg, self.model, self.emit, self.on_alert, self.on_frame = cfg, model, emit, on_alert, on_frame
         self.stats = StreamStats()
         self._slot: LatestSlot[tuple[int, av.VideoFrame, float]] | None = None
         self._stop = threading.Event()
@@ -203,6 +206,8 @@ class StreamSupervisor:
         image = av_frame.to_ndarray(format="rgb24")
         pts = float(av_frame.time) if av_frame.time is not None else time.monotonic()
         result = analyzer.process(Frame(image, pts, analyzer.frames))
+        if self.on_frame:
+            self.on_frame(self.cfg.name, image)
         return result, rule.check(result, image)
 
     def _publish(self, result: FrameResult, alerts: list[Alert], latency: float) -> None:

@@ -15,6 +15,7 @@ from .keys import HUB_KEY, MONITOR_KEY, SCANS_KEY, STORE_KEY
 from .scan_routes import add_scan_routes
 from .scans import ScanService
 from .stream_routes import add_stream_routes
+from .thumbnails import Thumbnails, add_thumbnail_routes
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 def add_storage(app: web.Application, cfg: ServerConfig, model: Model) -> None:
     hub = EventHub()
     app[HUB_KEY] = hub
+    thumbnails = Thumbnails()
     add_scan_routes(app)
     add_stream_routes(app)
+    add_thumbnail_routes(app, thumbnails)
 
     async def services(app: web.Application):
         store = Store(cfg.data_dir / "deepfake-streamer.sqlite")
@@ -32,7 +35,7 @@ def add_storage(app: web.Application, cfg: ServerConfig, model: Model) -> None:
             log.warning("%d scan(s) interrupted by the last shutdown were marked failed", failed)
         app[STORE_KEY] = store
         app[SCANS_KEY] = ScanService(store, model, hub, cfg.data_dir / "uploads")
-        monitor = Monitor(model, hub.publish, store, max_streams=cfg.max_streams)
+        monitor = Monitor(model, hub.publish, store, max_streams=cfg.max_streams, on_frame=thumbnails.offer)
         app[MONITOR_KEY] = monitor
         for row in store.streams():
             monitor.add(StreamConfig(row["name"], row["url"], row["fps"], row["threshold"], row["alert_seconds"],

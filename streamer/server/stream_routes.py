@@ -13,6 +13,7 @@ from ..monitor.urls import UrlError, check_url
 from .events import stream_events
 from .keys import HUB_KEY, MONITOR_KEY, STORE_KEY
 from .routes import CFG_KEY, error
+from .thumbnails import THUMBNAILS_KEY, thumbnail_url
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
@@ -65,8 +66,15 @@ async def add_stream(request: web.Request) -> web.Response:
     return web.json_response(supervisor.snapshot(), status=201)
 
 
+def with_thumbnail(app: web.Application, snapshot: dict) -> dict:
+    if app[THUMBNAILS_KEY].has(snapshot["name"]):
+        snapshot["thumbnail"] = thumbnail_url(snapshot["name"])
+    return snapshot
+
+
 async def list_streams(request: web.Request) -> web.Response:
-    return web.json_response({"streams": request.app[MONITOR_KEY].snapshot()})
+    streams = [with_thumbnail(request.app, s) for s in request.app[MONITOR_KEY].snapshot()]
+    return web.json_response({"streams": streams})
 
 
 async def delete_stream(request: web.Request) -> web.Response:
@@ -74,6 +82,7 @@ async def delete_stream(request: web.Request) -> web.Response:
         await request.app[MONITOR_KEY].remove(request.match_info["name"])
     except MonitorError as exc:
         return error(404, str(exc))
+    request.app[THUMBNAILS_KEY].drop(request.match_info["name"])
     return web.json_response({"deleted": request.match_info["name"]})
 
 

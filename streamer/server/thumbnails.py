@@ -1,9 +1,7 @@
 """Latest analysed frame of each monitored stream as a small JPEG, for the dashboard's tiles.
 
-Not wired in yet: the stream supervisor must hand its analysed frames to ``Thumbnails.offer`` (from its
-analysis thread is fine), ``add_thumbnail_routes`` must be called where the other stream routes are added,
-and a stream's snapshot may then advertise ``"thumbnail": thumbnail_url(name)`` once ``has(name)``; the
-dashboard shows a live picture on each tile whose snapshot carries that field.
+Stream supervisors hand every analysed frame to ``Thumbnails.offer`` (on their analysis threads); at most
+one JPEG a second per stream is encoded. ``GET /api/streams`` advertises ``"thumbnail"`` once one exists.
 """
 from __future__ import annotations
 

@@ -28,6 +28,9 @@ async def test_add_watch_and_remove_a_real_rtsp_stream(random_model, rtsp_server
                 break
             await asyncio.sleep(0.1)
         assert live["door"]["status"] == "live" and live["door"]["latest"]["faces"]
+        thumb = await client.get(live["door"]["thumbnail"])
+        picture = cv2.imdecode(np.frombuffer(await thumb.read(), np.uint8), cv2.IMREAD_COLOR)
+        assert thumb.status == 200 and picture.shape == (270, 480, 3)  # 640x360 scaled to 480 wide
         alerts = []
         for _ in range(100):
             alerts = (await (await client.get("/api/alerts?stream=door")).json())["alerts"]
