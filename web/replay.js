@@ -271,7 +271,7 @@ function prepare(scan, timeline) {
   for (const frame of timeline.frames) {
     for (const face of frame.faces) {
       if (!cur.series.has(face.track_id)) cur.series.set(face.track_id, []);
-      cur.series.get(face.track_id).push([frame.pts, face.score]);
+      cur.series.get(face.track_id).push([frame.pts, face.score, face.verdict]);
     }
   }
   return cur;
@@ -546,15 +546,22 @@ function swatch(track) {
   return s;
 }
 
-/** The highest scores, at least a second apart so that one bad stretch does not fill the list. */
+/** The highest peaks: scores that no other score of the same face beats within a second either side. */
 function worstMoments(cur) {
-  const all = [];
-  for (const frame of cur.frames) for (const f of frame.faces) all.push({ pts: frame.pts, ...f });
-  all.sort((a, b) => b.score - a.score);
+  const peaks = [];
+  for (const [track, points] of cur.series) {
+    points.forEach(([t, score, verdict], i) => {
+      for (let j = i - 1; j >= 0 && t - points[j][0] <= 1; j--) if (points[j][1] > score) return;
+      for (let j = i + 1; j < points.length && points[j][0] - t <= 1; j++) if (points[j][1] > score) return;
+      peaks.push({ pts: t, score, verdict, track_id: track });
+    });
+  }
+  peaks.sort((a, b) => b.score - a.score || a.pts - b.pts);
   const picked = [];
-  for (const m of all) {
+  for (const p of peaks) {
     if (picked.length >= WORST_MOMENTS) break;
-    if (picked.every((p) => Math.abs(p.pts - m.pts) >= 1 || p.track_id !== m.track_id)) picked.push(m);
+    // A flat top counts once.
+    if (picked.every((q) => q.track_id !== p.track_id || Math.abs(q.pts - p.pts) > 1)) picked.push(p);
   }
   return picked;
 }

@@ -130,6 +130,8 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
                                arg=t2, timeout=10000)
         t2 = page.evaluate("document.getElementById('video').currentTime")
         second = wait_drawn_at(page, t2)
+        page.wait_for_function("() => document.getElementById('video').readyState >= 3", timeout=10000)
+        page.wait_for_timeout(400)  # Chrome's loading spinner fades out
         screenshot(page, "replay-desktop.png", full_page=True)
 
         for probe in (first, second):
