@@ -76,6 +76,12 @@ def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Pat
         page.wait_for_function("""() => { const img = document.querySelector('#alerts .alert img');
             return img && img.complete && img.naturalWidth > 20; }""", timeout=10000)
         assert "Last alert" in tile.locator(".last-alert").inner_text()
+        # The tile shows the latest analysed frame (the server's 480 px wide thumbnail), refreshed.
+        page.wait_for_function("""() => { const img = document.querySelector(".tile[data-stream='door'] img.thumb");
+            return img && !img.hidden && img.naturalWidth === 480 && img.naturalHeight === 270; }""", timeout=15000)
+        src = tile.locator("img.thumb").get_attribute("src")
+        page.wait_for_function("(src) => document.querySelector(\".tile[data-stream='door'] img.thumb\").src !== src",
+                               arg=src, timeout=10000)
         page.wait_for_function("() => window.__dash.streams.door.frames_analysed >= 5", timeout=10000)
         page.wait_for_timeout(1200)
         screenshot(page, "dashboard-desktop.png", full_page=True)
@@ -114,8 +120,8 @@ def test_dashboard_with_an_api_token_and_a_camera_that_does_not_answer(random_mo
         assert "?token=" in page.inner_text("#form-error")
         assert server.get_json("/api/streams")["streams"] == []
 
-        # The server does not offer latest-frame thumbnails yet (streamer/server/thumbnails.py is not wired in);
-        # pretend it does, to check that a tile shows one when its snapshot advertises it.
+        # No frame ever comes from this camera, so the server has no thumbnail of it; pretend it has one, to see
+        # that a stream that is not live keeps its last picture, dimmed.
         def with_thumbnail(route):
             if route.request.method != "GET":
                 return route.fallback()
@@ -148,6 +154,7 @@ def test_dashboard_with_an_api_token_and_a_camera_that_does_not_answer(random_mo
         assert tile.locator(".faces-now").inner_text() == "No frames yet"
         page.wait_for_function("""() => { const img = document.querySelector(".tile[data-stream='gate'] img.thumb");
             return img && !img.hidden && img.naturalWidth === 320; }""", timeout=10000)
+        assert float(tile.locator("img.thumb").evaluate("(img) => getComputedStyle(img).opacity")) < 1
         screenshot(page, "dashboard-unreachable.png")
         tile.locator("button.remove").click()
         tile.locator("button.remove").click()
