@@ -407,6 +407,12 @@ function drawPlot() {
   ctx.lineTo(x, area.y);
   ctx.fill();
   probe.playheadX = x;
+  const now = state.time.toFixed(1);
+  if (ui.plot.getAttribute("aria-valuenow") !== now) {
+    ui.plot.setAttribute("aria-valuenow", now);
+    ui.plot.setAttribute("aria-valuemax", cur.duration.toFixed(1));
+    ui.plot.setAttribute("aria-valuetext", clock(state.time));
+  }
 }
 
 function renderPlotBase(area, dpr) {
@@ -469,6 +475,16 @@ ui.plot.addEventListener("click", (e) => {
   const r = ui.plot.getBoundingClientRect(), area = plotArea();
   const f = Math.min(1, Math.max(0, (e.clientX - r.left - area.x) / area.w));
   seek(f * cur.duration);
+});
+
+ui.plot.addEventListener("keydown", (e) => {
+  const cur = state.current;
+  if (!cur || !cur.duration) return;
+  const step = e.shiftKey ? 5 : 1;
+  const to = { ArrowLeft: state.time - step, ArrowRight: state.time + step, Home: 0, End: cur.duration }[e.key];
+  if (to === undefined) return;
+  e.preventDefault();
+  seek(Math.min(cur.duration, Math.max(0, to)));
 });
 
 function seek(t) {

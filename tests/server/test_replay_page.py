@@ -174,6 +174,10 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         assert moment.locator("b").inner_text() == f"{top:.2f}"
         moment.click()
         wait_drawn_at(page, target)
+        # The plot is a keyboard slider too.
+        page.focus("#plot")
+        page.keyboard.press("ArrowRight")
+        wait_drawn_at(page, min(target + 1, duration))
 
         # Exports link to the API's downloads.
         assert page.get_attribute("#export-json", "href") == f"/api/scans/{scan_id}/timeline.json"
