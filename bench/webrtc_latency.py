@@ -6,7 +6,14 @@ a network namespace with only loopback (``unshare --net``, root or user namespac
 
     .venv/bin/python bench/webrtc_latency.py [--seconds 25] [--model DIR]
 
-Bar: p50 <= 60 ms, p95 <= 120 ms, and no growth (last 5 s p50 within 25 % + 5 ms of the first 5 s).
+It also prints capture-to-score (from the camera's capture time of the frame to its result on the
+page; always positive, same clock) and capture-to-server-receipt (wall clocks of page and server).
+Glass-to-score can be below zero: the local preview has its own display delay, and the score may
+arrive before the frame is on the glass.
+
+Bar: glass-to-score p50 <= 60 ms, p95 <= 120 ms, and no growth: capture-to-score p50 of the last 5 s at
+most max(5 ms, 25 %) above the first 5 s (glass-to-score first/last are printed too; they include a
+one-off shift of the preview's display timing that Chrome may make early on).
 """
 from __future__ import annotations
 
@@ -35,7 +42,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summarise(report: dict, seconds: float) -> tuple[dict, bool]:
-    lat = report["latencies"]  # [arrival ms (page clock), latency ms]
+    lat = [(t, glass) for t, glass, _ in report["latencies"]]  # arrival (page clock, ms), glass-to-score
+    to_score = [capture for _, _, capture in report["latencies"]]
+    legs = [leg for _, leg in report["legs"]]
     start = report["started"]
     values = [v for _, v in lat]
     first = [v for t, v in lat if t - start <= 5000]
@@ -48,6 +57,8 @@ def summarise(report: dict, seconds: float) -> tuple[dict, bool]:
     out = {
         "seconds": round(span_s, 1), "results": report["results"], "matched": len(values),
         "p50_ms": round(pct(values, 50), 1), "p95_ms": round(pct(values, 95), 1), "max_ms": round(max(values), 1),
+        "capture_to_score_p50_ms": round(pct(to_score, 50), 1), "capture_to_score_p95_ms": round(pct(to_score, 95), 1),
+        "capture_to_server_p50_ms": round(pct(legs, 50), 1),
         "p50_first5s_ms": round(pct(first, 50), 1), "p50_last5s_ms": round(pct(last, 50), 1),
         "analysis_fps": round(float(np.mean(fps)), 2),
         "results_per_s": round((samples[-1]["results"] - samples[0]["results"]) / (span_s - 1), 2),
@@ -62,7 +73,22 @@ def summarise(report: dict, seconds: float) -> tuple[dict, bool]:
     for t, v in lat:
         buckets.setdefault(int((t - start) // 5000), []).append(v)
     out["p50_per_5s_ms"] = [round(pct(buckets[k], 50), 1) for k in sorted(buckets)]
-    growth_ok = out["p50_last5s_ms"] <= out["p50_first5s_ms"] * 1.25 + 5
+    score_buckets: dict[int, list[float]] = {}
+    for t, _, capture in report["latencies"]:
+        score_buckets.setdefault(int((t - start) // 5000), []).append(capture)
+    out["capture_to_score_p50_per_5s_ms"] = [round(pct(score_buckets[k], 50), 1) for k in sorted(score_buckets)]
+    leg_buckets: dict[int, list[float]] = {}
+    for t, leg in report["legs"]:
+        leg_buckets.setdefault(int((t - start) // 5000), []).append(leg)
+    out["capture_to_server_p50_per_5s_ms"] = [round(pct(leg_buckets[k], 50), 1) for k in sorted(leg_buckets)]
+    # Growth means queueing in the pipeline; capture-to-score shows it without the preview's own display
+    # timing, which Chrome may shift by a vsync or so once, early on (glass-to-score then steps once).
+    c_first = [c for t, _, c in report["latencies"] if t - start <= 5000]
+    c_last = [c for t, _, c in report["latencies"] if t - start >= seconds * 1000 - 5000]
+    out["capture_to_score_p50_first5s_ms"] = round(pct(c_first, 50), 1)
+    out["capture_to_score_p50_last5s_ms"] = round(pct(c_last, 50), 1)
+    growth_ok = out["capture_to_score_p50_last5s_ms"] <= out["capture_to_score_p50_first5s_ms"] + max(
+        5.0, out["capture_to_score_p50_first5s_ms"] * 0.25)
     ok = out["p50_ms"] <= P50_BAR and out["p95_ms"] <= P95_BAR and growth_ok
     return out, ok
 
@@ -101,12 +127,19 @@ def main() -> int:
           f"p50 {summary['p50_ms']} ms, p95 {summary['p95_ms']} ms, max {summary['max_ms']} ms")
     print(f"p50 first 5 s {summary['p50_first5s_ms']} ms, last 5 s {summary['p50_last5s_ms']} ms "
           f"(every 5 s: {', '.join(map(str, summary['p50_per_5s_ms']))})")
+    print(f"capture-to-score p50 {summary['capture_to_score_p50_ms']} ms, p95 {summary['capture_to_score_p95_ms']} ms "
+          f"(every 5 s: {', '.join(map(str, summary['capture_to_score_p50_per_5s_ms']))}) "
+          f"(capture to server receipt p50 {summary['capture_to_server_p50_ms']} ms; every 5 s: "
+          f"{', '.join(map(str, summary['capture_to_server_p50_per_5s_ms']))})")
     print(f"analysis {summary['analysis_fps']} fps (results {summary['results_per_s']}/s, preview "
           f"{summary['shown_fps']} fps); dropped {summary['dropped']} of {summary['received']} received frames")
     print(f"server per frame: wait {summary['server_wait_ms_p50']} ms, process {summary['server_process_ms_p50']} ms "
           f"(p50); after stop: {summary['sessions_after_stop']} sessions, "
           f"{summary['session_threads_after_stop']} session threads")
-    print(f"bar p50 <= {P50_BAR:g} ms, p95 <= {P95_BAR:g} ms, no growth: {'PASS' if ok else 'MISS'}")
+    print(f"capture-to-score p50 first 5 s {summary['capture_to_score_p50_first5s_ms']} ms, last 5 s "
+          f"{summary['capture_to_score_p50_last5s_ms']} ms")
+    print(f"bar glass-to-score p50 <= {P50_BAR:g} ms, p95 <= {P95_BAR:g} ms, no growth (capture-to-score first vs "
+          f"last 5 s): {'PASS' if ok else 'MISS'}")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))
     return 0 if ok else 1

@@ -108,7 +108,7 @@ const state = {
 // Exposed for tests and the latency bench: plain data, updated as results arrive and frames are drawn.
 const probe = window.__dfs = {
   state: "idle", session: null, error: null, results: 0, resultsWithFaces: 0, lastResult: null, drawn: [],
-  timeline: {}, latencies: [], matched: 0, sync: { locked: false, offset: null }, fps: 0, dropped: 0, received: 0,
+  timeline: {}, latencies: [], legs: [], matched: 0, sync: { locked: false, offset: null }, fps: 0, dropped: 0, received: 0,
   framesShown: 0,
 };
 
@@ -320,8 +320,12 @@ function onResult(text, arrival) {
   if (frame) {
     const latency = arrival - frame.display;
     state.latencies.push([arrival, latency]);
-    probe.latencies.push([Math.round(arrival), Math.round(latency * 10) / 10]);
+    // [arrival, glass-to-score, capture-to-score] in ms on the page's clock
+    probe.latencies.push([Math.round(arrival), Math.round(latency * 10) / 10, Math.round((arrival - frame.capture) * 10) / 10]);
     if (probe.latencies.length > 5000) probe.latencies.splice(0, 1000);
+    // Capture -> server receipt, both on this machine's wall clock when server and page share one.
+    probe.legs.push([Math.round(arrival), Math.round((result.stats.received_at - (performance.timeOrigin + frame.capture)) * 10) / 10]);
+    if (probe.legs.length > 5000) probe.legs.splice(0, 1000);
     probe.matched = state.clock.matched;
   }
   while (state.latencies.length && state.latencies[0][0] < arrival - LATENCY_WINDOW_MS) state.latencies.shift();

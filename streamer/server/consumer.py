@@ -34,6 +34,7 @@ class Received:
     frame: av.VideoFrame
     rtp: int | None  # the frame's RTP timestamp as sent, when known
     at: float  # perf_counter() when the frame left the decoder
+    wall: float  # the same moment on the wall clock (s since the epoch), for the page's latency breakdown
 
 
 class FrameConsumer:
@@ -70,7 +71,7 @@ class FrameConsumer:
             except MediaStreamError:
                 break
             if isinstance(frame, av.VideoFrame) and frame.pts is not None:
-                self.slot.put(Received(frame, self._rtp_of(frame.pts), time.perf_counter()))
+                self.slot.put(Received(frame, self._rtp_of(frame.pts), time.perf_counter(), time.time()))
         self.slot.close()
 
     async def _analyse(self) -> None:
@@ -102,7 +103,7 @@ class FrameConsumer:
         message["stats"] = {
             "received": self.slot.received, "dropped": self.slot.dropped, "analysed": self.analysed,
             "fps": round(self.fps(done), 2), "wait_ms": round((started - item.at) * 1000, 2),
-            "process_ms": round((done - started) * 1000, 2),
+            "process_ms": round((done - started) * 1000, 2), "received_at": round(item.wall * 1000, 1),
         }
         return message
 

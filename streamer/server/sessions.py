@@ -14,6 +14,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from ..analyzer import Analyzer
 from ..model import Model
+from . import jitter
 from .config import ServerConfig
 from .consumer import THREAD_PREFIX, FrameConsumer
 from .ice import rtc_configuration
@@ -38,6 +39,7 @@ class Session:
         self._closing: asyncio.Task | None = None
         self._watchdog: asyncio.Task | None = None
         self._rtp_origin: Callable[[], int | None] = lambda: None
+        self.low_latency = False  # frames leave the jitter buffer on their marker packet
 
     async def negotiate(self, offer: RTCSessionDescription, connect_timeout: float) -> RTCSessionDescription:
         pc = self.pc
@@ -61,6 +63,8 @@ class Session:
                 self.schedule_close(f"connection {pc.connectionState}")
 
         await pc.setRemoteDescription(offer)
+        # Media flows only once ICE and DTLS are up, after the answer: the swap is safe here.
+        self.low_latency = all(jitter.install(t.receiver) for t in pc.getTransceivers() if t.kind == "video")
         await pc.setLocalDescription(await pc.createAnswer())
         self._watchdog = asyncio.get_running_loop().create_task(self._watch(connect_timeout), name=f"{self.id}-watch")
         return pc.localDescription
@@ -190,7 +194,8 @@ class SessionManager:
             "peer_connections": sum(1 for s in self.active.values() if s.pc.connectionState != "closed"),
             "tasks": len(loop_tasks),
             "threads": threading.active_count(),
-            "live": [{"id": s.id, "state": s.pc.connectionState, "received": s.consumer.slot.received,
+            "live": [{"id": s.id, "state": s.pc.connectionState, "low_latency": s.low_latency,
+                      "received": s.consumer.slot.received,
                       "dropped": s.consumer.slot.dropped, "analysed": s.consumer.analysed,
                       "fps": round(s.consumer.fps(), 2)} for s in self.active.values()],
         }

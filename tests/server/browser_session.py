@@ -135,6 +135,7 @@ async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
     report["timeline_growth"] = [timeline_before, sum(probe["timeline"].values())]
     report["sync"] = probe["sync"]
     report["latencies"] = probe["latencies"]
+    report["legs"] = probe["legs"]
     report["fps"] = probe["fps"]
     await page.wait_for_function("() => window.__dfs.drawn.length > 0", timeout=10000)
     await page.screenshot(path=str(out / "webcam-live.png"))
@@ -191,6 +192,7 @@ async def scenario_bench(browser: Browser, url: str, out: Path, seconds: float) 
     after = await wait_idle(url)
     await page.close()
     return {"started": started, "samples": samples, "latencies": [x for x in probe["latencies"] if x[0] >= started],
+            "legs": [x for x in probe["legs"] if x[0] >= started],
             "matched": probe["matched"], "results": probe["results"], "after_stop": after,
             "console": console, "requests": requests, "sync": probe["sync"]}
 

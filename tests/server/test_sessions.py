@@ -36,6 +36,7 @@ async def test_results_describe_the_face(server, clip) -> None:
         assert await wait_for(lambda: sum(1 for r in peer.results if r["faces"]) >= 10, timeout=30)
         live = server.get_json("/api/sessions")
         assert live["sessions"]["active"] == 1 and live["session_threads"] == 1 and live["session_tasks"] >= 2
+        assert live["live"][0]["low_latency"] is True  # frames leave aiortc's jitter buffer on their marker
         first = next(r for r in peer.results if r["faces"])
         face = first["faces"][0]
         x0, y0, x1, y1 = face["box"]
@@ -48,7 +49,7 @@ async def test_results_describe_the_face(server, clip) -> None:
         assert pts == sorted(pts) and len(set(pts)) == len(pts)
         # RTP timestamps as sent: consecutive results differ by the pts difference at 90 kHz.
         a, b = peer.results[0], peer.results[-1]
-        assert (b["rtp"] - a["rtp"]) % (1 << 32) == round((b["pts"] - a["pts"]) * 90000)
+        assert abs((b["rtp"] - a["rtp"]) % (1 << 32) - (b["pts"] - a["pts"]) * 90000) <= 10  # pts has 4 decimals
         assert any(f["window_score"] is not None for r in peer.results for f in r["faces"])
     await peer.close()
     assert await wait_for(lambda: idle(server), timeout=15)
