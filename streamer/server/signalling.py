@@ -21,6 +21,11 @@ class SessionLimitError(OfferError):
                               "its maximum. Try again in a moment.")
 
 
+def _sends(section: str) -> bool:
+    """Whether an SDP media section offers to send (sendrecv, sendonly, or no direction: sendrecv)."""
+    return not any(f"\na={direction}" in section for direction in ("recvonly", "inactive"))
+
+
 def parse_offer(body: bytes) -> RTCSessionDescription:
     """Check the body is ``{"sdp": "v=0...", "type": "offer"}`` with a video section; raise OfferError."""
     try:
@@ -37,8 +42,12 @@ def parse_offer(body: bytes) -> RTCSessionDescription:
         raise OfferError(400, f"Expected type 'offer', got {kind!r}.")
     if not isinstance(sdp, str) or not sdp.startswith("v=0"):
         raise OfferError(400, "The 'sdp' field is not a session description (it must start with 'v=0').")
-    if "\nm=video " not in sdp.replace("\r\n", "\n"):
+    sections = sdp.replace("\r\n", "\n").split("\nm=")[1:]
+    video = [section for section in sections if section.startswith("video ")]
+    if not video:
         raise OfferError(400, "The offer has no video: send the camera track.")
-    if "\nm=application " not in sdp.replace("\r\n", "\n"):
+    if not any(_sends(section) for section in video):
+        raise OfferError(400, "The offer's video is not sent: add the camera track as sendonly or sendrecv.")
+    if not any(section.startswith("application ") for section in sections):
         raise OfferError(400, "The offer has no data channel for the results.")
     return RTCSessionDescription(sdp=sdp, type="offer")

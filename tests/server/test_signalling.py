@@ -25,6 +25,10 @@ VIDEO_SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/
     (json.dumps({"sdp": "hello", "type": "offer"}).encode(), "not a session description"),
     (json.dumps({"sdp": "v=0\r\nm=audio 9 x\r\nm=application 9 y\r\n", "type": "offer"}).encode(), "no video"),
     (json.dumps({"sdp": "v=0\r\nm=video 9 x\r\n", "type": "offer"}).encode(), "no data channel"),
+    (json.dumps({"sdp": "v=0\r\nm=video 9 x\r\na=recvonly\r\nm=application 9 y\r\n", "type": "offer"}).encode(),
+     "video is not sent"),
+    (json.dumps({"sdp": "v=0\r\nm=video 9 x\r\na=inactive\r\nm=application 9 y\r\n", "type": "offer"}).encode(),
+     "video is not sent"),
 ])
 def test_parse_offer_rejects(body: bytes, fragment: str) -> None:
     with pytest.raises(OfferError) as info:
