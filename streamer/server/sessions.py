@@ -194,7 +194,8 @@ class SessionManager:
             "peer_connections": sum(1 for s in self.active.values() if s.pc.connectionState != "closed"),
             "tasks": len(loop_tasks),
             "threads": threading.active_count(),
-            "live": [{"id": s.id, "state": s.pc.connectionState, "low_latency": s.low_latency,
+            # Only a prefix of each id: the full id lets its page end the session without a token.
+            "live": [{"id": s.id[:4], "state": s.pc.connectionState, "low_latency": s.low_latency,
                       "received": s.consumer.slot.received,
                       "dropped": s.consumer.slot.dropped, "analysed": s.consumer.analysed,
                       "fps": round(s.consumer.fps(), 2)} for s in self.active.values()],

@@ -37,6 +37,7 @@ async def test_results_describe_the_face(server, clip) -> None:
         live = server.get_json("/api/sessions")
         assert live["sessions"]["active"] == 1 and live["session_threads"] == 1 and live["session_tasks"] >= 2
         assert live["live"][0]["low_latency"] is True  # frames leave aiortc's jitter buffer on their marker
+        assert peer.answer["session"] not in json.dumps(live)  # the id is the page's key to its session
         first = next(r for r in peer.results if r["faces"])
         face = first["faces"][0]
         x0, y0, x1, y1 = face["box"]
