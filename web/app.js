@@ -359,8 +359,9 @@ function renderMetrics() {
   const lat = state.latencies.map((x) => x[1]);
   const p50 = percentile(lat, 0.5), p95 = percentile(lat, 0.95);
   ui.fps.textContent = s ? s.fps.toFixed(1) : "–";
-  ui.latency.textContent = p50 === null ? "–" : Math.round(p50);
-  ui.p95.textContent = p95 === null ? "–" : Math.round(p95);
+  const ms = (v) => (v === null ? "–" : Math.round(v) < 0 ? `\u2212${-Math.round(v)}` : `${Math.round(v)}`);
+  ui.latency.textContent = ms(p50);
+  ui.p95.textContent = ms(p95);
   ui.dropped.textContent = s ? s.dropped : "–";
   ui.droppedOf.textContent = s ? ` of ${s.received}` : "";
 }
