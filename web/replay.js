@@ -81,8 +81,14 @@ function renderScans() {
           info.duration ? h("span", { text: `${clock(info.duration, 0)} · ${info.width}×${info.height}` }) : null,
           known && known.max !== null ? h("span", { text: `max ${known.max.toFixed(2)}` }) : null),
         busy ? h("span", { class: "progress thin" }, bar(pct)) : null,
-        scan.status === "failed" && scan.error ? h("span", { class: "scan-error", text: scan.error }) : null));
+        scan.status === "failed" && scan.error ? h("span", { class: "scan-error", text: readable(scan.error) }) : null));
   }));
+}
+
+/** A server message for people: "the file: truncated: ..." -> "Truncated: ...". */
+function readable(message) {
+  const text = String(message).replace(/^the (file|upload):\s*/i, "");
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function bar(pct) {
@@ -158,12 +164,13 @@ function follow(id) {
       if (row) { row.status = e.status; row.progress = e.progress || 0; renderScans(); }
     } else if (e.status === "done") {
       closeEvents();
-      setProgress(1, "Done. Opening the replay…", "scan");
+      setProgress(1, "Done: the replay is open.", "scan");
+      setTimeout(() => { if (!state.events) ui.upload.hidden = true; }, 5000);
       loadScans();
       openScan(id);
     } else if (e.status === "failed") {
       closeEvents();
-      uploadFailed(e.error || "The scan failed.");
+      uploadFailed(e.error ? `The scan failed: ${readable(e.error)}` : "The scan failed.");
       loadScans();
     }
   });
@@ -241,7 +248,7 @@ async function openScan(id, { keepTime = false } = {}) {
   ui.exports.hidden = !timeline;
   ui.exportJson.href = `/api/scans/${id}/timeline.json`;
   ui.exportCsv.href = `/api/scans/${id}/timeline.csv`;
-  if (scan.status === "failed") showBanner(`This scan failed: ${scan.error || "unknown error"}. The video plays without results.`);
+  if (scan.status === "failed") showBanner(`This scan failed (${readable(scan.error || "unknown error")}). The video plays without results.`);
   else if (!timeline) showBanner(`This scan is ${scan.status}; boxes and scores appear when it is done.`);
   else ui.banner.hidden = true;
   renderSummary();

@@ -103,6 +103,16 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         assert page.inner_text("#upload-pct") == "100%"
         assert phases[0].startswith("Analysing")
 
+        # A clip cut short passes the upload's probe but fails the scan: the page says why, so does the list.
+        cut = tmp_path / "cut.mp4"
+        cut.write_bytes(clip(CLIP).read_bytes()[:400_000])
+        page.set_input_files("#file", str(cut))
+        page.wait_for_function("() => window.__replay.upload.phase === 'failed'", timeout=30000)
+        assert "Truncated" in page.inner_text("#upload-error")
+        failed = page.locator(".scan[data-status='failed']")
+        failed.wait_for()
+        assert "cut.mp4" in failed.inner_text() and "Truncated" in failed.locator(".scan-error").inner_text()
+
         # A fresh visit: the list shows the scan with its verdict; choosing it loads video and timeline.
         page.goto(base + "/replay")
         item = page.locator(f".scan[data-id='{scan_id}']")
