@@ -501,9 +501,20 @@ function drawTimeline(now) {
   }
 }
 
+// Redraw only what changed: the overlay when a result arrives, expires or the layout changes; the
+// timeline ten times a second (it scrolls slowly). Saves CPU and battery, and leaves the cores to video.
+const painted = { result: null, expired: false, size: "", timelineAt: -Infinity };
 function frameLoop(now) {
-  drawOverlay(now);
-  drawTimeline(now);
+  const size = `${ui.overlay.clientWidth}x${ui.overlay.clientHeight}x${ui.video.videoWidth}x${state.running}`;
+  const expired = now - state.lastArrival > RESULT_TTL_MS;
+  if (state.last !== painted.result || expired !== painted.expired || size !== painted.size) {
+    drawOverlay(now);
+    Object.assign(painted, { result: state.last, expired, size });
+  }
+  if (now - painted.timelineAt >= 100) {
+    drawTimeline(now);
+    painted.timelineAt = now;
+  }
   requestAnimationFrame(frameLoop);
 }
 
