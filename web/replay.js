@@ -313,7 +313,7 @@ function draw(t, by) {
   const cur = state.current, drawn = [];
   let frame = null;
   const rect = pictureRect();
-  if (cur && cur.timeline && rect) {
+  if (cur && cur.timeline && rect && !cur.misshapen) {
     const i = frameAt(cur.pts, t);
     // A frame that far behind the picture is not its frame (sampled scans, or the video runs past the timeline).
     if (i >= 0 && t - cur.pts[i] <= Math.max(0.5, 3 / cur.fps)) frame = cur.frames[i];
@@ -375,7 +375,21 @@ if (hasFrameCallback) {
 }
 ui.video.addEventListener("seeked", () => draw(ui.video.currentTime, "seeked"));
 ui.video.addEventListener("pause", () => draw(ui.video.currentTime, "pause"));
-ui.video.addEventListener("loadeddata", () => { probe.ready = true; draw(ui.video.currentTime, "loaded"); });
+ui.video.addEventListener("loadeddata", () => {
+  const cur = state.current;
+  if (cur && cur.timeline) {
+    // The browser shows some files turned (rotation metadata of phone videos) while the scan's boxes are in the
+    // stored picture's coordinates: better no boxes than boxes in the wrong place.
+    const { width, height } = cur.timeline.video;
+    const shown = ui.video.videoWidth / ui.video.videoHeight, scanned = width / height;
+    cur.misshapen = Math.abs(shown / scanned - 1) > 0.02;
+    if (cur.misshapen) {
+      showBanner(`The browser shows this video at ${ui.video.videoWidth}×${ui.video.videoHeight}, the scan saw ${width}×${height} (rotation metadata?), so no boxes are drawn; the scores and the summary still apply.`);
+    }
+  }
+  probe.ready = true;
+  draw(ui.video.currentTime, "loaded");
+});
 ui.video.addEventListener("error", () => {
   if (state.current) showBanner("The video cannot be played here (its file may be gone, or the browser lacks the codec).");
 });

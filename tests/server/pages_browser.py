@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
+from streamer.server import create_app
 from tests.server.browser_session import CHROMIUM, ROOT
+from tests.server.harness import ServerThread
 
 ARTIFACTS = ROOT / "artifacts" / "server"
 FLAGS = [
@@ -22,6 +25,21 @@ FLAGS = [
     "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows", "--autoplay-policy=no-user-gesture-required",
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
+
+
+class PageServer(ServerThread):
+    """The real app in a thread, stopped without waiting out open event streams.
+
+    A server-sent-events handler only sees that its page has gone when it next writes (the 15 s heartbeat at
+    the latest), and a plain runner waits for it on shutdown; here the wait is cut to a second.
+    """
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(create_app(self.cfg, self.model), access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.cfg.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
 
 
 @dataclass

@@ -14,8 +14,7 @@ from streamer.model import Model
 
 from tests.monitor.conftest import rtsp_server  # noqa: F401  (fixture)
 from tests.server.conftest import loopback_config
-from tests.server.harness import ServerThread
-from tests.server.pages_browser import PageLog, chromium, open_page, overflow, screenshot
+from tests.server.pages_browser import PageLog, PageServer, chromium, open_page, overflow, screenshot
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,7 +29,7 @@ def fill(page, name: str, url: str, fps: str = "5", threshold: str = "0", alert_
 
 
 def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Path, rtsp_server, tmp_path: Path) -> None:  # noqa: F811
-    with ServerThread(loopback_config(data_dir=tmp_path / "data"), Model(random_model_dir)) as server, \
+    with PageServer(loopback_config(data_dir=tmp_path / "data"), Model(random_model_dir)) as server, \
             chromium(tmp_path) as browser:
         base = server.url
         log = PageLog(base)
@@ -110,7 +109,7 @@ def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Pat
 
 def test_dashboard_with_an_api_token_and_a_camera_that_does_not_answer(random_model_dir: Path, tmp_path: Path) -> None:
     cfg = loopback_config(data_dir=tmp_path / "data", api_token="s3cret-token")
-    with ServerThread(cfg, Model(random_model_dir)) as server, chromium(tmp_path) as browser:
+    with PageServer(cfg, Model(random_model_dir)) as server, chromium(tmp_path) as browser:
         base = server.url
         log = PageLog(base)
         page = open_page(browser, base, "/dashboard", log)

@@ -6,6 +6,8 @@ Screenshots land in artifacts/server/replay-*.png.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -15,8 +17,7 @@ import pytest
 from streamer.model import Model
 
 from tests.server.conftest import loopback_config
-from tests.server.harness import ServerThread
-from tests.server.pages_browser import PageLog, chromium, open_page, overflow, screenshot
+from tests.server.pages_browser import PageLog, PageServer, chromium, open_page, overflow, screenshot
 
 CLIP = "WolfgangLanger_Pexels.mp4"
 VERDICT_RGB = {"real": (0x22, 0xB0, 0x7D), "fake": (0xEF, 0x4A, 0x5F), "uncertain": (0xE3, 0xA2, 0x1A)}
@@ -72,7 +73,7 @@ def edge_pixel(page, box: dict) -> list[int]:
 
 
 def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip, tmp_path: Path) -> None:
-    with ServerThread(loopback_config(data_dir=tmp_path / "data"), Model(random_model_dir)) as server, \
+    with PageServer(loopback_config(data_dir=tmp_path / "data"), Model(random_model_dir)) as server, \
             chromium(tmp_path) as browser:
         base = server.url
         log = PageLog(base)
@@ -204,6 +205,21 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
                            expected_box(timeline, phone["currentTime"], phone["picture"]), atol=1.0)
         assert overflow(page) == []
         screenshot(page, "replay-phone.png", full_page=True)
+
+        # A phone video stored landscape with rotation metadata: Chrome shows it turned, the scan's boxes are in the
+        # stored picture's coordinates, so the page draws none and says why.
+        if shutil.which("ffmpeg"):
+            turned = tmp_path / "turned.mp4"
+            subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip("single_face.mp4")), "-c", "copy",
+                            "-metadata:s:v:0", "rotate=90", str(turned)], check=True, timeout=60)
+            page.set_input_files("#file", str(turned))
+            page.wait_for_function("() => window.__replay.upload.phase === 'done'", timeout=30000)
+            page.wait_for_function("""() => window.__replay.ready && window.__replay.scanId === window.__replay.upload.id
+                && document.getElementById('video').videoHeight === 640""", timeout=15000)
+            page.evaluate("document.getElementById('video').currentTime = 1.0")
+            page.wait_for_function("() => Math.abs(window.__replay.currentTime - 1.0) < 0.1", timeout=10000)
+            assert "rotation" in page.inner_text("#player-banner")
+            assert page.evaluate("window.__replay.drawnBoxes") == []
 
         assert log.blocked == [] and all(u.startswith(base + "/") for u in log.requests if not u.startswith("data:"))
         # The rejected upload logs a 400 in the console; nothing else may.
