@@ -25,6 +25,7 @@ const state = {
   pollTimer: 0,
   events: null,          // EventSource of the upload in progress
   plotCache: null,       // the plot without its playhead, as an offscreen canvas
+  hover: null,           // media time under the mouse on the plot
 };
 
 // Test hook: what the page drew last and where.
@@ -428,6 +429,7 @@ function drawPlot() {
   ctx.lineTo(x, area.y);
   ctx.fill();
   probe.playheadX = x;
+  if (state.hover !== null) drawHover(ctx, area, cur);
   const now = state.time.toFixed(1);
   if (ui.plot.getAttribute("aria-valuenow") !== now) {
     ui.plot.setAttribute("aria-valuenow", now);
@@ -490,13 +492,47 @@ function renderPlotBase(area, dpr) {
   return canvas;
 }
 
-ui.plot.addEventListener("click", (e) => {
+/** Under the pointer: a thin line and each face's score at that moment. */
+function drawHover(ctx, area, cur) {
+  const t = state.hover, x = area.x + (t / cur.duration) * area.w;
+  ctx.strokeStyle = "rgba(232, 236, 241, .35)";
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(x, area.y);
+  ctx.lineTo(x, area.y + area.h);
+  ctx.stroke();
+  const i = frameAt(cur.pts, t);
+  const faces = i >= 0 && t - cur.pts[i] <= Math.max(0.5, 3 / cur.fps) ? cur.frames[i].faces : [];
+  const lines = [clock(t), ...faces.map((f) => `#${f.track_id}  ${f.score.toFixed(2)}`)];
+  ctx.font = "600 11px system-ui, sans-serif";
+  const w = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 14, hgt = lines.length * 15 + 8;
+  const bx = x + 8 + w > area.x + area.w ? x - 8 - w : x + 8, by = area.y + 4;
+  ctx.fillStyle = "rgba(11, 14, 18, .88)";
+  roundRect(ctx, bx, by, w, hgt, 6);
+  ctx.fill();
+  lines.forEach((line, n) => {
+    ctx.fillStyle = n === 0 ? "#93a0b0" : trackColour(faces[n - 1].track_id);
+    ctx.fillText(line, bx + 7, by + 16 + n * 15);
+  });
+}
+
+function plotTime(e) {
   const cur = state.current;
-  if (!cur || !cur.duration) return;
+  if (!cur || !cur.duration) return null;
   const r = ui.plot.getBoundingClientRect(), area = plotArea();
-  const f = Math.min(1, Math.max(0, (e.clientX - r.left - area.x) / area.w));
-  seek(f * cur.duration);
+  return Math.min(1, Math.max(0, (e.clientX - r.left - area.x) / area.w)) * cur.duration;
+}
+
+ui.plot.addEventListener("click", (e) => {
+  const t = plotTime(e);
+  if (t !== null) seek(t);
 });
+ui.plot.addEventListener("pointermove", (e) => {
+  if (e.pointerType !== "mouse") return;
+  state.hover = plotTime(e);
+  drawPlot();
+});
+ui.plot.addEventListener("pointerleave", () => { state.hover = null; drawPlot(); });
 
 ui.plot.addEventListener("keydown", (e) => {
   const cur = state.current;
