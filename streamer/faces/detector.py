@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,17 +69,33 @@ class FaceDetector:
         self.close()
 
 
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_saved_fd = -1
+
+
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
-    """Silence native libraries' logging on file descriptor 2 for a moment."""
-    saved = os.dup(2)
+    """Silence native libraries' logging on file descriptor 2 for a moment.
+
+    Reference-counted, so overlapping uses on several threads restore the real stderr only once the
+    last one ends.
+    """
+    global _quiet_depth, _saved_fd
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _saved_fd = os.dup(2)
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+        _quiet_depth += 1
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                os.dup2(_saved_fd, 2)
+                os.close(_saved_fd)
 
 
 def _to_face(det, w: int, h: int) -> Face:

@@ -35,3 +35,25 @@ def test_keypoints_lie_inside_the_box(clip):
             pad = 0.2 * (x1 - x0)
             assert np.all((face.keypoints[:4, 0] > x0 - pad) & (face.keypoints[:4, 0] < x1 + pad))
             assert np.all((face.keypoints[:4, 1] > y0 - pad) & (face.keypoints[:4, 1] < y1 + pad))
+
+
+def test_overlapping_quiet_stderr_restores_the_real_stderr_once(tmp_path):
+    import os
+    import threading
+
+    from streamer.faces.detector import quiet_stderr
+
+    before = os.fstat(2).st_ino
+    barrier = threading.Barrier(4)
+
+    def work():
+        with quiet_stderr():
+            barrier.wait()
+            assert os.fstat(2).st_ino == os.stat(os.devnull).st_ino
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert os.fstat(2).st_ino == before
