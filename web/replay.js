@@ -26,6 +26,7 @@ const state = {
   events: null,          // EventSource of the upload in progress
   plotCache: null,       // the plot without its playhead, as an offscreen canvas
   hover: null,           // media time under the mouse on the plot
+  serverModel: null,     // /api/config's model: name, version, threshold, uncertainMargin
 };
 
 // Test hook: what the page drew last and where.
@@ -469,6 +470,12 @@ function renderPlotBase(area, dpr) {
     const label = clock(t, step < 1 ? 1 : 0), tw = ctx.measureText(label).width;
     ctx.fillText(label, Math.min(Math.max(X(t) - tw / 2, area.x - 4), area.cw - tw - 2), area.y + area.h + 16);
   }
+  const margin = uncertainMargin(cur);
+  if (margin) {
+    ctx.fillStyle = "rgba(227, 162, 26, .14)";
+    const top = Y(Math.min(1, cur.threshold + margin)), bottom = Y(Math.max(0, cur.threshold - margin));
+    ctx.fillRect(area.x, top, area.w, bottom - top);
+  }
   ctx.strokeStyle = "#e8ecf1";
   ctx.setLineDash([5, 4]);
   ctx.beginPath();
@@ -551,11 +558,19 @@ function seek(t) {
   drawPlot();
 }
 
+/** The uncertain band around the threshold: known from /api/config when the scan used the server's model. */
+function uncertainMargin(cur) {
+  const m = state.serverModel, model = cur && cur.timeline && cur.timeline.model;
+  if (!m || !model || m.name !== model.name || m.version !== model.version) return 0;
+  return m.uncertainMargin || 0;
+}
+
 function renderLegend() {
   const cur = state.current;
   const items = [h("span", { class: "swatch dash" }), "decision threshold"];
   if (cur && cur.timeline) {
     items.push(` ${cur.threshold.toFixed(2)}`);
+    if (uncertainMargin(cur)) items.push(h("span", { class: "legend-item" }, h("span", { class: "swatch band" }), "uncertain"));
     for (const track of cur.series.keys()) {
       const sw = h("span", { class: "swatch line" });
       sw.style.background = trackColour(track);
@@ -644,6 +659,12 @@ window.addEventListener("hashchange", () => {
   const id = location.hash.slice(1);
   if (id && (!state.current || state.current.id !== id)) openScan(id);
 });
+api("/api/config").then((cfg) => {
+  state.serverModel = cfg.model || null;
+  state.plotCache = null;
+  renderLegend();
+  drawPlot();
+}).catch(() => {});
 loadScans().then(() => {
   const id = location.hash.slice(1);
   if (id) openScan(id);
