@@ -113,7 +113,7 @@ function render(s) {
   renderFaces(s);
   refreshThumbnail(s);
   const fps = analysedFps(s);
-  els.stats.fps.textContent = fps === null ? "–" : `${fps.toFixed(1)} fps`;
+  els.stats.fps.textContent = fps === null || (!fps && info.status !== "live") ? "–" : `${fps.toFixed(1)} fps`;
   els.stats.fps.title = `target ${info.target_fps ?? info.fps} fps`;
   els.stats.dropped.textContent = String(info.frames_dropped || 0);
   els.stats.dropped.title = `${info.frames_dropped || 0} dropped while busy, ${info.frames_skipped || 0} skipped to keep the rate, of ${info.frames_in || 0} received`;
@@ -208,7 +208,7 @@ function drawSpark(s) {
   if (!s.history.length) {
     ctx.fillStyle = "#93a0b0";
     ctx.font = "11px system-ui, sans-serif";
-    ctx.fillText("scores of the last minute", 8, hgt / 2 + 4);
+    ctx.fillText("scores of the last minute", 8, 15);
   }
 }
 
