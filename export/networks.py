@@ -95,11 +95,13 @@ class Temporal(nn.Module):
         self.lstm = nn.LSTM(embedding_dim, hidden, batch_first=True)
         self.classify = nn.Linear(hidden, 1)
         nn.init.zeros_(self.classify.weight), nn.init.zeros_(self.classify.bias)
+        self.register_buffer("scale", torch.ones(()))  # Platt calibration of the window logit
+        self.register_buffer("shift", torch.zeros(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         base = self.frame(torch.relu(x)).squeeze(2).mean(1)
         out, _ = self.lstm(self.norm(x))  # zero initial state sized from the input's batch
-        return base + self.classify(out[:, -1]).squeeze(1)
+        return (base + self.classify(out[:, -1]).squeeze(1)) * self.scale + self.shift
 
 
 class EncoderExport(nn.Module):

@@ -20,6 +20,7 @@ import torch
 
 from streamer.assets import sha256_file
 
+from .calibrate import load_temporal
 from .networks import Encoder, EncoderExport, Temporal, TemporalExport
 from .train import MEAN, STD
 
@@ -91,8 +92,9 @@ def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str
 def export_checkpoint(ckpt: Path, out: Path, tolerance: float = 1e-4, version: str = "1") -> float:
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
     cfg = state["config"]
-    encoder, temporal = Encoder(cfg["embedding_dim"]), Temporal(cfg["embedding_dim"])
-    encoder.load_state_dict(state["encoder"]), temporal.load_state_dict(state["temporal"])
+    encoder = Encoder(cfg["embedding_dim"])
+    encoder.load_state_dict(state["encoder"])
+    temporal = load_temporal(state["temporal"], cfg["embedding_dim"])
     encoder.eval(), temporal.eval()
     out.mkdir(parents=True, exist_ok=True)
     export_encoder(encoder, cfg["size"], out / "encoder.onnx")

@@ -25,6 +25,7 @@ from streamer.assets import asset_path, cache_dir
 
 from .crops import clip_crops, sbi_pairs
 from .data import Clip, Source, asset_sources, folder_sources, load_split, split_identities
+from .calibrate import calibrate_encoder, calibrate_temporal
 from .metrics import auc, eer
 from .networks import Encoder, Temporal
 from .synth import sample_params, self_blend_clip
@@ -140,6 +141,16 @@ def run_epoch(model: Encoder, reals: np.ndarray, fakes: np.ndarray, opt: torch.o
         losses.append(loss.item())
         scores.append(logit.detach().cpu().numpy()), labels.append(y.cpu().numpy())
     return float(np.mean(losses)), auc(np.concatenate(labels), np.concatenate(scores))
+
+
+@torch.no_grad()
+def run_epoch_scores(model: Encoder, reals: np.ndarray, fakes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frame logits and labels of a pair set (eval mode)."""
+    model.eval()
+    dev = device()
+    z = np.concatenate([model(to_tensor(x[i:i + 64], dev))[1].cpu().numpy()
+                        for x in (reals, fakes) for i in range(0, len(x), 64)])
+    return z, np.r_[np.zeros(len(reals)), np.ones(len(fakes))]
 
 
 def train_encoder(cfg: Config, out: Path, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> Encoder:
@@ -331,17 +342,20 @@ def main(argv: list[str] | None = None) -> int:
     head, t_log = train_temporal(cfg, encoder, wins)
     log = json.loads((out / "log.json").read_text()) if (out / "log.json").exists() else []
     write_log(out, [r for r in log if r["stage"] == 1] + t_log)
+    stage1 = [r for r in log if r["stage"] == 1]
+    used = max(stage1, key=lambda r: r["val_auc"]) if (out / "best_encoder.pt").exists() else stage1[-1]
+    z, y = run_epoch_scores(encoder, *pairs["val"])
+    frame_cal = calibrate_encoder(encoder, z, y)
     head.eval()
     with torch.no_grad():
+        window_cal = calibrate_temporal(head, head(torch.from_numpy(wins["val"][0])).numpy(), wins["val"][1])
         val_scores = torch.sigmoid(head(torch.from_numpy(wins["val"][0]))).numpy()
     val_eer, threshold = eer(wins["val"][1], val_scores)
-    best = max((r for r in log if r["stage"] == 1), key=lambda r: r["val_auc"], default={})
+    val = {"window_auc": auc(wins["val"][1], val_scores), "window_eer": val_eer, "frame_auc": auc(y, z),
+           "encoder_epoch": used["epoch"], "calibration": {"frame": frame_cal, "window": window_cal}}
     torch.save({"encoder": encoder.state_dict(), "temporal": head.state_dict(), "config": asdict(cfg),
-                "split": split, "threshold": threshold, "val": {"window_auc": auc(wins["val"][1], val_scores),
-                                                                "window_eer": val_eer,
-                                                                "frame_auc": best.get("val_auc"),
-                                                                "encoder_epoch": best.get("epoch")}}, out / "model.pt")
-    tqdm.write(f"wrote {out / 'model.pt'} (val window AUC {auc(wins['val'][1], val_scores):.4f})")
+                "split": split, "threshold": threshold, "val": val}, out / "model.pt")
+    tqdm.write(f"wrote {out / 'model.pt'}: {json.dumps(val)}, threshold {threshold:.3f}")
     return 0
 
 

@@ -22,3 +22,15 @@ def test_eer_and_ci():
     assert lo < auc(y, s) < hi
     m = summary(y, s, t, groups=np.arange(400) // 20, n_boot=100)
     assert m["n_real"] == 200 and m["auc_ci95"][0] <= m["auc"] <= m["auc_ci95"][1]
+
+
+def test_platt_calibration_recovers_log_odds():
+    from export.calibrate import platt
+
+    rng = np.random.default_rng(0)
+    z = np.r_[rng.normal(-1, 1, 4000), rng.normal(1, 1, 4000)]  # true log-odds: 2 z
+    y = np.r_[np.zeros(4000), np.ones(4000)]
+    a, b = platt(z, y)
+    assert abs(a - 2.0) < 0.2 and abs(b) < 0.15
+    a100, b100 = platt(z * 100 + 7, y)  # invariant to an affine change of the input logits
+    assert abs(a100 * 100 - a) < 0.05 and abs(b100 + 7 * a100 - b) < 0.05
