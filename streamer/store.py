@@ -18,8 +18,9 @@ CREATE INDEX IF NOT EXISTS alerts_by_stream ON alerts(stream, created);
 CREATE TABLE IF NOT EXISTS scans (
     id TEXT PRIMARY KEY, filename TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,
     progress REAL NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, finished REAL,
-    info TEXT, timeline TEXT);
+    info TEXT, timeline TEXT, summary TEXT);
 """
+MIGRATIONS = {("scans", "summary"): "ALTER TABLE scans ADD COLUMN summary TEXT"}
 
 
 class Store:
@@ -34,6 +35,9 @@ class Store:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            for (table, column), sql in MIGRATIONS.items():
+                if column not in {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}:
+                    self._db.execute(sql)
 
     def _exec(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -77,10 +81,10 @@ class Store:
                    (scan_id, filename, path, time.time()))
 
     def update_scan(self, scan_id: str, **fields: object) -> None:
-        allowed = {"status", "progress", "error", "finished", "info", "timeline"}
+        allowed = {"status", "progress", "error", "finished", "info", "timeline", "summary"}
         if not fields or set(fields) - allowed:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
-        values = [json.dumps(v) if k in ("info", "timeline") and v is not None else v for k, v in fields.items()]
+        values = [json.dumps(v) if k in JSON_COLUMNS and v is not None else v for k, v in fields.items()]
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._exec(f"UPDATE scans SET {sets} WHERE id = ?", (*values, scan_id))
 
@@ -99,9 +103,13 @@ class Store:
             return cur.rowcount
 
 
+JSON_COLUMNS = ("info", "timeline", "summary")
+
+
 def _scan_row(row: sqlite3.Row, with_timeline: bool) -> dict:
     out = {k: row[k] for k in row.keys() if k != "timeline"}
     out["info"] = json.loads(row["info"]) if row["info"] else None
+    out["summary"] = json.loads(row["summary"]) if row["summary"] else None
     if with_timeline:
         out["timeline"] = json.loads(row["timeline"]) if row["timeline"] else None
     return out

@@ -33,6 +33,15 @@ def build(source: str, info: VideoInfo, manifest: Manifest, frames: list[FrameRe
     }
 
 
+def summary(timeline: dict) -> dict:
+    """The scan in one line: overall verdict (fake if any track is), worst score, track count."""
+    tracks = timeline["tracks"]
+    verdicts = {t["verdict"] for t in tracks}
+    overall = "fake" if "fake" in verdicts else "real" if verdicts == {"real"} else "uncertain"
+    return {"verdict": overall if tracks else "no faces", "tracks": len(tracks),
+            "max_score": max((t["max_score"] for t in tracks), default=None)}
+
+
 def write_json(timeline: dict, path: Path) -> None:
     path.write_text(json.dumps(timeline, indent=1))
 

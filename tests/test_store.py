@@ -39,3 +39,17 @@ def test_update_rejects_unknown_columns(tmp_path):
         store.update_scan("a", path="/etc/passwd")
     with pytest.raises(sqlite3.IntegrityError):
         store.create_scan("a", "again.mp4", "/y")
+
+
+def test_an_older_database_gains_the_summary_column(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE scans (id TEXT PRIMARY KEY, filename TEXT NOT NULL, path TEXT NOT NULL, "
+                     "status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, "
+                     "finished REAL, info TEXT, timeline TEXT);"
+                     "INSERT INTO scans (id, filename, path, status, created) VALUES ('a', 'a.mp4', '/x', 'done', 1);")
+    db.close()
+    store = Store(path)
+    assert store.scan("a")["summary"] is None
+    store.update_scan("a", summary={"verdict": "real", "tracks": 1, "max_score": 0.1})
+    assert store.scans()[0]["summary"]["verdict"] == "real"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 HEARTBEAT_SECONDS = 15.0
+CLOSED = {"type": "closed"}  # sentinel: the hub is shutting down
 
 
 class EventHub:
@@ -35,10 +36,19 @@ class EventHub:
     def listeners(self) -> int:
         return len(self._subscribers)
 
+    def close(self) -> None:
+        """End every open event stream (at server shutdown)."""
+        for queue in self._subscribers:
+            while queue.full():
+                queue.get_nowait()
+            queue.put_nowait(CLOSED)
+
 
 async def stream_events(request: web.Request, hub: EventHub, keep: Callable[[dict], bool] = lambda e: True,
-                        initial: list[dict] | None = None) -> web.StreamResponse:
-    """Serve ``hub``'s events matching ``keep`` as text/event-stream until the client goes away."""
+                        initial: list[dict] | None = None,
+                        last: Callable[[dict], bool] = lambda e: False) -> web.StreamResponse:
+    """Serve ``hub``'s events matching ``keep`` as text/event-stream until the client goes away, the
+    hub closes, or an event for which ``last`` is true has been sent."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
@@ -46,14 +56,20 @@ async def stream_events(request: web.Request, hub: EventHub, keep: Callable[[dic
     try:
         for event in initial or []:
             await response.write(_encode(event))
+            if last(event):
+                return response
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
             except asyncio.TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if event is CLOSED:
+                break
             if keep(event):
                 await response.write(_encode(event))
+                if last(event):
+                    break
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

@@ -76,12 +76,15 @@ async def list_scans(request: web.Request) -> web.Response:
 
 
 async def get_scan(request: web.Request) -> web.Response:
-    return web.json_response(public(_scan_or_404(request, with_timeline=True)))
+    response = web.json_response(public(_scan_or_404(request, with_timeline=True)))
+    response.enable_compression()  # a timeline is ~7 KB per second of one face, and compresses ~10x
+    return response
 
 
 async def scan_events(request: web.Request) -> web.StreamResponse:
     row = _scan_or_404(request)
     return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("id") == row["id"],
+                               last=lambda e: e.get("status") in ("done", "failed"),
                                initial=[{"type": "scan", "id": row["id"], "status": row["status"],
                                          "progress": row["progress"], "error": row["error"]}])
 
@@ -92,8 +95,10 @@ async def export_timeline(request: web.Request) -> web.Response:
         return error(409, f"the scan is {row['status']}; its timeline is not ready")
     stem = Path(row["filename"]).stem or "scan"
     if request.match_info["fmt"] == "json":
-        return web.json_response(row["timeline"], headers={
+        response = web.json_response(row["timeline"], headers={
             "Content-Disposition": f'attachment; filename="{stem}.timeline.json"'})
+        response.enable_compression()
+        return response
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(timeline_io.CSV_FIELDS)

@@ -10,6 +10,7 @@ from ..model import Model
 from ..scan import scan_file
 from ..sources import MediaError
 from ..store import Store
+from ..timeline import summary
 from .events import EventHub
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class ScanService:
             self._set(scan_id, status="failed", error=f"internal error: {type(exc).__name__}", finished=time.time())
             return
         timeline["source"] = self.store.scan(scan_id)["filename"]
-        self.store.update_scan(scan_id, timeline=timeline)
+        self.store.update_scan(scan_id, timeline=timeline, summary=summary(timeline))
         self._set(scan_id, status="done", progress=1.0, finished=time.time())
 
     def _progress(self, scan_id: str, fraction: float, frames: int) -> None:

@@ -45,4 +45,8 @@ def add_storage(app: web.Application, cfg: ServerConfig, model: Model) -> None:
         await monitor.close_all_streams()
         store.close()
 
+    async def end_event_streams(_app: web.Application) -> None:
+        hub.close()
+
     app.cleanup_ctx.append(services)
+    app.on_shutdown.append(end_event_streams)

@@ -34,6 +34,12 @@ async def test_a_real_clip_scans_to_completion_with_progress(random_model, clip,
         assert len(body["timeline"]["frames"]) == 472
         listed = await (await client.get("/api/scans")).json()
         assert [s["id"] for s in listed["scans"]] == [scan["id"]]
+        tracks = body["timeline"]["tracks"]
+        assert listed["scans"][0]["summary"] == {"verdict": listed["scans"][0]["summary"]["verdict"],
+                                                 "tracks": len(tracks),
+                                                 "max_score": max(t["max_score"] for t in tracks)}
+        events_after_done = await read_events(client, f"/api/scans/{scan['id']}/events", lambda e: False)
+        assert [e["status"] for e in events_after_done] == ["done"]  # a finished scan's stream ends at once
 
 
 async def test_stored_timeline_equals_the_cli_scan(random_model, random_model_dir, clip, tmp_path):
