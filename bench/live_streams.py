@@ -81,7 +81,9 @@ def cpu_seconds() -> float:
 class StreamRun:
     """N streams of one RTSP source, analysed through one shared inference service."""
 
-    def __init__(self, model: Model, url: str, n: int, ceiling_fps: float, floor_fps: float):
+    def __init__(self, model: Model, url: str, n: int, ceiling_fps: float, floor_fps: float,
+                 keep_latencies: bool = True):
+        self.keep_latencies = keep_latencies  # off for long runs: the list would grow with the run
         self.latencies: dict[str, list[tuple[float, float]]] = {}
         self.shared = BatchedModel(model)
         self.monitor = Monitor(self.shared, self._on_event, max_streams=n)
@@ -89,7 +91,7 @@ class StreamRun:
                                      stall_seconds=10, connect_timeout=10) for i in range(n)]
 
     def _on_event(self, event: dict) -> None:
-        if event["type"] == "result":
+        if event["type"] == "result" and self.keep_latencies:
             self.latencies.setdefault(event["stream"], []).append((time.monotonic(), event["latency_ms"]))
 
     def start(self) -> None:

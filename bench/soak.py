@@ -27,7 +27,7 @@ async def main() -> None:
     filter_native_logs()
     model = load_model(args.model)
     server = RtspServer(bench_clip())
-    run = StreamRun(model, server.url, args.streams, args.fps, 2.0)
+    run = StreamRun(model, server.url, args.streams, args.fps, 2.0, keep_latencies=False)
     samples: list[tuple[float, float]] = []
     try:
         run.start()
