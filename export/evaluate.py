@@ -126,6 +126,18 @@ def metrics_for(scored: list[Scored], kinds: list[str], threshold: float, n_boot
     return out
 
 
+def per_clip(scored: list[Scored], threshold: float) -> dict:
+    """Mean frame/window score of each clip and the share of its windows called fake."""
+    out = {}
+    for s in scored:
+        if len(s.frame_scores):
+            w = s.window_scores
+            out[s.clip] = {"kind": s.kind, "frame_mean": round(float(s.frame_scores.mean()), 4),
+                           "window_mean": round(float(w.mean()), 4) if len(w) else None,
+                           "windows_fake": round(float((w >= threshold).mean()), 4) if len(w) else None}
+    return out
+
+
 def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str]) -> tuple[dict, dict]:
     srcs = asset_sources()
     split = split_identities([s.identity for s in srcs])
@@ -138,6 +150,7 @@ def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str])
             f, w = score_frames(model, CONDITIONS[cond](frames), seg)
             scored.append(Scored(name, label, kind, f, w))
         results[cond] = metrics_for(scored, ["sbi", "swap"], model.manifest.threshold, n_boot)
+        results[cond]["per_clip"] = per_clip(scored, model.manifest.threshold)
         raw[cond] = scored
     info = {"test_identities": sorted({c.identity for c in clips}), "clips": [c.source for c in clips],
             "frames": int(sum(len(c) for c in clips))}

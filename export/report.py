@@ -19,6 +19,8 @@ def table(results: dict) -> str:
             "window EER | windows real/fake |", "|---|---|---|---|---|---|---|---|"]
     for cond, kinds in results.get("conditions", {}).items():
         for kind, lv in kinds.items():
+            if kind == "per_clip":
+                continue
             f, w = lv.get("frame"), lv.get("window")
             if not f or not w:
                 continue
@@ -31,9 +33,20 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
+def real_table(results: dict, condition: str = "clean") -> str:
+    rows = ["| real test clip | mean frame score | mean window score | windows called fake |", "|---|---|---|---|"]
+    for clip, m in results.get("conditions", {}).get(condition, {}).get("per_clip", {}).items():
+        if m["kind"] == "real":
+            rows.append(f"| {clip} | {m['frame_mean']:.3f} | {m['window_mean']:.3f} | {m['windows_fake']:.2f} |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("models/default/evaluation.json")
-    print(table(json.loads(path.read_text())))
+    results = json.loads(path.read_text())
+    print(table(results))
+    print()
+    print(real_table(results))
     return 0
 
 
