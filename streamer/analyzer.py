@@ -120,5 +120,11 @@ class Analyzer:
             self._close(track)
         return [self.summaries[k] for k in sorted(self.summaries)]
 
+    def reset(self) -> None:
+        """Forget every track (a new connection to the same source); the detector is kept."""
+        self.tracker = Tracker(self.tracker.max_missed, self.tracker.max_cost)
+        self.scorers.clear()
+        self.summaries.clear()
+
     def close(self) -> None:
         self.detector.close()

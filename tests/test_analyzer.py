@@ -47,3 +47,18 @@ def test_no_faces_no_model_calls(random_model, clip):
     finally:
         analyzer.close()
     assert all(not r.faces for r in results) and analyzer.finish() == []
+
+
+def test_reset_forgets_tracks_but_keeps_the_detector(random_model, clip):
+    analyzer = Analyzer(random_model)
+    detector = analyzer.detector
+    try:
+        frames = list(file_frames(clip("single_face.mp4")))[:10]
+        for f in frames:
+            analyzer.process(f)
+        analyzer.reset()
+        assert analyzer.detector is detector and not analyzer.scorers and analyzer.finish() == []
+        result = analyzer.process(frames[0])  # timestamps restart after a reconnect
+        assert result.faces and result.faces[0].track_id == 1 and result.faces[0].window_score is None
+    finally:
+        analyzer.close()

@@ -189,10 +189,10 @@ class StreamSupervisor:
                     self.stats.frames_skipped += 1
                     continue
                 next_due = max(next_due + rate.interval, now - rate.interval)
-                if gen != generation or analyzer is None:  # a new connection: timestamps restart
-                    if analyzer:
-                        await loop.run_in_executor(self._executor, analyzer.close)
+                if analyzer is None:
                     analyzer = await loop.run_in_executor(self._executor, partial(Analyzer, self.model, source="rtsp"))
+                if gen != generation:  # a new connection: timestamps restart, tracks cannot carry over
+                    analyzer.reset()
                     generation = gen
                     rule.reset()
                 result, alerts = await loop.run_in_executor(self._executor, self._analyse, analyzer, rule, av_frame)
