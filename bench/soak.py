@@ -11,6 +11,8 @@ import argparse
 import asyncio
 import time
 
+import numpy as np
+
 from live_streams import RtspServer, StreamRun, bench_clip, rss_mb
 
 from streamer.cli import load_model
@@ -46,8 +48,11 @@ async def main() -> None:
         server.close()
     (t0, r0), (t1, r1) = samples[0], samples[-1]
     per_hour = (r1 - r0) / r0 * 100 * 3600 / max(t1 - t0, 1)
-    print(f"RSS start {r0:.1f} MB, end {r1:.1f} MB over {(t1 - t0) / 60:.1f} min: "
-          f"{per_hour:+.2f} % per hour ({'meets' if per_hour < 5 else 'misses'} the < 5 % bar)")
+    late = samples[len(samples) // 2:]
+    slope = float(np.polyfit([t for t, _ in late], [r for _, r in late], 1)[0]) if len(late) > 2 else float("nan")
+    print(f"RSS start {r0:.1f} MB, end {r1:.1f} MB over {(t1 - t0) / 60:.1f} min: growth {(r1 - r0) / r0 * 100:+.2f} %, "
+          f"{per_hour:+.2f} % per hour extrapolated ({'meets' if per_hour < 5 else 'misses'} the < 5 % per hour bar); "
+          f"second-half trend {slope * 3600 / r0 * 100:+.2f} % per hour")
 
 
 if __name__ == "__main__":
