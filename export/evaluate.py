@@ -213,6 +213,8 @@ def compact(results: dict) -> dict:
     out = {}
     for cond, kinds in results.get("conditions", {}).items():
         for kind, levels in kinds.items():
+            if kind == "per_clip":
+                continue
             for level, m in levels.items():
                 out[f"{kind}_{cond}_{level}_auc"] = m["auc"]
                 out[f"{kind}_{cond}_{level}_auc_ci95"] = m["auc_ci95"]
@@ -250,11 +252,16 @@ def main(argv: list[str] | None = None) -> int:
     (out / "evaluation.json").write_text(json.dumps(results, indent=1))
     print(json.dumps(compact(results), indent=1))
     if not args.no_manifest:
-        path = args.model_dir / "manifest.json"
-        manifest = json.loads(path.read_text())
-        manifest["metrics"] = {"validation": manifest.get("metrics", {}).get("validation", {})} | compact(results)
-        path.write_text(json.dumps(manifest, indent=2))
+        write_metrics(args.model_dir, results)
     return 0
+
+
+def write_metrics(model_dir: Path, results: dict) -> None:
+    """The evaluation's AUCs into manifest.json (validation figures from training kept)."""
+    path = model_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["metrics"] = {"validation": manifest.get("metrics", {}).get("validation", {})} | compact(results)
+    path.write_text(json.dumps(manifest, indent=2))
 
 
 if __name__ == "__main__":
