@@ -7,7 +7,7 @@ clip against (a) video SBI fakes (blend parameters frozen per clip) and (b) iden
 another test identity (never used in training), clean and re-compressed (JPEG q75/q40 per frame,
 H.264 CRF 23/35 through PyAV). A DATA folder laid out like FaceForensics++ (``original_sequences/``,
 ``manipulated_sequences/METHOD/``) or Celeb-DF (``Celeb-real``, ``YouTube-real``, ``Celeb-synthesis``)
-is scored as real vs each fake kind. A folder of real videos only is used as more test reals/clips.
+is scored as real vs each fake kind (up to ``--max-frames`` full frames per video, the largest face).
 Frame-level and window-level AUC (95 % CI by bootstrap over clips), accuracy at the manifest
 threshold and EER go to ``evaluation.json``, ``roc.png`` and the manifest's ``metrics``.
 """
@@ -28,7 +28,7 @@ from streamer.model import Model
 
 from .augment import jpeg
 from .crops import clip_crops
-from .data import VIDEO_EXT, Clip, asset_sources, folder_sources, load_split, read_video, split_identities
+from .data import VIDEO_EXT, Clip, asset_sources, load_split, read_video, split_identities
 from .metrics import roc, summary
 from .synth import identity_swap, sample_params, self_blend_clip
 

@@ -96,7 +96,8 @@ def _key(cfg: Config, clips: list[Clip], extra: str) -> str:
 
 def pair_set(cfg: Config, clips: list[Clip], variants: int, tag: str) -> tuple[np.ndarray, np.ndarray]:
     """Cached stage-1 crops: (reals, fakes) with one shared augmentation per pair."""
-    path = cache_dir() / "train" / f"pairs_{tag}_{_key(cfg, clips, f'{variants}{cfg.video_step}{cfg.still_step}' + (f'h{cfg.h264_aug}' if cfg.h264_aug else ''))}.npz"
+    extra = f"{variants}{cfg.video_step}{cfg.still_step}" + (f"h{cfg.h264_aug}" if cfg.h264_aug else "")
+    path = cache_dir() / "train" / f"pairs_{tag}_{_key(cfg, clips, extra)}.npz"
     if path.exists():
         z = np.load(path)
         return z["reals"], z["fakes"]
