@@ -48,6 +48,7 @@ class Config:
     variants: int = 8  # SBI pairs per training frame
     val_variants: int = 4
     h264_aug: float = 0.0  # share of pairs coded with H.264 (intra) instead of JPEG
+    keep_last: bool = False  # ship the last stage-1 epoch instead of the best validation epoch
     video_step: int = 2  # use every n-th frame of real videos in stage 1
     still_step: int = 4  # and of still pseudo-clips
     epochs: int = 8
@@ -176,7 +177,7 @@ def train_encoder(cfg: Config, out: Path, data: dict[str, tuple[np.ndarray, np.n
         if va_auc >= max(r["val_auc"] for r in log if r["stage"] == 1):
             torch.save(model.state_dict(), out / "best_encoder.pt")
         write_log(out, log)
-    if (out / "best_encoder.pt").exists():  # the epoch with the best validation AUC
+    if not cfg.keep_last and (out / "best_encoder.pt").exists():  # the best validation epoch
         model.load_state_dict(torch.load(out / "best_encoder.pt", map_location=dev, weights_only=True))
         best = max((r for r in log if r["stage"] == 1), key=lambda r: r["val_auc"])
         tqdm.write(f"using the encoder of epoch {best['epoch']} (val frame AUC {best['val_auc']:.4f})")
@@ -320,6 +321,7 @@ def parse(argv: list[str] | None = None) -> Config:
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     ap.add_argument("--lr", type=float, default=defaults.lr)
     ap.add_argument("--h264-aug", type=float, default=defaults.h264_aug)
+    ap.add_argument("--keep-last", action="store_true", help="use the last stage-1 epoch, not the best")
     for name in ("video_step", "still_step", "val_variants"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     return Config(**vars(ap.parse_args(argv)))
@@ -344,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     log = json.loads((out / "log.json").read_text()) if (out / "log.json").exists() else []
     write_log(out, [r for r in log if r["stage"] == 1] + t_log)
     stage1 = [r for r in log if r["stage"] == 1]
-    used = max(stage1, key=lambda r: r["val_auc"]) if (out / "best_encoder.pt").exists() else stage1[-1]
+    best_file = not cfg.keep_last and (out / "best_encoder.pt").exists()
+    used = max(stage1, key=lambda r: r["val_auc"]) if best_file else stage1[-1]
     z, y = run_epoch_scores(encoder, *pairs["val"])
     frame_cal = calibrate_encoder(encoder, z, y)
     head.eval()
