@@ -64,8 +64,9 @@ class Analyzer:
     """Analyses the frames of one stream in order. Not thread-safe: one thread per analyzer."""
 
     def __init__(self, model: Model, detector: FaceDetector | None = None, tracker: Tracker | None = None,
-                 smoothing_seconds: float = 1.0, source: str = "file"):
+                 smoothing_seconds: float = 1.0, source: str = "file", keep_summaries: int | None = None):
         self.model = model
+        self.keep_summaries = keep_summaries  # live streams: only the newest tracks' summaries
         self._latency = ANALYSIS_SECONDS.labels(source)
         m = model.manifest
         self.cfg = ScoringConfig(m.window, m.stride, m.threshold, m.uncertain_margin, smoothing_seconds)
@@ -106,13 +107,15 @@ class Analyzer:
         return align_crop(image, face.keypoints, face.box, m.input_size, m.crop_margin)
 
     def _summarise(self, track: Track, scorer: TrackScorer) -> None:
-        mean = float(np.mean(scorer.scores))
+        mean = scorer.mean_score
         self.summaries[track.id] = TrackSummary(
             track.id, track.first_pts, track.last_pts, scorer.frames,
-            mean, float(np.max(scorer.scores)), verdict(mean, self.cfg, scorer.frames))
+            mean, scorer.score_max, verdict(mean, self.cfg, scorer.frames))
 
     def _close(self, track: Track) -> None:
         self.scorers.pop(track.id, None)
+        while self.keep_summaries is not None and len(self.summaries) > self.keep_summaries:
+            self.summaries.pop(next(iter(self.summaries)))
 
     def finish(self) -> list[TrackSummary]:
         """End every open track and return all track summaries, by id."""

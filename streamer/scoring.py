@@ -37,7 +37,9 @@ class TrackScorer:
         self.window_score: float | None = None
         self.score: float | None = None
         self._last_pts: float | None = None
-        self.scores: list[float] = []
+        self.score_sum = 0.0  # running totals of the smoothed score: constant memory for endless tracks
+        self.score_count = 0
+        self.score_max = 0.0
 
     def add(self, embedding: np.ndarray, frame_score: float) -> bool:
         """Store a frame's embedding; True when a temporal window is due."""
@@ -67,8 +69,14 @@ class TrackScorer:
             alpha = 1.0 - float(np.exp(-dt / self.cfg.smoothing_seconds)) if self.cfg.smoothing_seconds > 0 else 1.0
             self.score += alpha * (raw - self.score)
         self._last_pts = pts
-        self.scores.append(self.score)
+        self.score_sum += self.score
+        self.score_count += 1
+        self.score_max = max(self.score_max, self.score)
         return self.score
+
+    @property
+    def mean_score(self) -> float:
+        return self.score_sum / self.score_count if self.score_count else 0.0
 
     @property
     def verdict(self) -> str:

@@ -62,3 +62,17 @@ def test_reset_forgets_tracks_but_keeps_the_detector(random_model, clip):
         assert result.faces and result.faces[0].track_id == 1 and result.faces[0].window_score is None
     finally:
         analyzer.close()
+
+
+def test_live_analyzers_keep_only_the_newest_track_summaries(random_model, clip):
+    analyzer = Analyzer(random_model, keep_summaries=2)
+    analyzer.tracker.max_missed = 0
+    frames = list(file_frames(clip("single_face.mp4")))[:2]
+    blank = type(frames[0])(frames[0].image * 0, 0.0, 0)
+    try:
+        for i in range(5):  # the face appears and vanishes: a new track each time
+            analyzer.process(type(blank)(frames[i % 2].image, 2 * i * 0.04, 2 * i))
+            analyzer.process(type(blank)(blank.image, (2 * i + 1) * 0.04, 2 * i + 1))
+    finally:
+        analyzer.close()
+    assert sorted(analyzer.summaries) == [4, 5]

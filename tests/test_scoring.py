@@ -45,3 +45,12 @@ def test_verdicts():
     assert verdict(0.55, CFG, 5) == UNCERTAIN
     assert verdict(0.9, CFG, 1) == UNCERTAIN
     assert verdict(None, CFG, 5) == UNCERTAIN
+
+
+def test_summary_statistics_use_constant_memory():
+    scorer = TrackScorer(CFG)
+    for i in range(1000):
+        scorer.add(np.zeros(3), (i % 10) / 10)
+        scorer.update(i / 25, None)
+    assert not hasattr(scorer, "scores")
+    assert scorer.score_count == 1000 and 0 < scorer.mean_score < scorer.score_max <= 0.9

@@ -190,7 +190,8 @@ class StreamSupervisor:
                     continue
                 next_due = max(next_due + rate.interval, now - rate.interval)
                 if analyzer is None:
-                    analyzer = await loop.run_in_executor(self._executor, partial(Analyzer, self.model, source="rtsp"))
+                    make = partial(Analyzer, self.model, source="rtsp", keep_summaries=64)
+                    analyzer = await loop.run_in_executor(self._executor, make)
                 if gen != generation:  # a new connection: timestamps restart, tracks cannot carry over
                     analyzer.reset()
                     generation = gen

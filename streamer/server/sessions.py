@@ -154,7 +154,7 @@ class SessionManager:
             raise SessionLimitError(self.cfg.max_sessions)
         sid = secrets.token_hex(6)
         session = Session(sid, RTCPeerConnection(rtc_configuration(self.cfg)),
-                          lambda: Analyzer(self.model, source="webrtc"),
+                          lambda: Analyzer(self.model, source="webrtc", keep_summaries=64),
                           self._closed)
         self.active[sid] = session  # counted before any await, so concurrent offers respect the limit
         self.created += 1
