@@ -1,8 +1,9 @@
 // Deepfake Streamer page: sends the camera over WebRTC, draws the server's per-frame results over the
 // local preview and measures glass-to-score latency. Plain ES module, no build step, nothing external.
 
+import { drawFace } from "./pages.js";
+
 const $ = (id) => document.getElementById(id);
-const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a" };
 const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
 const TIMELINE_MS = 30000;
 const RESULT_TTL_MS = 600;   // boxes older than this are not drawn
@@ -424,36 +425,12 @@ function drawOverlay(now) {
     for (const face of result.faces) {
       const [x0, y0, x1, y1] = face.box;
       const box = { x: rect.x + rect.w - x1 * sx, y: rect.y + y0 * sy, w: (x1 - x0) * sx, h: (y1 - y0) * sy };
-      const colour = VERDICT[face.verdict] || "#93a0b0";
-      ctx.lineWidth = 3;
-      ctx.strokeStyle = colour;
-      roundRect(ctx, box.x, box.y, box.w, box.h, 8);
-      ctx.stroke();
-      const label = `#${face.track_id}  ${face.score.toFixed(2)}  ${face.verdict.toUpperCase()}`;
-      ctx.font = "600 13px system-ui, sans-serif";
-      const tw = ctx.measureText(label).width + 16, th = 24;
-      const ty = box.y - th - 6 >= rect.y ? box.y - th - 6 : box.y + box.h + 6;
-      ctx.fillStyle = colour;
-      roundRect(ctx, box.x, ty, tw, th, 6);
-      ctx.fill();
-      ctx.fillStyle = "#0b0e12";
-      ctx.fillText(label, box.x + 8, ty + 16.5);
-      drawn.push({ track_id: face.track_id, score: face.score, verdict: face.verdict, label,
-        x: Math.round(box.x), y: Math.round(box.y), w: Math.round(box.w), h: Math.round(box.h) });
+      const d = drawFace(ctx, box, face, rect);
+      drawn.push({ ...d, x: Math.round(d.x), y: Math.round(d.y), w: Math.round(d.w), h: Math.round(d.h) });
     }
   }
   probe.drawn = drawn;
   probe.picture = rect && { ...rect, videoWidth: ui.video.videoWidth, videoHeight: ui.video.videoHeight };
-}
-
-function roundRect(ctx, x, y, w, h, r) {
-  ctx.beginPath();
-  ctx.moveTo(x + r, y);
-  ctx.arcTo(x + w, y, x + w, y + h, r);
-  ctx.arcTo(x + w, y + h, x, y + h, r);
-  ctx.arcTo(x, y + h, x, y, r);
-  ctx.arcTo(x, y, x + w, y, r);
-  ctx.closePath();
 }
 
 function drawTimeline(now) {

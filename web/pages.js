@@ -96,6 +96,29 @@ export function roundRect(ctx, x, y, w, h, r) {
   ctx.closePath();
 }
 
+/**
+ * One face's box and its "#id score VERDICT" label, inside the picture ``rect`` (canvas pixels).
+ * Returns what was drawn, for the pages' test hooks.
+ */
+export function drawFace(ctx, box, face, rect) {
+  const colour = VERDICT[face.verdict] || "#93a0b0";
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = colour;
+  roundRect(ctx, box.x, box.y, box.w, box.h, 8);
+  ctx.stroke();
+  const label = `#${face.track_id}  ${face.score.toFixed(2)}  ${face.verdict.toUpperCase()}`;
+  ctx.font = "600 13px system-ui, sans-serif";
+  const tw = ctx.measureText(label).width + 16, th = 24;
+  const ty = box.y - th - 6 >= rect.y ? box.y - th - 6 : Math.min(box.y + box.h + 6, rect.y + rect.h - th);
+  const tx = Math.max(rect.x, Math.min(box.x, rect.x + rect.w - tw));
+  ctx.fillStyle = colour;
+  roundRect(ctx, tx, ty, tw, th, 6);
+  ctx.fill();
+  ctx.fillStyle = "#0b0e12";
+  ctx.fillText(label, tx + 8, ty + 16.5);
+  return { track_id: face.track_id, score: face.score, verdict: face.verdict, label, ...box };
+}
+
 /** 83.4 -> "1:23.4" */
 export function clock(seconds, decimals = 1) {
   if (!Number.isFinite(seconds)) return "–";

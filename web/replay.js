@@ -2,7 +2,7 @@
 // track ids and scores drawn over the picture in step with playback, a score-over-time plot and a summary.
 // Plain ES module, no build step, nothing external.
 
-import { $, api, ApiError, authHeaders, clock, explain, fitCanvas, h, roundRect, trackColour, VERDICT, when,
+import { $, api, ApiError, authHeaders, clock, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
   worstVerdict } from "./pages.js";
 
 const LIST_POLL_MS = 2000;
@@ -324,23 +324,7 @@ function draw(t, by) {
     for (const face of frame ? frame.faces : []) {
       const [x0, y0, x1, y1] = face.box;
       const box = { x: rect.x + x0 * sx, y: rect.y + y0 * sy, w: (x1 - x0) * sx, h: (y1 - y0) * sy };
-      const colour = VERDICT[face.verdict] || "#93a0b0";
-      ctx.lineWidth = 3;
-      ctx.strokeStyle = colour;
-      roundRect(ctx, box.x, box.y, box.w, box.h, 8);
-      ctx.stroke();
-      const label = `#${face.track_id}  ${face.score.toFixed(2)}  ${face.verdict.toUpperCase()}`;
-      ctx.font = "600 13px system-ui, sans-serif";
-      const tw = ctx.measureText(label).width + 16, th = 24;
-      const ty = box.y - th - 6 >= rect.y ? box.y - th - 6 : Math.min(box.y + box.h + 6, rect.y + rect.h - th);
-      const tx = Math.max(rect.x, Math.min(box.x, rect.x + rect.w - tw));
-      ctx.fillStyle = colour;
-      roundRect(ctx, tx, ty, tw, th, 6);
-      ctx.fill();
-      ctx.fillStyle = "#0b0e12";
-      ctx.fillText(label, tx + 8, ty + 16.5);
-      drawn.push({ track_id: face.track_id, score: face.score, verdict: face.verdict, label,
-        x: box.x, y: box.y, w: box.w, h: box.h });
+      drawn.push(drawFace(ctx, box, face, rect));
     }
   }
   ui.time.textContent = `${clock(t)} / ${clock(cur ? cur.duration : 0)}`;
