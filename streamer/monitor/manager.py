@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from ..model import Model
 from ..store import Store
@@ -21,7 +20,6 @@ class Monitor:
         self.model, self.emit, self.store, self.webhook, self.on_frame = model, emit, store, webhook, on_frame
         self.max_streams = max_streams
         self.streams: dict[str, StreamSupervisor] = {}
-        self.listeners: list[Callable[[Alert], None]] = []
 
     def add(self, cfg: StreamConfig, persist: bool = True) -> StreamSupervisor:
         if cfg.name in self.streams:
@@ -49,8 +47,6 @@ class Monitor:
                                             alert.created, alert.snapshot)
         if self.webhook:
             self.webhook.send(alert)
-        for listener in self.listeners:
-            listener(alert)
 
     def snapshot(self) -> list[dict]:
         return [s.snapshot() for s in self.streams.values()]

@@ -32,10 +32,6 @@ class EventHub:
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         self._subscribers.discard(queue)
 
-    @property
-    def listeners(self) -> int:
-        return len(self._subscribers)
-
     def close(self) -> None:
         """End every open event stream (at server shutdown)."""
         for queue in self._subscribers:

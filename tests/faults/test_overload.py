@@ -9,7 +9,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
-import pytest
 
 from streamer.monitor.supervisor import LIVE, STALLED, StreamConfig, StreamSupervisor
 
