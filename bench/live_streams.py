@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import resource
 import subprocess
 import sys
@@ -48,6 +49,32 @@ def bench_clip(seconds: float = 80.0) -> Path:
     return path
 
 
+def long_clip(seconds: float) -> Path:
+    """``bench_clip`` repeated (packets copied, not re-encoded) to at least ``seconds``: a source that does not end."""
+    clip = bench_clip()
+    path = clip.with_name(f"{clip.stem}_x{int(seconds)}s.mp4")
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".part.mp4")
+    with av.open(str(clip)) as src:
+        pts = sorted(p.pts for p in src.demux(video=0) if p.pts is not None)
+        time_base = src.streams.video[0].time_base
+    span = pts[-1] - pts[0] + (pts[1] - pts[0])  # the clip's length in stream ticks
+    with av.open(str(tmp), "w") as out:
+        for i in range(math.ceil(seconds / float(span * time_base))):
+            with av.open(str(clip)) as src:
+                if i == 0:
+                    stream = out.add_stream_from_template(src.streams.video[0])
+                for packet in src.demux(video=0):
+                    if packet.dts is None:
+                        continue
+                    packet.pts, packet.dts = packet.pts + i * span, packet.dts + i * span
+                    packet.stream = stream
+                    out.mux(packet)
+    tmp.replace(path)
+    return path
+
+
 class RtspServer:
     def __init__(self, clip: Path):
         self.proc = subprocess.Popen(["/usr/bin/python3", str(RTSP_SERVER), str(clip)], stdout=subprocess.PIPE,
@@ -66,13 +93,6 @@ class RtspServer:
         self.proc.wait()
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -82,11 +102,11 @@ class StreamRun:
     """N streams of one RTSP source, analysed through one shared inference service."""
 
     def __init__(self, model: Model, url: str, n: int, ceiling_fps: float, floor_fps: float,
-                 keep_latencies: bool = True):
+                 keep_latencies: bool = True, trim_every: float = 30.0):
         self.keep_latencies = keep_latencies  # off for long runs: the list would grow with the run
         self.latencies: dict[str, list[tuple[float, float]]] = {}
         self.shared = BatchedModel(model)
-        self.monitor = Monitor(self.shared, self._on_event, max_streams=n)
+        self.monitor = Monitor(self.shared, self._on_event, max_streams=n, trim_every=trim_every)
         self.configs = [StreamConfig(f"s{i}", url, fps=ceiling_fps, min_fps=floor_fps, threshold=1.01,
                                      stall_seconds=10, connect_timeout=10) for i in range(n)]
 

@@ -13,7 +13,7 @@ def model_dir(arg: str | None) -> Path:
     return Path(arg or os.environ.get("DFS_MODEL_DIR") or DEFAULT_MODEL_DIR)
 
 
-def load_model(arg: str | None):
+def load_model(arg: str | None, arena: bool = True):
     from .model import Model, ModelError
 
     path = model_dir(arg)
@@ -22,7 +22,7 @@ def load_model(arg: str | None):
             f"no model at {path}: pass --model DIR (or set DFS_MODEL_DIR) to a directory with manifest.json, "
             "encoder.onnx and temporal.onnx; train one with `python -m export.train` and "
             "`python -m export.onnx` (see models/README.md)")
-    return Model(path)
+    return Model(path, arena=arena)
 
 
 def _positive(value: str) -> float:

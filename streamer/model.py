@@ -61,18 +61,25 @@ def providers() -> list[str]:
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
-def _session(path: Path, threads: int) -> ort.InferenceSession:
+def session_options(threads: int, arena: bool = True) -> ort.SessionOptions:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    opts.enable_cpu_mem_arena = arena
+    opts.enable_mem_pattern = arena
+    return opts
+
+
+def _session(path: Path, threads: int, arena: bool = True) -> ort.InferenceSession:
+    opts = session_options(threads, arena)
     return ort.InferenceSession(str(path), sess_options=opts, providers=providers())
 
 
 class Model:
     """Encoder and temporal head of one model directory."""
 
-    def __init__(self, model_dir: Path | str, threads: int = 1, verify: bool = True):
+    def __init__(self, model_dir: Path | str, threads: int = 1, verify: bool = True, arena: bool = True):
         self.dir = Path(model_dir)
         self.manifest = Manifest.load(self.dir)
         paths = {}
@@ -86,8 +93,8 @@ class Model:
             if verify and sha256_file(path) != entry["sha256"]:
                 raise ModelError(f"{path.name} does not match the checksum in manifest.json")
             paths[role] = path
-        self._encoder = _session(paths["encoder"], threads)
-        self._temporal = _session(paths["temporal"], threads)
+        self._encoder = _session(paths["encoder"], threads, arena)
+        self._temporal = _session(paths["temporal"], threads, arena)
         m = self.manifest
         self._mean = np.asarray(m.mean, np.float32).reshape(1, 3, 1, 1) * 255.0
         self._inv_std = 1.0 / (np.asarray(m.std, np.float32).reshape(1, 3, 1, 1) * 255.0)

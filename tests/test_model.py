@@ -43,3 +43,15 @@ def test_missing_or_invalid_manifest(random_model_dir, tmp_path):
     (copy / "manifest.json").write_text(json.dumps(raw))
     with pytest.raises(ModelError, match="invalid manifest"):
         Model(copy)
+
+
+def test_memory_arena_can_be_switched_off_with_the_same_results(random_model_dir):
+    from streamer.model import session_options
+
+    on, off = session_options(2), session_options(2, arena=False)
+    assert on.enable_cpu_mem_arena and on.enable_mem_pattern and on.intra_op_num_threads == 2
+    assert not off.enable_cpu_mem_arena and not off.enable_mem_pattern
+    with_arena, without = Model(random_model_dir), Model(random_model_dir, arena=False)
+    size = with_arena.manifest.input_size
+    crops = np.random.default_rng(2).integers(0, 255, (3, size, size, 3), dtype=np.uint8)
+    assert np.allclose(with_arena.encode(crops)[1], without.encode(crops)[1], atol=1e-6)

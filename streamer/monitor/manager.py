@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ..memory import HeapTrimmer
 from ..model import Model
 from ..store import Store
 from .alerts import Alert
@@ -16,10 +17,13 @@ class MonitorError(ValueError):
 
 class Monitor:
     def __init__(self, model: Model, emit: EventSink, store: Store | None = None,
-                 webhook: WebhookSender | None = None, max_streams: int = 16, on_frame: FrameHook | None = None):
+                 webhook: WebhookSender | None = None, max_streams: int = 16, on_frame: FrameHook | None = None,
+                 trim_every: float = 30.0):
         self.model, self.emit, self.store, self.webhook, self.on_frame = model, emit, store, webhook, on_frame
         self.max_streams = max_streams
         self.streams: dict[str, StreamSupervisor] = {}
+        # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
+        self.trimmer = HeapTrimmer(trim_every)
 
     def add(self, cfg: StreamConfig, persist: bool = True) -> StreamSupervisor:
         if cfg.name in self.streams:
@@ -29,6 +33,7 @@ class Monitor:
         supervisor = StreamSupervisor(cfg, self.model, self.emit, self._on_alert, self.on_frame)
         self.streams[cfg.name] = supervisor
         supervisor.start()
+        self.trimmer.start()
         if persist and self.store:
             self.store.save_stream(cfg.to_dict())
         return supervisor
@@ -56,6 +61,7 @@ class Monitor:
         supervisors = list(self.streams.values())
         self.streams.clear()
         await asyncio.gather(*(s.stop() for s in supervisors))
+        await self.trimmer.stop()
 
     async def close(self) -> None:
         await self.close_all_streams()

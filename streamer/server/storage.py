@@ -37,6 +37,7 @@ def add_storage(app: web.Application, cfg: ServerConfig, model: Model) -> None:
         app[SCANS_KEY] = ScanService(store, model, hub, cfg.data_dir / "uploads")
         monitor = Monitor(model, hub.publish, store, max_streams=cfg.max_streams, on_frame=thumbnails.offer)
         app[MONITOR_KEY] = monitor
+        monitor.trimmer.start()  # from the start: live sessions and scans free big decoder buffers too
         for row in store.streams():
             monitor.add(StreamConfig(row["name"], row["url"], row["fps"], row["threshold"], row["alert_seconds"],
                                      allow_http=cfg.allow_http_streams), persist=False)

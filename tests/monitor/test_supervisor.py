@@ -86,3 +86,12 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
         base = min(8.0, 0.5 * 2 ** (attempt - 1))
         assert base / 2 <= delay <= base
     assert len({round(d, 6) for d in delays}) == len(delays)
+
+
+async def test_monitor_trims_the_heap_while_it_has_streams(random_model):
+    monitor = Monitor(random_model, lambda e: None, trim_every=0.05)
+    assert not monitor.trimmer.running  # nothing to trim for before the first stream
+    monitor.add(config("cam", "rtsp://127.0.0.1:9/none"))
+    await wait_for(lambda: monitor.trimmer.trims >= 2, timeout=5)
+    await monitor.close()
+    assert not monitor.trimmer.running

@@ -1,0 +1,98 @@
+import asyncio
+import ctypes
+import ctypes.util
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamer.memory import HeapTrimmer, heap_stats, rss_mb, trim_heap
+
+glibc = pytest.mark.skipif(heap_stats() is None, reason="needs glibc malloc")
+
+
+@glibc
+def test_heap_stats_follow_an_allocation():
+    before = heap_stats().in_use_mb
+    block = np.ones(40 * 2**20 // 8)  # 40 MiB
+    during = heap_stats().in_use_mb
+    del block
+    after = heap_stats().in_use_mb
+    assert during - before == pytest.approx(40, abs=2)
+    assert during - after == pytest.approx(40, abs=2)
+
+
+@glibc
+def test_trim_returns_freed_pages_a_thread_arena_kept():
+    """Blocks freed below the top of a thread's arena stay resident until the heap is trimmed."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    size, count = 64 * 1024, 400  # 25 MiB in blocks below the mmap threshold
+    kept: list[int] = []
+
+    def churn() -> None:
+        blocks = [libc.malloc(size) for _ in range(count)]
+        for b in blocks:
+            ctypes.memset(b, 1, size)
+        for b in blocks[:-1]:  # the last block pins the arena's top, so free() alone cannot shrink it
+            libc.free(b)
+        kept.append(blocks[-1])
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    thread.join()
+    held = rss_mb()
+    assert heap_stats().free_mb > 20
+    assert trim_heap()
+    assert held - rss_mb() > 20
+    libc.free(kept[0])
+
+
+async def test_trimmer_pins_once_then_trims_periodically_until_stopped():
+    calls: list[int] = []
+    pins: list[bool] = []
+    trimmer = HeapTrimmer(every=0.02, trim=lambda: calls.append(threading.get_ident()), pin=lambda: pins.append(True))
+    trimmer.start()
+    trimmer.start()  # already running: no second task
+    assert pins == [True]
+    await asyncio.sleep(0.15)
+    await trimmer.stop()
+    stopped_at = len(calls)
+    await asyncio.sleep(0.06)
+    assert 3 <= stopped_at <= 8 and len(calls) == stopped_at == trimmer.trims
+    assert threading.get_ident() not in calls  # off the event loop
+    assert not trimmer.running
+
+
+async def test_trimmer_with_no_period_never_starts():
+    trimmer = HeapTrimmer(every=0, trim=lambda: pytest.fail("trimmed"), pin=lambda: pytest.fail("pinned"))
+    trimmer.start()
+    await asyncio.sleep(0.02)
+    assert not trimmer.running
+
+
+PROBE = """
+import ctypes, ctypes.util, sys
+from streamer.memory import heap_stats, pin_mmap_threshold
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(4 << 20))  # freeing a 4 MiB mmap'd block raises glibc's threshold past 1 MiB
+if sys.argv[1] == "pin":
+    assert pin_mmap_threshold()
+before = heap_stats().mapped_mb
+block = libc.malloc(1 << 20)
+print(heap_stats().mapped_mb - before)
+"""
+
+
+@glibc
+@pytest.mark.parametrize("mode, mapped", [("pin", 1.0), ("default", 0.0)])
+def test_pinned_threshold_keeps_frame_sized_blocks_on_mmap(mode, mapped):
+    out = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert float(out.stdout) == pytest.approx(mapped, abs=0.01)
