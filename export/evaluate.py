@@ -138,10 +138,11 @@ def per_clip(scored: list[Scored], threshold: float) -> dict:
     return out
 
 
-def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str]) -> tuple[dict, dict]:
+def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str],
+                    which: str = "test") -> tuple[dict, dict]:
     srcs = asset_sources()
     split = split_identities([s.identity for s in srcs])
-    clips = load_split(srcs, split, "test", log=tqdm.write)
+    clips = load_split(srcs, split, which, log=tqdm.write)
     sets = synth_sets(clips, seed)
     results, raw = {}, {}
     for cond in conditions:
@@ -152,7 +153,7 @@ def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str])
         results[cond] = metrics_for(scored, ["sbi", "swap"], model.manifest.threshold, n_boot)
         results[cond]["per_clip"] = per_clip(scored, model.manifest.threshold)
         raw[cond] = scored
-    info = {"test_identities": sorted({c.identity for c in clips}), "clips": [c.source for c in clips],
+    info = {"split": which, f"{which}_identities": sorted({c.identity for c in clips}), "clips": [c.source for c in clips],
             "frames": int(sum(len(c) for c in clips))}
     return {"assets": info, "conditions": results}, raw
 
@@ -236,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--max-frames", type=int, default=64, help="frames per dataset video")
     ap.add_argument("--seed", type=int, default=123)
+    ap.add_argument("--split", choices=("test", "val"), default="test",
+                    help="which asset identities to score; 'val' compares runs and never writes the manifest")
     args = ap.parse_args(argv)
     model = Model(args.model_dir)
     out = args.out or args.model_dir
@@ -244,14 +247,14 @@ def main(argv: list[str] | None = None) -> int:
                      "threshold": model.manifest.threshold,
                      "ci": "95% percentile bootstrap over clips (frames of a clip resampled together)"}
     if not args.no_assets:
-        res, raw = evaluate_assets(model, args.seed, args.bootstrap, args.conditions)
+        res, raw = evaluate_assets(model, args.seed, args.bootstrap, args.conditions, args.split)
         results |= res
         plot_roc(raw, out / "roc.png")
     if args.data:
         results["datasets"] = {str(d): evaluate_folder(model, d, args.bootstrap, args.max_frames) for d in args.data}
     (out / "evaluation.json").write_text(json.dumps(results, indent=1))
     print(json.dumps(compact(results), indent=1))
-    if not args.no_manifest:
+    if not args.no_manifest and args.split == "test":
         write_metrics(args.model_dir, results)
     return 0
 
