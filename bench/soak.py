@@ -1,7 +1,7 @@
 """Staying power: 4 live streams for 15 minutes; resident memory after a warm-up and at the end, growth per hour.
 
     python bench/soak.py [--model DIR] [--streams 4] [--minutes 15] [--warmup 60] [--source reconnect|loop]
-                         [--sample 10] [--trim-every 30] [--no-arena]
+                         [--sample 10] [--trim-every 30] [--mmap-threshold 128] [--no-arena]
 
 ``--source reconnect`` (the default) serves the 80 s bench clip, so every stream reconnects each time it
 ends, as a camera that drops out would; ``--source loop`` serves the clip repeated to outlast the run, so
@@ -11,7 +11,8 @@ start and end, the growth extrapolated to an hour, and the trend (a least-square
 all samples, and through those of the second half) per hour; glibc's in-use and free-but-kept heap
 alongside each sample. Bar: growth under 5 % per hour, judged by the fit over all samples (single samples
 swing by several MB with the frames in flight, so end-versus-start is printed but is noisy on short runs).
-``--trim-every 0`` turns the monitor's heap upkeep off (streamer/memory.py), to compare.
+``--trim-every 0`` turns the heap upkeep off (streamer/memory.py), to compare; otherwise the mmap threshold
+is pinned at ``--mmap-threshold`` KiB before the model loads, as ``deepfake-streamer serve`` and ``monitor`` do.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import numpy as np
 from live_streams import RtspServer, StreamRun, bench_clip, cpu_seconds, long_clip
 
 from streamer.cli import load_model
-from streamer.memory import heap_stats, rss_mb
+from streamer.memory import MMAP_THRESHOLD, heap_stats, pin_mmap_threshold, rss_mb
 from streamer.native_logs import filter_native_logs
 
 Sample = tuple[float, float]  # (seconds since the warm-up ended, RSS MB)
@@ -42,6 +43,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--trim-every", type=float, default=30.0,
                         help="the monitor's heap-trim period in seconds (0: no heap upkeep at all, "
                              "neither trimming nor a pinned mmap threshold)")
+    parser.add_argument("--mmap-threshold", type=int, default=MMAP_THRESHOLD // 1024,
+                        help="KiB; blocks this big and bigger get their own mmap (pinned at start-up)")
     parser.add_argument("--no-arena", action="store_true", help="ONNX Runtime without its CPU memory arena")
     return parser.parse_args()
 
@@ -101,11 +104,13 @@ async def soak(run: StreamRun, args: argparse.Namespace) -> list[Sample]:
 
 async def main() -> None:
     args = parse_args()
+    pinned = args.trim_every > 0 and pin_mmap_threshold(args.mmap_threshold * 1024)  # before anything loads
     filter_native_logs()
     model = load_model(args.model, arena=not args.no_arena)
     clip = bench_clip() if args.source == "reconnect" else long_clip(args.warmup + args.minutes * 60 + 120)
     print(f"{args.streams} streams at {args.fps:g} fps from {clip.name} ({args.source}); "
-          f"heap upkeep {f'every {args.trim_every:g} s' if args.trim_every > 0 else 'off'}; ONNX Runtime arena {'off' if args.no_arena else 'on'}", flush=True)
+          f"heap upkeep {f'every {args.trim_every:g} s' if args.trim_every > 0 else 'off'}; "
+          f"mmap threshold {f'pinned at {args.mmap_threshold} KiB' if pinned else 'glibc default'}; ONNX Runtime arena {'off' if args.no_arena else 'on'}", flush=True)
     server = RtspServer(clip)
     run = StreamRun(model, server.url, args.streams, args.fps, 2.0, keep_latencies=False, trim_every=args.trim_every)
     try:

@@ -18,6 +18,7 @@ import time
 from live_streams import RtspServer, StreamRun, bench_clip, cpu_seconds
 
 from streamer.cli import load_model
+from streamer.memory import pin_mmap_threshold
 from streamer.native_logs import filter_native_logs
 
 BAR_FPS = 10.0
@@ -67,6 +68,7 @@ async def main() -> None:
     parser.add_argument("--max", type=int, default=12)
     parser.add_argument("--ceiling", type=float, default=30.0, help="most analysed fps per stream")
     args = parser.parse_args()
+    pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` and `monitor` do
     filter_native_logs()
     model = load_model(args.model)
     server = RtspServer(bench_clip())

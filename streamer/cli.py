@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold before anything loads
 
 
 def model_dir(arg: str | None) -> Path:
@@ -112,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     from .sources import MediaError
 
     args = build_parser().parse_args(argv)
+    if args.command in LONG_RUNNING:
+        from .memory import pin_mmap_threshold
+
+        pin_mmap_threshold()  # before the model and detectors load, so their freed buffers leave no holes
     filter_native_logs()
     try:
         return int(args.func(args) or 0)

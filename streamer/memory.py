@@ -44,14 +44,29 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter; setting it also stops glibc raising M_TRIM_THRESHOLD
 MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, which it would otherwise raise as big blocks are freed
 
+_pinned: int | None = None  # the threshold pinned so far in this process
 
-def pin_mmap_threshold(size: int = MMAP_THRESHOLD) -> bool:
-    """Serve blocks of ``size`` bytes and more with their own mmap from now on; True when glibc took it."""
+
+def pin_mmap_threshold(size: int | None = None) -> bool:
+    """Serve blocks of ``size`` bytes and more with their own mmap from now on; True when glibc took it.
+
+    Idempotent: without ``size``, the threshold pinned earlier in this process (else ``MMAP_THRESHOLD``) is
+    applied again, so an entry point can pin early, before models load, and later calls keep its choice."""
+    global _pinned
     libc = _libc()
-    return bool(libc and libc.mallopt(M_MMAP_THRESHOLD, size))
+    size = size if size is not None else (_pinned or MMAP_THRESHOLD)
+    if not (libc and libc.mallopt(M_MMAP_THRESHOLD, size)):
+        return False
+    _pinned = size
+    return True
+
+
+def pinned_mmap_threshold() -> int | None:
+    """The threshold ``pin_mmap_threshold`` set in this process, or None before any pin took."""
+    return _pinned
 
 
 def trim_heap() -> bool:

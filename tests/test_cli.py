@@ -75,3 +75,24 @@ def test_refuses_to_run_without_a_model(clip, tmp_path):
 def test_bad_option_values_are_usage_errors(random_model_dir, clip):
     proc = scan(clip("single_face.mp4"), "--fps", "0", model_dir=random_model_dir)
     assert proc.returncode == 2 and "must be > 0" in proc.stderr
+
+
+@pytest.mark.parametrize("command, calls", [("serve", ["pin", "load"]), ("monitor", ["pin", "load"]),
+                                            ("scan", ["load"])])
+def test_long_running_commands_pin_the_heap_before_the_model_loads(monkeypatch, clip, tmp_path, command, calls):
+    import streamer.cli as cli
+    import streamer.memory as memory
+    from streamer.model import ModelError
+
+    seen: list[str] = []
+
+    def load_model(*_args, **_kwargs):
+        seen.append("load")
+        raise ModelError("stop here")
+
+    monkeypatch.setattr(memory, "pin_mmap_threshold", lambda size=None: seen.append("pin") or True)
+    monkeypatch.setattr(cli, "load_model", load_model)
+    argv = {"serve": ["serve", "--data-dir", str(tmp_path)], "monitor": ["monitor", "rtsp://127.0.0.1:1/x"],
+            "scan": ["scan", str(clip("single_face.mp4")), "--quiet"]}[command]
+    assert cli.main(argv) == 2
+    assert seen == calls

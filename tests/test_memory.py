@@ -77,22 +77,30 @@ async def test_trimmer_with_no_period_never_starts():
 
 PROBE = """
 import ctypes, ctypes.util, sys
-from streamer.memory import heap_stats, pin_mmap_threshold
+from streamer.memory import heap_stats, pin_mmap_threshold, pinned_mmap_threshold
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
 libc.free(libc.malloc(4 << 20))  # freeing a 4 MiB mmap'd block raises glibc's threshold past 1 MiB
-if sys.argv[1] == "pin":
-    assert pin_mmap_threshold()
+mode, kib = sys.argv[1], int(sys.argv[2])
+if mode == "pin":
+    assert pin_mmap_threshold() and pinned_mmap_threshold() == 128 << 10
+elif mode == "pin 64 KiB, then again":
+    assert pin_mmap_threshold(64 << 10) and pin_mmap_threshold()  # the second, as the monitor's, keeps 64 KiB
+    assert pinned_mmap_threshold() == 64 << 10
+else:
+    assert pinned_mmap_threshold() is None
 before = heap_stats().mapped_mb
-block = libc.malloc(1 << 20)
-print(heap_stats().mapped_mb - before)
+blocks = [libc.malloc(kib << 10) for _ in range((8 << 20) // (kib << 10))]  # 8 MiB: more than the heap has free
+print((heap_stats().mapped_mb - before) / 8)
 """
 
 
 @glibc
-@pytest.mark.parametrize("mode, mapped", [("pin", 1.0), ("default", 0.0)])
-def test_pinned_threshold_keeps_frame_sized_blocks_on_mmap(mode, mapped):
-    out = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True,
+@pytest.mark.parametrize("mode, kib, mapped", [("pin", 1024, 1.0), ("default", 1024, 0.0), ("pin", 96, 0.0),
+                                               ("pin 64 KiB, then again", 96, 1.0)])
+def test_pinned_threshold_keeps_big_blocks_on_mmap(mode, kib, mapped):
+    """The share of 8 MiB of new blocks that got their own mmap (glibc fills free heap space first)."""
+    out = subprocess.run([sys.executable, "-c", PROBE, mode, str(kib)], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
-    assert float(out.stdout) == pytest.approx(mapped, abs=0.01)
+    assert float(out.stdout) == pytest.approx(mapped, abs=0.25)
