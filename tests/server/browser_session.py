@@ -104,11 +104,16 @@ async def open_page(browser: Browser, url: str, requests: list[str], console: li
     return page
 
 
-async def canvas_pixel(page: Page, x: float, y: float) -> list[int]:
-    return await page.evaluate("""([x, y]) => {
+async def drawn_with_edge_pixel(page: Page) -> tuple[dict, list[int]]:
+    """The page's state and the overlay pixel at the middle of the first box's top edge, read in one
+    task so that no redraw can fall between them."""
+    return await page.evaluate("""() => {
         const c = document.getElementById('overlay'), dpr = c.width / c.clientWidth;
-        return Array.from(c.getContext('2d').getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data);
-    }""", [x, y])
+        const box = window.__dfs.drawn[0];
+        const x = Math.round((box.x + box.w / 2) * dpr), y = Math.round(box.y * dpr);
+        const pixel = Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
+        return [window.__dfs, pixel];
+    }""")
 
 
 async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
@@ -121,12 +126,10 @@ async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
     await page.wait_for_function("() => window.__dfs.state === 'live'", timeout=30000)
     await page.wait_for_function("() => window.__dfs.drawn.length > 0 && window.__dfs.resultsWithFaces >= 10", timeout=30000)
     report["live_stats"] = server_stats(url)
-    probe = await page.evaluate("window.__dfs")
+    probe, report["box_edge_pixel"] = await drawn_with_edge_pixel(page)
     report["drawn"] = probe["drawn"]
     report["picture"] = probe["picture"]
     report["last_result"] = probe["lastResult"]
-    box = probe["drawn"][0]
-    report["box_edge_pixel"] = await canvas_pixel(page, box["x"] + box["w"] / 2, box["y"])
     report["badge_text"] = await page.inner_text("#faces")
     report["metrics_text"] = await page.inner_text(".metrics")
     timeline_before = sum(probe["timeline"].values())
