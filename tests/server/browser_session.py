@@ -201,10 +201,12 @@ async def scenario_bench(browser: Browser, url: str, out: Path, seconds: float) 
 
 
 async def main_async(args: argparse.Namespace) -> dict:
+    from streamer.memory import pin_mmap_threshold
     from streamer.model import Model
     from streamer.server import ServerConfig
     from tests.server.harness import ServerThread
 
+    pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` does
     cfg = ServerConfig(host="127.0.0.1", port=0, ice_addresses=("127.0.0.1",), max_sessions=args.max_sessions)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
