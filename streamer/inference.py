@@ -4,6 +4,11 @@ Analyzers on many threads call ``encode``/``temporal`` as if they owned the mode
 thread gathers what arrives within ``max_wait`` seconds (at most ``max_batch`` items), runs one
 ONNX Runtime call per kind, and hands each caller its slice. It stops waiting as soon as every
 caller seen in the last half second has a request in, so a lone stream pays no batching delay.
+
+ONNX Runtime's memory arena keeps what its biggest call needed for the life of the process, growing in
+steps as bigger batches first turn up (a memory rise that looks like a leak in a soak). So the service
+runs the model on at most ``max_batch`` items at a time, and ``warm`` (at start) runs that size, which
+sizes the arena once, before the streams start.
 """
 from __future__ import annotations
 
@@ -43,6 +48,9 @@ class BatchStats:
         return self.items / self.calls if self.calls else 0.0
 
 
+MAX_BATCH = 8  # items per model call: per-crop CPU as low as at 16 (and below 32), arena a quarter
+
+
 def default_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
@@ -50,15 +58,26 @@ def default_threads() -> int:
 class BatchedModel:
     """A drop-in for ``Model`` shared by many analyzers; thread-safe."""
 
-    def __init__(self, model: Model, max_batch: int = 32, max_wait: float = 0.005, on_batch=None):
+    def __init__(self, model: Model, max_batch: int = MAX_BATCH, max_wait: float = 0.005, on_batch=None,
+                 warm: bool = True):
         self.model, self.max_batch, self.max_wait = model, max_batch, max_wait
         self.manifest: Manifest = model.manifest
         self.stats = {"encode": BatchStats(), "temporal": BatchStats()}
         self._on_batch = on_batch
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._callers: dict[int, float] = {}  # thread id -> last request time
+        if warm:
+            self.warm()
         self._thread = threading.Thread(target=self._serve, name="dfs-inference", daemon=True)
         self._thread.start()
+
+    def warm(self) -> None:
+        """Two calls of each kind at ``max_batch`` (ONNX Runtime plans a shape's memory on its first call and
+        allocates the planned block from the second on): the arena reaches its final size now."""
+        m = self.manifest
+        for _ in range(2):
+            self.model.encode(np.zeros((self.max_batch, m.input_size, m.input_size, 3), np.uint8))
+            self.model.temporal(np.zeros((self.max_batch, m.window, m.embedding_dim), np.float32))
 
     def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._submit("encode", crops)
@@ -114,10 +133,20 @@ class BatchedModel:
                 return True
             pending[request.kind].append(request)
 
+    def _call(self, kind: str, batch: np.ndarray):
+        """The model on ``batch``, in slices of at most ``max_batch`` (a request may hold several items)."""
+        run = getattr(self.model, kind)
+        if len(batch) <= self.max_batch:
+            return run(batch)
+        parts = [run(batch[i:i + self.max_batch]) for i in range(0, len(batch), self.max_batch)]
+        if isinstance(parts[0], tuple):
+            return tuple(np.concatenate(p) for p in zip(*parts))
+        return np.concatenate(parts)
+
     def _run(self, kind: str, requests: list[_Request]) -> None:
         batch = np.concatenate([r.data for r in requests])
         try:
-            out = getattr(self.model, kind)(batch)
+            out = self._call(kind, batch)
         except Exception as exc:
             for r in requests:
                 r.future.set_exception(exc)

@@ -72,3 +72,37 @@ def test_a_lone_caller_pays_no_batching_delay(random_model):
     finally:
         batched.close()
     assert elapsed < 0.1  # far below the 0.2 s wait a batch could take
+
+
+class SpyModel:
+    """The random model, recording the size of every call (to see what ONNX Runtime's arena is asked for)."""
+
+    def __init__(self, model):
+        self.model, self.manifest, self.sizes = model, model.manifest, {"encode": [], "temporal": []}
+
+    def encode(self, crops):
+        self.sizes["encode"].append(len(crops))
+        return self.model.encode(crops)
+
+    def temporal(self, windows):
+        self.sizes["temporal"].append(len(windows))
+        return self.model.temporal(windows)
+
+
+def test_warm_up_at_the_limit_then_no_model_call_above_it(random_model):
+    spy = SpyModel(random_model)
+    batched = BatchedModel(spy, max_batch=4)
+    try:
+        assert spy.sizes == {"encode": [4, 4], "temporal": [4, 4]}  # the arena sized before any stream
+        x = crops(random_model, 10, 1)  # one request bigger than the limit: a frame with many faces
+        emb, score = batched.encode(x)
+        ref_emb, ref_score = random_model.encode(x)
+        assert np.allclose(emb, ref_emb, atol=1e-5) and np.allclose(score, ref_score, atol=1e-5)
+        windows = np.stack([emb[:random_model.manifest.window]] * 6)
+        assert np.allclose(batched.temporal(windows), random_model.temporal(windows), atol=1e-5)
+    finally:
+        batched.close()
+    assert spy.sizes == {"encode": [4, 4, 4, 4, 2], "temporal": [4, 4, 4, 2]}
+    cold = BatchedModel(SpyModel(random_model), warm=False)
+    cold.close()
+    assert cold.model.sizes == {"encode": [], "temporal": []}
