@@ -4,7 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from export.data import ASSET_SPLIT, identity_of, split_identities
+from export.data import (ASSET_IDENTITIES, ASSET_SPLIT, MULTI_FACE_ASSETS, asset_sources, find_still_faces,
+                         identity_of, read_image, split_identities)
+from streamer.assets import asset_path
 from export.train import windows
 
 
@@ -35,3 +37,16 @@ def test_windows_stay_in_segments():
     seg = np.r_[np.zeros(12, int), np.ones(8, int)]
     starts = windows(ok, seg, 4, 1)
     assert starts == [0, 1, 6, 7, 8, 12, 13, 14, 15, 16]
+
+
+def test_every_asset_identity_has_one_fixed_split():
+    identities = {s.identity for s in asset_sources()}
+    assert identities == set(ASSET_SPLIT)
+    assert set(MULTI_FACE_ASSETS) <= set(ASSET_IDENTITIES)
+
+
+def test_group_stills_hold_the_declared_faces():
+    for name, count in MULTI_FACE_ASSETS.items():
+        faces = find_still_faces(read_image(asset_path(name)))
+        assert len(faces) >= count, name
+        assert all(a.box[0] <= b.box[0] for a, b in zip(faces, faces[1:])), "numbered left to right"
