@@ -153,8 +153,8 @@ def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str],
         results[cond] = metrics_for(scored, ["sbi", "swap"], model.manifest.threshold, n_boot)
         results[cond]["per_clip"] = per_clip(scored, model.manifest.threshold)
         raw[cond] = scored
-    info = {"split": which, f"{which}_identities": sorted({c.identity for c in clips}), "clips": [c.source for c in clips],
-            "frames": int(sum(len(c) for c in clips))}
+    info = {"split": which, f"{which}_identities": sorted({c.identity for c in clips}),
+            "clips": [c.source for c in clips], "frames": int(sum(len(c) for c in clips))}
     return {"assets": info, "conditions": results}, raw
 
 
