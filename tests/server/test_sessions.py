@@ -43,7 +43,7 @@ async def test_results_describe_the_face(server, clip) -> None:
         x0, y0, x1, y1 = face["box"]
         assert 0 <= x0 < x1 <= first["width"] and 0 <= y0 < y1 <= first["height"]
         assert 0.0 <= face["score"] <= 1.0 and face["verdict"] in ("real", "fake", "uncertain")
-        assert isinstance(first["rtp"], int) and first["stats"]["analysed"] >= 1
+        assert isinstance(first["rtp"], int) and first["stats"]["frames_analysed"] >= 1
         track_ids = {f["track_id"] for r in peer.results for f in r["faces"]}
         assert len(track_ids) == 1  # one face, one stable track
         pts = [r["pts"] for r in peer.results]
