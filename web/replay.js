@@ -2,7 +2,7 @@
 // track ids and scores drawn over the picture in step with playback, a score-over-time plot and a summary.
 // Plain ES module, no build step, nothing external.
 
-import { $, api, ApiError, authHeaders, clock, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
+import { $, api, ApiError, clock, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
   worstVerdict } from "./pages.js";
 
 const LIST_POLL_MS = 2000;
@@ -132,7 +132,6 @@ function upload(file) {
   probe.upload = { phase: "uploading", progress: 0, id: null };
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/scans");
-  for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
   xhr.upload.onprogress = (e) => {
     if (e.lengthComputable) setProgress(e.loaded / e.total, `Uploading ${megabytes(e.loaded)} of ${megabytes(e.total)}`);
   };

@@ -22,6 +22,7 @@ import numpy as np
 from ..analyzer import Analyzer, FrameResult
 from ..handoff import LatestSlot
 from ..model import Model
+from ..netpolicy import AddressPolicy
 from ..rate import AdaptiveRate
 from ..sources import Frame
 from .alerts import Alert, AlertRule
@@ -48,6 +49,7 @@ class StreamConfig:
     backoff_max: float = 10.0
     max_failures: int = 5  # consecutive attempts that never produce a frame before ``failed``
     min_fps: float = 2.0  # the analysis rate never adapts below this
+    policy: AddressPolicy | None = None  # outbound address rules, checked before every connect
 
     @property
     def floor_fps(self) -> float:
@@ -139,8 +141,8 @@ class StreamSupervisor:
     def _read_once(self, generation: int) -> bool:
         got = False
         started = time.monotonic()
-        options = av_options(self.cfg.url, self.cfg.allow_http, self.cfg.stall_seconds)
         try:
+            options = av_options(self.cfg.url, self.cfg.allow_http, self.cfg.stall_seconds, self.cfg.policy)
             with av.open(self.cfg.url, options=options, timeout=(self.cfg.connect_timeout, self.cfg.stall_seconds)) as c:
                 if not c.streams.video:
                     raise av.error.InvalidDataError(0, "source has no video stream")

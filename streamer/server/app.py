@@ -9,10 +9,9 @@ from aiohttp import web
 from ..inference import BatchedModel
 from ..metrics import observe_batch
 from ..model import Model
-from .auth import token_middleware
 from .config import ServerConfig
 from .ice import restore_host_addresses, restrict_host_addresses
-from .routes import CFG_KEY, MODEL_KEY, SESSIONS_KEY, add_routes
+from .routes import CFG_KEY, MODEL_KEY, SESSIONS_KEY, add_routes, middlewares
 from .sessions import SessionManager
 from .metrics import add_metrics
 from .storage import add_storage
@@ -21,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(cfg: ServerConfig, model: Model) -> web.Application:
-    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=[token_middleware(cfg.api_token)])
+    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg))
     app[CFG_KEY] = cfg
     app[MODEL_KEY] = model
     shared = BatchedModel(model, on_batch=observe_batch)  # one inference service for every stream

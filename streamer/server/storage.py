@@ -40,7 +40,7 @@ def add_storage(app: web.Application, cfg: ServerConfig, model: Model) -> None:
         monitor.trimmer.start()  # from the start: live sessions and scans free big decoder buffers too
         for row in store.streams():
             monitor.add(StreamConfig(row["name"], row["url"], row["fps"], row["threshold"], row["alert_seconds"],
-                                     allow_http=cfg.allow_http_streams), persist=False)
+                                     allow_http=cfg.allow_http_streams, policy=cfg.stream_policy), persist=False)
         yield
         await app[SCANS_KEY].close()
         await monitor.close_all_streams()
