@@ -188,7 +188,7 @@ def stream_hosts(args: argparse.Namespace | None, env: Mapping[str, str]) -> tup
     try:
         parse_networks(values)
     except PolicyError as exc:
-        raise ConfigError(str(exc)) from exc
+        raise ConfigError(f"--allow-stream-hosts: {exc.reason}") from exc
     return tuple(values)
 
 
