@@ -34,7 +34,8 @@ def add_storage(app: web.Application, cfg: ServerConfig, model: Model) -> None:
         if failed:
             log.warning("%d scan(s) interrupted by the last shutdown were marked failed", failed)
         app[STORE_KEY] = store
-        app[SCANS_KEY] = ScanService(store, model, hub, cfg.data_dir / "uploads")
+        app[SCANS_KEY] = ScanService(store, model, hub, cfg.data_dir / "uploads",
+                                     max_queued=cfg.max_queued_scans)
         monitor = Monitor(model, hub.publish, store, max_streams=cfg.max_streams, on_frame=thumbnails.offer)
         app[MONITOR_KEY] = monitor
         monitor.trimmer.start()  # from the start: live sessions and scans free big decoder buffers too
