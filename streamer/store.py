@@ -136,9 +136,11 @@ class Store:
             return dict(rows[0])
 
     def finished_scans(self, before: float | None = None, limit: int = 1000) -> list[dict]:
-        """(id, path, created) of scans done or failed, oldest first; with ``before``, only older ones."""
+        """(id, path, created, bytes of timeline) of scans done or failed, oldest first; with ``before``, only
+        older ones."""
         where, args = ("AND created < ?", (before,)) if before is not None else ("", ())
-        rows = self._exec(f"SELECT id, path, created FROM scans WHERE status IN ('done', 'failed') {where} "
+        rows = self._exec("SELECT id, path, created, COALESCE(LENGTH(timeline), 0) AS bytes FROM scans "
+                          f"WHERE status IN ('done', 'failed') {where} "
                           "ORDER BY created, id LIMIT ?", (*args, limit))
         return [dict(r) for r in rows]
 

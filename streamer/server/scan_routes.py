@@ -1,6 +1,7 @@
 """HTTP API of file scans: upload or server-side path, status, live progress, timeline export, video."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -12,6 +13,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from .. import timeline as timeline_io
+from ..retention import Pruned, Retention
 from .events import stream_events
 from .keys import HUB_KEY, SCANS_KEY, STORE_KEY
 from .limits import Full, Slots, check_disk
@@ -20,6 +22,8 @@ from .scans import ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
 UPLOADS_KEY = web.AppKey("uploads_in_flight", Slots)
+RETENTION_KEY = web.AppKey("retention", Retention)
+RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
 
 SCAN_ID = re.compile(r"^[0-9a-f]{16}$")
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "matroska": "video/x-matroska"}
@@ -135,7 +139,7 @@ async def get_scan(request: web.Request) -> web.Response:
 async def scan_events(request: web.Request) -> web.StreamResponse:
     row = _scan_or_404(request)
     return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("id") == row["id"],
-                               last=lambda e: e.get("status") in ("done", "failed"),
+                               last=lambda e: e.get("status") in ("done", "failed", "deleted"),
                                initial=[{"type": "scan", "id": row["id"], "status": row["status"],
                                          "progress": row["progress"], "error": row["error"]}])
 
@@ -174,8 +178,31 @@ async def scan_video(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": kind})
 
 
+async def start_retention(app: web.Application) -> None:
+    """After the storage services started (on_startup runs after every cleanup context has)."""
+    cfg, scans = app[CFG_KEY], app[SCANS_KEY]
+    retention = Retention(app[STORE_KEY], scans.upload_dir, cfg.retention_days, cfg.max_storage_bytes,
+                          busy=scans.active)
+    app[RETENTION_KEY] = retention
+    if retention.enabled:
+        def announce(pruned: Pruned) -> None:
+            for scan_id in pruned.scans:
+                app[HUB_KEY].publish({"type": "scan", "id": scan_id, "status": "deleted", "progress": 0.0})
+
+        app[RETENTION_TASK] = asyncio.create_task(retention.run(cfg.retention_interval, announce), name="retention")
+
+
+async def stop_retention(app: web.Application) -> None:
+    task = app.get(RETENTION_TASK)
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 def add_scan_routes(app: web.Application) -> None:
     app[UPLOADS_KEY] = Slots(app[CFG_KEY].max_uploads, "uploads")
+    app.on_startup.append(start_retention)
+    app.on_shutdown.append(stop_retention)
     app.router.add_post("/api/scans", create_scan)
     app.router.add_get("/api/scans", list_scans)
     app.router.add_get("/api/scans/{id}", get_scan)

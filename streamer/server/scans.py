@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..model import Model
+from ..retention import remove_upload
 from ..scan import scan_file
 from ..sources import MediaError
 from ..store import Store
@@ -134,16 +135,9 @@ class ScanService:
             self._cancelled.discard(scan_id)
         row = self.store.delete_scan(scan_id)
         if row is not None:
-            self.remove_upload(Path(row["path"]))
+            remove_upload(self.upload_dir, Path(row["path"]))
             self.hub.publish({"type": "scan", "id": scan_id, "status": "deleted", "progress": row["progress"]})
         return row
-
-    def remove_upload(self, path: Path) -> None:
-        """Delete a scan's file if it is one of our uploads (never a file of the server's media folder)."""
-        root = self.upload_dir.resolve()
-        path = path.resolve()
-        if path.parent == root:
-            path.unlink(missing_ok=True)
 
     async def close(self) -> None:
         """Stop every scan: running ones end at their next frame and are marked failed."""
