@@ -1,4 +1,4 @@
-// Shared helpers of the replay and dashboard pages: API calls (with the optional API token), DOM building,
+// Shared helpers of the replay and dashboard pages: API calls (signed in by cookie), DOM building,
 // canvas sizing and formatting. Plain ES module, no build step, nothing external.
 
 export const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a" };
@@ -6,31 +6,14 @@ export const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd3
 export const trackColour = (id) => TRACK_COLOURS[(Math.max(1, id) - 1) % TRACK_COLOURS.length];
 export const $ = (id) => document.getElementById(id);
 
-const TOKEN_KEY = "dfs-api-token";
-
-/** The API token from ?token= (remembered in localStorage) or from an earlier visit; "" when none. */
-export function apiToken() {
-  const given = new URLSearchParams(location.search).get("token");
-  try {
-    if (given) localStorage.setItem(TOKEN_KEY, given);
-    return given || localStorage.getItem(TOKEN_KEY) || "";
-  } catch {
-    return given || "";
-  }
-}
-
 export class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
 }
 
-export function authHeaders(extra = {}) {
-  const token = apiToken();
-  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
-}
-
 /** fetch + JSON; a non-2xx answer becomes an ApiError with the server's own message. */
 export async function api(path, { method = "GET", json, body, headers = {} } = {}) {
-  const init = { method, headers: method === "GET" ? headers : authHeaders(headers) };
+  // A server with a token knows this browser by its sign-in cookie, which fetch sends by itself.
+  const init = { method, headers };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     init.headers = { ...init.headers, "Content-Type": "application/json" };
@@ -50,7 +33,8 @@ export async function api(path, { method = "GET", json, body, headers = {} } = {
 }
 
 export function explain(status, data) {
-  if (status === 401) return "This server needs an API token: open the page with ?token=YOUR_TOKEN once.";
+  if (status === 401) return "This server needs its access token: sign in at /signin.";
+  if (status === 403 && data && /viewer/.test(data.error || "")) return "Signed in read-only (viewer token): changes need the API token.";
   const text = (data && data.error) || `The server answered ${status}.`;
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -155,12 +139,4 @@ export function worstVerdict(verdicts) {
 /** An rtsp URL for display, with any user:password hidden. */
 export function safeUrl(url) {
   return String(url || "").replace(/\/\/[^/@]*@/, "//•••@");
-}
-
-// Remember a token given in the address at once, and take it out of the address bar (and history).
-if (new URLSearchParams(location.search).has("token")) {
-  apiToken();
-  const url = new URL(location.href);
-  url.searchParams.delete("token");
-  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
 }

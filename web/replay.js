@@ -2,7 +2,7 @@
 // track ids and scores drawn over the picture in step with playback, a score-over-time plot and a summary.
 // Plain ES module, no build step, nothing external.
 
-import { $, api, ApiError, authHeaders, clock, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
+import { $, api, ApiError, clock, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
   worstVerdict } from "./pages.js";
 
 const LIST_POLL_MS = 2000;
@@ -14,11 +14,15 @@ const ui = {
   summary: $("summary"), exports: $("exports"), exportJson: $("export-json"), exportCsv: $("export-csv"),
   drop: $("drop"), file: $("file"), upload: $("upload"), uploadName: $("upload-name"), uploadPct: $("upload-pct"),
   uploadBar: $("upload-bar"), uploadState: $("upload-state"), uploadError: $("upload-error"),
-  scans: $("scans"), scanCount: $("scan-count"),
+  scans: $("scans"), scanCount: $("scan-count"), search: $("scan-search"), more: $("scan-more"),
 };
+const PAGE = 50;
 
 const state = {
   scans: [],
+  total: 0,              // scans matching the search, on the server
+  shown: PAGE,           // how many of them the list asks for
+  query: "",
   verdicts: new Map(),   // scan id -> {verdict, max} of finished scans, filled lazily
   current: null,         // {id, scan, timeline, pts: Float64Array, series, duration, threshold, fps}
   time: 0,               // media time of the last drawn frame
@@ -40,7 +44,11 @@ const probe = window.__replay = {
 async function loadScans() {
   clearTimeout(state.pollTimer);
   try {
-    state.scans = (await api("/api/scans")).scans;
+    const params = new URLSearchParams({ limit: String(state.shown) });
+    if (state.query) params.set("q", state.query);
+    const page = await api(`/api/scans?${params}`);
+    state.scans = page.scans;
+    state.total = page.total;
   } catch (exc) {
     ui.scanCount.textContent = "";
     ui.scans.replaceChildren(h("li", { class: "empty", text: exc.message }));
@@ -60,9 +68,11 @@ async function loadScans() {
 }
 
 function renderScans() {
-  ui.scanCount.textContent = state.scans.length ? `${state.scans.length}` : "";
+  ui.scanCount.textContent = state.total ? `${state.total}` : "";
+  ui.more.hidden = state.scans.length >= state.total;
   if (!state.scans.length) {
-    ui.scans.replaceChildren(h("li", { class: "empty", text: "No scans yet. Upload a video to start." }));
+    const text = state.query ? "No scan matches that search." : "No scans yet. Upload a video to start.";
+    ui.scans.replaceChildren(h("li", { class: "empty", text }));
     return;
   }
   ui.scans.replaceChildren(...state.scans.map((scan) => {
@@ -71,7 +81,10 @@ function renderScans() {
     const pct = Math.round((scan.progress || 0) * 100);
     const tag = scan.status === "done" ? (known ? known.verdict : "done") : scan.status;
     const info = scan.info || {};
-    return h("li", {},
+    return h("li", { class: "scan-row" },
+      h("button", { type: "button", class: "scan-delete", title: "Delete this scan and its video",
+        "aria-label": `Delete scan ${scan.filename}`, text: "Delete",
+        onclick: (event) => deleteScan(scan, event.currentTarget) }),
       h("button", { type: "button", class: "scan", dataset: { id: scan.id, status: scan.status },
         "aria-current": state.current && state.current.id === scan.id ? "true" : null,
         onclick: () => openScan(scan.id) },
@@ -86,6 +99,56 @@ function renderScans() {
         scan.status === "failed" && scan.error ? h("span", { class: "scan-error", text: readable(scan.error) }) : null));
   }));
 }
+
+/** Two clicks: the first arms the button, the second deletes the scan (row, timeline and video) on the server. */
+async function deleteScan(scan, button) {
+  if (!button.classList.contains("armed")) {
+    button.classList.add("armed");
+    button.textContent = "Confirm";
+    clearTimeout(button.disarm);
+    button.disarm = setTimeout(() => { button.classList.remove("armed"); button.textContent = "Delete"; }, 4000);
+    return;
+  }
+  button.disabled = true;
+  try {
+    await api(`/api/scans/${scan.id}`, { method: "DELETE" });
+  } catch (exc) {
+    if (!(exc instanceof ApiError && exc.status === 404)) {
+      button.disabled = false;
+      showBanner(`${scan.filename} was not deleted: ${exc.message}`);
+      return;
+    }
+  }
+  state.verdicts.delete(scan.id);
+  if (state.current && state.current.id === scan.id) closeScan();
+  loadScans();
+}
+
+/** Back to the empty player (the shown scan is gone). */
+function closeScan() {
+  state.current = null;
+  state.plotCache = null;
+  probe.scanId = null;
+  probe.ready = false;
+  history.replaceState(null, "", location.pathname);
+  ui.video.removeAttribute("src");
+  ui.video.load();
+  ui.title.textContent = "No scan chosen";
+  ui.empty.hidden = false;
+  ui.stage.classList.remove("has-video");
+  ui.exports.hidden = true;
+  ui.banner.hidden = true;
+  renderSummary();
+  renderLegend();
+  draw(0, "close");
+}
+
+let searchTimer = 0;
+ui.search.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => { state.query = ui.search.value.trim(); state.shown = PAGE; loadScans(); }, 250);
+});
+ui.more.addEventListener("click", () => { state.shown += PAGE; loadScans(); });
 
 /** A server message for people: "the file: truncated: ..." -> "Truncated: ...". */
 function readable(message) {
@@ -132,7 +195,6 @@ function upload(file) {
   probe.upload = { phase: "uploading", progress: 0, id: null };
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/scans");
-  for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
   xhr.upload.onprogress = (e) => {
     if (e.lengthComputable) setProgress(e.loaded / e.total, `Uploading ${megabytes(e.loaded)} of ${megabytes(e.total)}`);
   };

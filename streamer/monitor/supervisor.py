@@ -19,6 +19,7 @@ import av
 from ..analyzer import Analyzer
 from ..model import Model
 from ..pipeline import Pipeline, PipelineStats
+from ..netpolicy import AddressPolicy
 from ..rate import AdaptiveRate
 from ..sinks import Alerts, EventSink, FrameHook, FrameTap, ResultEvents
 from ..status import Status, StatusEvent
@@ -42,6 +43,7 @@ class StreamConfig:
     backoff_max: float = 10.0
     max_failures: int = 5  # consecutive attempts that never produce a frame before ``failed``
     min_fps: float = 2.0  # the analysis rate never adapts below this
+    policy: AddressPolicy | None = None  # outbound address rules, checked before every connect
 
     @property
     def floor_fps(self) -> float:
@@ -136,8 +138,8 @@ class StreamSupervisor:
         """One connection, until it ends; (whether it gave frames, why it ended)."""
         got = False
         started = time.monotonic()
-        options = av_options(self.cfg.url, self.cfg.allow_http, self.cfg.stall_seconds)
         try:
+            options = av_options(self.cfg.url, self.cfg.allow_http, self.cfg.stall_seconds, self.cfg.policy)
             with av.open(self.cfg.url, options=options, timeout=(self.cfg.connect_timeout, self.cfg.stall_seconds)) as c:
                 if not c.streams.video:
                     raise av.error.InvalidDataError(0, "source has no video stream")

@@ -14,14 +14,13 @@ from ..model import Model
 from ..monitor.manager import Monitor
 from ..store import Store
 from . import aiortc_compat
-from .auth import token_middleware
 from .config import ServerConfig
 from .events import EventHub
 from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
                    THUMBNAILS_KEY, TRIMMER_KEY)
 from .metrics import add_metrics
 from .restore import restore_streams
-from .routes import add_routes
+from .routes import add_routes, middlewares
 from .scan_routes import add_scan_routes
 from .scans import ScanService
 from .sessions import SessionManager
@@ -32,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(cfg: ServerConfig, model: Model) -> web.Application:
-    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=[token_middleware(cfg.api_token)])
+    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg))
     app[CFG_KEY] = cfg
     app[MODEL_KEY] = model
     add_routes(app)
@@ -66,7 +65,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     trimmer.start()
     thumbnails = app[THUMBNAILS_KEY] = Thumbnails()
     sessions = app[SESSIONS_KEY] = SessionManager(cfg, inference, hub.publish)
-    scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads")
+    scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
+                                         max_queued=cfg.max_queued_scans)
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer)
     restore_streams(monitor, store, cfg)

@@ -46,9 +46,10 @@ class EventHub:
 
 async def stream_events(request: web.Request, hub: EventHub, keep: Callable[[dict], bool] = lambda e: True,
                         initial: list[dict] | None = None,
-                        last: Callable[[dict], bool] = lambda e: False) -> web.StreamResponse:
+                        last: Callable[[dict], bool] = lambda e: False,
+                        transform: Callable[[dict], dict] = lambda e: e) -> web.StreamResponse:
     """Serve ``hub``'s events matching ``keep`` as text/event-stream until the client goes away, the
-    hub closes, or an event for which ``last`` is true has been sent."""
+    hub closes, or an event for which ``last`` is true has been sent; ``transform`` shapes what is sent."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
@@ -67,7 +68,7 @@ async def stream_events(request: web.Request, hub: EventHub, keep: Callable[[dic
             if event is CLOSED:
                 break
             if keep(event):
-                await response.write(_encode(event))
+                await response.write(_encode(transform(event)))
                 if last(event):
                     break
     except (ConnectionResetError, asyncio.CancelledError):

@@ -17,7 +17,9 @@ def restore_streams(monitor: Monitor, store: Store, cfg: ServerConfig) -> int:
     for row in store.streams():
         body = {k: row[k] for k in ("name", "url", "fps", "threshold", "alert_seconds")}
         try:
-            monitor.add(parse_stream(body, cfg.allow_http_streams, monitor.model.manifest.threshold), persist=False)
+            stream = parse_stream(body, cfg.allow_http_streams, monitor.model.manifest.threshold)
+            stream.policy = cfg.stream_policy  # its host is checked before every connect
+            monitor.add(stream, persist=False)
         except (BodyError, MonitorError, ValueError) as exc:
             log.warning("stored stream %r skipped: %s (kept in the database; fix the setting or delete it)",
                         row.get("name"), exc)
