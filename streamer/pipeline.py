@@ -108,6 +108,7 @@ class Pipeline:
         self.sinks = list(sinks)
         self.stats = PipelineStats(target_fps=rate.target if rate else 0.0)
         self.latest: dict | None = None  # the last analysed frame's result
+        self.last_frame_at: float | None = None  # wall clock of the last frame offered
         self._factory = analyzer_factory
         self._rate = rate
         self._on_status = on_status
@@ -174,6 +175,7 @@ class Pipeline:
             self._generation, self._index, self._origin = generation, 0, now
         index, self._index = self._index, self._index + 1
         self.stats.frames_in += 1
+        self.last_frame_at = time.time()
         if self._source_status != Status.LIVE and self._source_status not in ENDED:
             self.set_source_status(Status.LIVE)
         self._slot.put(Incoming(frame, generation, index, frame_time(frame, now - self._origin), now, time.time(),

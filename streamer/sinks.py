@@ -47,6 +47,17 @@ class Alerts(Sink):
         self.rule.reset()
 
 
+def stream_sinks(name: str, kind: str, emit: EventSink, threshold: float, alert_seconds: float,
+                 store_alert: Callable[[Alert], None] | None = None, notify: Callable[[Alert], None] | None = None,
+                 on_frame: FrameHook | None = None) -> list[Sink]:
+    """What a monitored stream (pulled or pushed) does with each result: events, alerts, thumbnails."""
+    sinks: list[Sink] = [ResultEvents(name, kind, emit),
+                         Alerts(AlertRule(name, threshold, alert_seconds), kind, emit, store_alert, notify)]
+    if on_frame:
+        sinks.append(FrameTap(name, on_frame))
+    return sinks
+
+
 class FrameTap(Sink):
     """Hands each analysed RGB frame to ``hook`` (the dashboard's thumbnails), on the worker thread."""
 

@@ -2,14 +2,29 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from ..memory import HeapTrimmer
 from ..model import Model
+from ..pipeline import Sink
+from ..sinks import EventSink, FrameHook, stream_sinks
+from ..status import Status
 from ..store import Store
-from ..sinks import EventSink, FrameHook
 from .alerts import Alert
 from .supervisor import StreamConfig, StreamSupervisor
 from .webhook import WebhookSender
+
+
+class LiveSource(Protocol):
+    """What the monitor needs of a stream: an RTSP supervisor, a WHIP push."""
+    cfg: StreamConfig
+
+    @property
+    def status(self) -> Status: ...
+
+    async def stop(self) -> None: ...
+
+    def snapshot(self) -> dict: ...
 
 
 class MonitorError(ValueError):
@@ -22,16 +37,13 @@ class Monitor:
                  trimmer: HeapTrimmer | None = None, trim_every: float = 30.0):
         self.model, self.emit, self.store, self.webhook, self.on_frame = model, emit, store, webhook, on_frame
         self.max_streams = max_streams
-        self.streams: dict[str, StreamSupervisor] = {}
+        self.streams: dict[str, StreamSupervisor | LiveSource] = {}
         # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
         self._own_trimmer = trimmer is None
         self.trimmer = trimmer or HeapTrimmer(trim_every)
 
     def add(self, cfg: StreamConfig, persist: bool = True) -> StreamSupervisor:
-        if cfg.name in self.streams:
-            raise MonitorError(f"a stream named {cfg.name!r} already exists")
-        if len(self.streams) >= self.max_streams:
-            raise MonitorError(f"at most {self.max_streams} streams can be monitored at once")
+        self._check_room(cfg.name)
         supervisor = StreamSupervisor(cfg, self.model, self.emit, self._store_alert, self._notify, self.on_frame)
         self.streams[cfg.name] = supervisor
         supervisor.start()
@@ -39,6 +51,23 @@ class Monitor:
         if persist and self.store:
             self.store.save_stream(cfg.to_dict())
         return supervisor
+
+    def sinks(self, cfg: StreamConfig, kind: str) -> list[Sink]:
+        """The sinks of a stream this monitor keeps: events, stored alerts with the webhook, thumbnails."""
+        return stream_sinks(cfg.name, kind, self.emit, cfg.threshold, cfg.alert_seconds, self._store_alert,
+                            self._notify, self.on_frame)
+
+    def attach(self, source: LiveSource) -> None:
+        """Keep a source that was started elsewhere (a pushed stream); it is not stored for the next start."""
+        self._check_room(source.cfg.name)
+        self.streams[source.cfg.name] = source
+        self.trimmer.start()
+
+    def _check_room(self, name: str) -> None:
+        if name in self.streams:
+            raise MonitorError(f"a stream named {name!r} already exists")
+        if len(self.streams) >= self.max_streams:
+            raise MonitorError(f"at most {self.max_streams} streams can be monitored at once")
 
     async def remove(self, name: str) -> None:
         supervisor = self.streams.pop(name, None)

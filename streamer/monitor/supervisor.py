@@ -21,9 +21,9 @@ from ..model import Model
 from ..pipeline import Pipeline, PipelineStats
 from ..netpolicy import AddressPolicy
 from ..rate import AdaptiveRate
-from ..sinks import Alerts, EventSink, FrameHook, FrameTap, ResultEvents
+from ..sinks import EventSink, FrameHook, stream_sinks
 from ..status import Status, StatusEvent
-from .alerts import Alert, AlertRule
+from .alerts import Alert
 from .urls import av_options
 
 KIND = "rtsp"
@@ -75,10 +75,7 @@ class StreamSupervisor:
         av_options(cfg.url, cfg.allow_http)  # validate before anything starts
         self.cfg, self.emit = cfg, emit
         self.source = SourceStats()
-        sinks = [ResultEvents(cfg.name, KIND, emit),
-                 Alerts(AlertRule(cfg.name, cfg.threshold, cfg.alert_seconds), KIND, emit, store_alert, notify)]
-        if on_frame:
-            sinks.append(FrameTap(cfg.name, on_frame))
+        sinks = stream_sinks(cfg.name, KIND, emit, cfg.threshold, cfg.alert_seconds, store_alert, notify, on_frame)
         factory = analyzer_factory or (lambda: Analyzer(model, source=KIND, keep_summaries=64))
         self.pipeline = Pipeline(cfg.name, KIND, factory, sinks, AdaptiveRate(cfg.fps, cfg.floor_fps),
                                  self._status_changed)

@@ -17,7 +17,7 @@ from . import aiortc_compat
 from .config import ServerConfig
 from .events import EventHub
 from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
-                   THUMBNAILS_KEY, TRIMMER_KEY)
+                   THUMBNAILS_KEY, TRIMMER_KEY, WHIP_KEY)
 from .metrics import add_metrics
 from .restore import restore_streams
 from .routes import add_routes, middlewares
@@ -26,6 +26,7 @@ from .scans import ScanService
 from .sessions import SessionManager
 from .stream_routes import add_stream_routes
 from .thumbnails import Thumbnails
+from .whip_routes import WhipEndpoint, add_whip_routes
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def create_app(cfg: ServerConfig, model: Model) -> web.Application:
     add_routes(app)
     add_scan_routes(app)
     add_stream_routes(app)
+    add_whip_routes(app)
     add_metrics(app)
     app.cleanup_ctx.append(services)
     app.on_shutdown.append(end_live_connections)
@@ -69,6 +71,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                                          max_queued=cfg.max_queued_scans)
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer)
+    app[WHIP_KEY] = WhipEndpoint(cfg, monitor)
     restore_streams(monitor, store, cfg)
     try:
         yield

@@ -1,6 +1,8 @@
 """Every application key, in one place: what the composition root (app.py) puts into the app."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
@@ -15,6 +17,9 @@ from .scans import ScanService
 from .sessions import SessionManager
 from .thumbnails import Thumbnails
 
+if TYPE_CHECKING:
+    from .whip_routes import WhipEndpoint  # imports these keys itself
+
 CFG_KEY = web.AppKey("cfg", ServerConfig)
 MODEL_KEY = web.AppKey("model", Model)
 INFERENCE_KEY = web.AppKey("inference", BatchedModel)
@@ -25,4 +30,5 @@ SCANS_KEY = web.AppKey("scans", ScanService)
 MONITOR_KEY = web.AppKey("monitor", Monitor)
 THUMBNAILS_KEY = web.AppKey("thumbnails", Thumbnails)
 TRIMMER_KEY = web.AppKey("trimmer", HeapTrimmer)
+WHIP_KEY: web.AppKey["WhipEndpoint"] = web.AppKey("whip")
 METRICS_REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
