@@ -34,15 +34,18 @@ class Cropper:
         self._det.close()
 
 
-def sbi_pairs(clip: Clip, step: int, variants: int, size: int, margin: float,
-              rng: np.random.Generator, h264: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """(reals, fakes) crops (N, S, S, 3): per-frame SBI, each pair sharing one augmentation."""
+def sbi_pairs(clip: Clip, step: int, variants: int, size: int, margin: float, rng: np.random.Generator,
+              h264: float = 0.0, regions: bool = False, strong: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(reals, fakes) crops (N, S, S, 3): per-frame SBI, each pair sharing one augmentation.
+
+    ``regions``: SBI of face parts (mouth, lower face, eyes, upper face, nose) besides the hull;
+    ``strong``: gamma, blur, sharpening and skin smoothing in the shared augmentation too."""
     reals, fakes = [], []
     cut_real, cut_fake = Cropper(size, margin), Cropper(size, margin)
     for i in range(0, len(clip), step):
         for _ in range(variants):
-            real, fake, _ = self_blend(clip.regions[i], clip.landmarks[i], sample_params(rng))
-            real, fake = augment_pair(real, fake, sample_aug(rng, h264))
+            real, fake, _ = self_blend(clip.regions[i], clip.landmarks[i], sample_params(rng, regions))
+            real, fake = augment_pair(real, fake, sample_aug(rng, h264, strong))
             r, f = cut_real(real), cut_fake(fake)
             if r is not None and f is not None:
                 reals.append(r), fakes.append(f)
