@@ -101,8 +101,18 @@ def summary_table(result: dict) -> str:
         return f"{result['source']}: no faces found in {len(result['frames'])} frames"
     header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
     rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
-            f"{t['mean_score']:>6.3f}  {t['max_score']:>6.3f}  {t['verdict']}" for t in tracks]
+            f"{_num(t['mean_score'])}  {_num(t['max_score'])}  {t['verdict']}{_refused(t)}" for t in tracks]
     return "\n".join([header, *rows])
+
+
+def _num(x: float | None) -> str:
+    return f"{x:>6.3f}" if x is not None else f"{'-':>6}"
+
+
+def _refused(track: dict) -> str:
+    """Frames the face-quality gate refused, and its most frequent reason."""
+    n = track.get("not_scored", 0)
+    return f" ({n} frames not scored: {track['reason']})" if n else ""
 
 
 def main(argv: list[str] | None = None) -> int:
