@@ -31,6 +31,7 @@ class FaceResult:
     score: float | None
     verdict: str
     reason: str | None = None
+    new_window: bool = False  # window_score was computed on this frame (not serialised)
 
     def to_dict(self) -> dict:
         return {
@@ -126,7 +127,7 @@ class Analyzer:
         for i, ((track, face), scorer) in enumerate(zip(matched, scorers)):
             score = scorer.update(frame.pts, by_index.get(i))
             out.append((track.id, FaceResult(track.id, face.box.tolist(), face.score, scorer.frame_score,
-                                             scorer.window_score, score, scorer.verdict)))
+                                             scorer.window_score, score, scorer.verdict, None, i in by_index)))
             self._summarise(track)
         return out
 
