@@ -42,7 +42,7 @@ from .augment import down_up, gamma, jpeg, smooth_skin
 from .crops import gated_crops
 from .data import VIDEO_EXT, Clip, asset_sources, load_split, read_video, split_identities
 from .metrics import grouped_rate_ci, roc, summary, threshold_at_fpr, tpr_at_fpr
-from .synth import identity_swap, sample_params, self_blend_clip
+from .synth import identity_swap, sample_params, self_blend_clip, swap_triangles
 
 Frames = list[np.ndarray]
 FAKE_KINDS = ("sbi", "swap", "swap_lower", "swap_upper")
@@ -165,13 +165,14 @@ def synth_sets(clips: list[Clip], seed: int, sbi_draws: int = 1, kinds: tuple[st
             _, fakes = self_blend_clip(list(clip.regions), list(clip.landmarks), sample_params(rng))
             sets.append((f"{clip.source}/sbi{d}", clip.identity, 1, "sbi", fakes, clip.segment))
         donors = [c for c in clips if c.identity != clip.identity]
+        triangles = swap_triangles(clip.landmarks[len(clip) // 2], clip.regions.shape[1:3])
         for kind in (k for k in kinds if k in REGION_OF):
             if not donors:
                 break
             donor = donors[int(rng.integers(len(donors)))]
             j = len(donor) // 2
-            fakes = [identity_swap(r, lm, donor.regions[j], donor.landmarks[j], region=REGION_OF[kind])[0]
-                     for r, lm in zip(clip.regions, clip.landmarks)]
+            fakes = [identity_swap(r, lm, donor.regions[j], donor.landmarks[j], region=REGION_OF[kind],
+                                   triangles=triangles)[0] for r, lm in zip(clip.regions, clip.landmarks)]
             sets.append((f"{clip.source}/{kind}<{donor.identity}", clip.identity, 1, kind, fakes, clip.segment))
     return sets
 

@@ -227,12 +227,18 @@ def _triangles(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(out, np.int32)
 
 
-def warp_face(source: np.ndarray, src_lm: np.ndarray, dst_lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def swap_triangles(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Delaunay triangles of the swap points; the mesh topology is stable, so one set serves a clip."""
+    return _triangles(landmarks[_SWAP_POINTS].astype(np.float32), shape)
+
+
+def warp_face(source: np.ndarray, src_lm: np.ndarray, dst_lm: np.ndarray, shape: tuple[int, int],
+              triangles: np.ndarray | None = None) -> np.ndarray:
     """Piecewise-affine warp of the source face onto the target's landmark geometry."""
     src = src_lm[_SWAP_POINTS].astype(np.float32)
     dst = dst_lm[_SWAP_POINTS].astype(np.float32)
     out = np.zeros((*shape, 3), np.uint8)
-    for tri in _triangles(dst, shape):
+    for tri in _triangles(dst, shape) if triangles is None else triangles:
         _warp_triangle(source, out, src[tri], dst[tri])
     return out
 
@@ -266,11 +272,13 @@ def color_transfer(source: np.ndarray, target: np.ndarray, mask: np.ndarray) -> 
 
 
 def identity_swap(target: np.ndarray, tgt_lm: np.ndarray, source: np.ndarray, src_lm: np.ndarray,
-                  feather: float = 0.04, region: str = "hull") -> tuple[np.ndarray, np.ndarray]:
+                  feather: float = 0.04, region: str = "hull", triangles: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """The source person's face (or one part of it: ``region``, see ``region_mask``) on the target
-    frame: landmark warp, colour transfer, feathered mask."""
+    frame: landmark warp (``triangles``: from ``swap_triangles``, else triangulated here), colour
+    transfer, feathered mask."""
     shape = target.shape[:2]
-    warped = warp_face(source, src_lm, tgt_lm, shape)
+    warped = warp_face(source, src_lm, tgt_lm, shape, triangles)
     size = face_size(tgt_lm)
     hard = region_mask(shape, tgt_lm, region, 0.95)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
