@@ -1,7 +1,7 @@
 // Deepfake Streamer page: sends the camera over WebRTC, draws the server's per-frame results over the
 // local preview and measures glass-to-score latency. Plain ES module, no build step, nothing external.
 
-import { drawFace } from "./pages.js";
+import { drawFace, scoreText } from "./pages.js";
 
 const $ = (id) => document.getElementById(id);
 const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
@@ -424,8 +424,8 @@ function renderFaces(now) {
     li.dataset.verdict = track.verdict;
     li.querySelector(".id").textContent = `#${track.id}`;
     li.querySelector(".id").style.color = track.colour;
-    li.querySelector(".bar span").style.width = `${(track.score * 100).toFixed(1)}%`;
-    li.querySelector(".score").innerHTML = `${track.score.toFixed(2)}<span class="verdict">${track.verdict}</span>`;
+    li.querySelector(".bar span").style.width = `${((track.score ?? 0) * 100).toFixed(1)}%`;
+    li.querySelector(".score").innerHTML = `${scoreText(track.score)}<span class="verdict">${track.verdict}</span>`;
   }
 }
 

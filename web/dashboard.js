@@ -3,7 +3,7 @@
 // Live through /api/events (SSE); /api/streams is polled for the counters that events do not carry.
 // Plain ES module, no build step, nothing external.
 
-import { $, ago, api, clock, fitCanvas, h, safeUrl, trackColour, VERDICT, when } from "./pages.js";
+import { $, ago, api, clock, fitCanvas, h, safeUrl, scoreText, trackColour, VERDICT, when } from "./pages.js";
 
 const SPARK_SECONDS = 60;
 const POLL_MS = 3000;
@@ -125,7 +125,7 @@ function render(s) {
   drawSpark(s);
   probe.streams[info.name] = {
     status: info.status, error: info.error, results: s.results, fps,
-    faces: s.latest ? s.latest.faces.map((f) => ({ track_id: f.track_id, score: f.score, verdict: f.verdict })) : [],
+    faces: s.latest ? s.latest.faces.map((f) => ({ track_id: f.track_id, score: f.score, verdict: f.verdict, reason: f.reason })) : [],
     shown: els.faces.textContent, frames_analysed: info.frames_analysed, alerts: info.alerts,
   };
   s.dirty = false;
@@ -155,7 +155,7 @@ function renderFaces(s) {
     items = [h("li", { class: "muted", text: "No face in view" })];
   } else {
     items = latest.faces.map((f) => h("li", { class: "chip", dataset: { verdict: f.verdict } },
-      h("b", { text: `#${f.track_id}` }), ` ${f.score.toFixed(2)} `, h("small", { text: f.verdict })));
+      h("b", { text: `#${f.track_id}` }), ` ${scoreText(f.score)} `, h("small", { text: f.reason || f.verdict })));
   }
   els.faces.replaceChildren(...items);
 }

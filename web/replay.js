@@ -2,7 +2,7 @@
 // track ids and scores drawn over the picture in step with playback, a score-over-time plot and a summary.
 // Plain ES module, no build step, nothing external.
 
-import { $, api, ApiError, clock, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
+import { $, api, ApiError, clock, drawFace, scoreText, explain, fitCanvas, h, roundRect, trackColour, when,
   worstVerdict } from "./pages.js";
 
 const LIST_POLL_MS = 2000;
@@ -342,7 +342,7 @@ function prepare(scan, timeline) {
   for (const frame of timeline.frames) {
     for (const face of frame.faces) {
       if (!cur.series.has(face.track_id)) cur.series.set(face.track_id, []);
-      cur.series.get(face.track_id).push([frame.pts, face.score, face.verdict]);
+      if (face.score !== null) cur.series.get(face.track_id).push([frame.pts, face.score, face.verdict]);
     }
   }
   return cur;
@@ -407,7 +407,7 @@ function renderNowFaces(frame) {
     return;
   }
   ui.nowFaces.replaceChildren(...frame.faces.map((f) => h("li", { class: "chip", dataset: { verdict: f.verdict } },
-    h("b", { text: `#${f.track_id}` }), ` ${f.score.toFixed(2)} `, h("small", { text: f.verdict }))));
+    h("b", { text: `#${f.track_id}` }), ` ${scoreText(f.score)} `, h("small", { text: f.reason || f.verdict }))));
 }
 
 // requestVideoFrameCallback gives the media time of each frame as it is shown; timeupdate is the fallback.
@@ -556,7 +556,7 @@ function drawHover(ctx, area, cur) {
   ctx.stroke();
   const i = frameAt(cur.pts, t);
   const faces = i >= 0 && t - cur.pts[i] <= Math.max(0.5, 3 / cur.fps) ? cur.frames[i].faces : [];
-  const lines = [clock(t), ...faces.map((f) => `#${f.track_id}  ${f.score.toFixed(2)}`)];
+  const lines = [clock(t), ...faces.map((f) => `#${f.track_id}  ${scoreText(f.score)}`)];
   ctx.font = "600 11px system-ui, sans-serif";
   const w = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 14, hgt = lines.length * 15 + 8;
   const bx = x + 8 + w > area.x + area.w ? x - 8 - w : x + 8, by = area.y + 4;
@@ -652,8 +652,8 @@ function renderSummary() {
     h("td", {}, swatch(t.track_id), `#${t.track_id}`),
     h("td", {}, h("button", { type: "button", class: "linklike", text: `${clock(t.first_pts)}–${clock(t.last_pts)}`,
       onclick: () => seek(t.first_pts) })),
-    h("td", { class: "num", text: t.mean_score.toFixed(2) }),
-    h("td", { class: "num", text: t.max_score.toFixed(2) }),
+    h("td", { class: "num", text: scoreText(t.mean_score) }),
+    h("td", { class: "num", text: scoreText(t.max_score) }),
     h("td", {}, h("span", { class: "tag", dataset: { tag: t.verdict }, text: t.verdict }))));
   const table = tracks.length ? h("div", { class: "table-wrap" }, h("table", { class: "tracks" },
     h("thead", {}, h("tr", {}, ...["Face", "Seen", "Mean", "Max", "Verdict"].map((c) => h("th", { text: c })))),
