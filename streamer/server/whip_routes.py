@@ -7,6 +7,7 @@ import asyncio
 import logging
 import math
 import secrets
+from collections import OrderedDict
 
 from aiohttp import web
 from aiortc import RTCPeerConnection
@@ -25,6 +26,7 @@ from .whip_stream import WhipStream
 log = logging.getLogger(__name__)
 SDP = "application/sdp"
 SDPFRAG = "application/trickle-ice-sdpfrag"
+ENDED_KEPT = 256
 OPTIONS = {"fps": (10.0, 0.2, 60.0), "threshold": (None, 0.0, 1.0), "alert_seconds": (2.0, 0.0, 3600.0)}
 
 
@@ -34,6 +36,9 @@ class WhipEndpoint:
     def __init__(self, cfg: ServerConfig, monitor: Monitor):
         self.cfg, self.monitor = cfg, monitor
         self.streams: dict[str, WhipStream] = {}
+        # Resources whose media already ended (senders often close the connection before their DELETE):
+        # a late DELETE still succeeds. Bounded: the oldest are forgotten.
+        self.ended: OrderedDict[str, str] = OrderedDict()
 
     async def open(self, sdp: str, options: StreamConfig) -> tuple[WhipStream, str]:
         offer = check_offer_sdp(sdp, data_channel=False)
@@ -59,11 +64,17 @@ class WhipEndpoint:
         if self.streams.get(stream.id) is stream:
             asyncio.get_running_loop().create_task(self.close(stream.id), name=f"whip-{stream.id}-end")
 
-    async def close(self, resource: str) -> WhipStream | None:
+    async def close(self, resource: str) -> str | None:
+        """End a push; its stream name, or None for an unknown resource."""
         stream = self.streams.pop(resource, None)
-        if stream is not None and self.monitor.streams.get(stream.cfg.name) is stream:
+        if stream is None:
+            return self.ended.get(resource)
+        self.ended[resource] = stream.cfg.name
+        while len(self.ended) > ENDED_KEPT:
+            self.ended.popitem(last=False)
+        if self.monitor.streams.get(stream.cfg.name) is stream:
             await self.monitor.remove(stream.cfg.name)
-        return stream
+        return stream.cfg.name
 
     async def trickle(self, resource: str, fragment: str) -> bool:
         """Add the candidates of an SDP fragment (RFC 8840); False for an unknown resource."""
@@ -142,10 +153,10 @@ async def trickle(request: web.Request) -> web.Response:
 
 
 async def unpublish(request: web.Request) -> web.Response:
-    stream = await request.app[WHIP_KEY].close(request.match_info["id"])
-    if stream is None:
-        return error(404, "no such WHIP resource (the push may have ended)")
-    return web.json_response({"deleted": stream.cfg.name})
+    name = await request.app[WHIP_KEY].close(request.match_info["id"])
+    if name is None:
+        return error(404, "no such WHIP resource")
+    return web.json_response({"deleted": name})
 
 
 async def options(_request: web.Request) -> web.Response:
