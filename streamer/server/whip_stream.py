@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..analyzer import Analyzer
@@ -36,6 +37,7 @@ class WhipStream:
         self.pipeline = Pipeline(cfg.name, KIND, lambda: Analyzer(model, source=KIND, keep_summaries=64), sinks,
                                  AdaptiveRate(cfg.fps, cfg.floor_fps), self._status_changed)
         self.source: TrackSource | None = None
+        self._blackhole = MediaBlackhole()
         self.low_latency = False
         self.started = time.time()
         self._on_ended = on_ended
@@ -54,7 +56,10 @@ class WhipStream:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "video" and self.source is None:
+            if track.kind != "video":  # audio (OBS sends it) is drained, never queued up unread
+                self._blackhole.addTrack(track)
+                asyncio.get_running_loop().create_task(self._blackhole.start(), name=f"{self.cfg.name}-audio")
+            elif self.source is None:
                 self.source = TrackSource(track, self.pipeline, lambda pts: None)
                 self.source.start(lambda: self._end("the pushed video track ended"))
 
@@ -92,6 +97,7 @@ class WhipStream:
         if self.source is not None:
             await self.source.close()
         await self.pipeline.close()
+        await self._blackhole.stop()
         await self.pc.close()
 
     def snapshot(self) -> dict:

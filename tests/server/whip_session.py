@@ -26,10 +26,11 @@ CLIENT_PAGE = """<!doctype html><meta charset="utf-8"><title>WHIP push</title>
 import { WHIPClient } from "/whip-client/whip.js";
 window.whip = { state: "starting" };
 try {
-  const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+  const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });  // as OBS sends
   document.getElementById("v").srcObject = stream;
   const pc = window.whip.pc = new RTCPeerConnection();
   pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendonly" });
+  pc.addTransceiver(stream.getAudioTracks()[0], { direction: "sendonly" });
   const client = window.whip.client = new WHIPClient();
   await client.publish(pc, location.origin + "/whip?name=NAME&fps=10", "TOKEN");
   window.whip.state = "published";
