@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..analyzer import Analyzer
@@ -54,6 +55,7 @@ class Session:
         self.pipeline = Pipeline(sid, KIND, analyzer_factory, [DataChannelResults(self)],
                                  on_status=self._status_changed)
         self.source: TrackSource | None = None
+        self._blackhole = MediaBlackhole()
         self.skipped = 0
         self.close_reason: str | None = None
         self._emit = emit
@@ -73,7 +75,11 @@ class Session:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if track.kind != "video" or self.source is not None:
+            if track.kind != "video":  # drained, never left queueing unread
+                self._blackhole.addTrack(track)
+                asyncio.get_running_loop().create_task(self._blackhole.start(), name=f"{self.id}-audio")
+                return
+            if self.source is not None:
                 return
             origin = self._rtp_origin(track)
             self.source = TrackSource(track, self.pipeline, lambda pts: _rtp(pts, origin()))
@@ -147,6 +153,7 @@ class Session:
                 if self.source is not None:
                     await self.source.close()
                 await self.pipeline.close()
+                await self._blackhole.stop()
             except Exception:  # the peer connection must close whatever happened to the analysis
                 log.exception("session %s: closing the analysis failed", self.id)
             await self.pc.close()
