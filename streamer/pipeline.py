@@ -309,3 +309,20 @@ class Pipeline:
             return True
         except RuntimeError:  # the loop has closed: nobody is listening any more
             return False
+
+
+class RunsPipeline:
+    """For a source that owns a ``pipeline``: its counters and status, read through."""
+    pipeline: Pipeline
+
+    @property
+    def stats(self) -> PipelineStats:
+        return self.pipeline.stats
+
+    @property
+    def status(self) -> Status:
+        return self.pipeline.status
+
+    @property
+    def error(self) -> str | None:
+        return self.pipeline.error

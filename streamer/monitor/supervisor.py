@@ -18,7 +18,7 @@ import av
 
 from ..analyzer import Analyzer
 from ..model import Model
-from ..pipeline import Pipeline, PipelineStats
+from ..pipeline import Pipeline, RunsPipeline
 from ..netpolicy import AddressPolicy
 from ..rate import AdaptiveRate
 from ..sinks import EventSink, FrameHook, stream_sinks
@@ -68,7 +68,7 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Rand
     return base * (0.5 + 0.5 * rng.random())
 
 
-class StreamSupervisor:
+class StreamSupervisor(RunsPipeline):
     def __init__(self, cfg: StreamConfig, model: Model, emit: EventSink,
                  store_alert: Callable[[Alert], None] | None = None, notify: Callable[[Alert], None] | None = None,
                  on_frame: FrameHook | None = None, analyzer_factory: Callable[[], Analyzer] | None = None):
@@ -93,18 +93,6 @@ class StreamSupervisor:
         if self._reader:
             await asyncio.to_thread(self._reader.join, self.cfg.stall_seconds + self.cfg.connect_timeout + 1)
         await self.pipeline.close()
-
-    @property
-    def stats(self) -> PipelineStats:
-        return self.pipeline.stats
-
-    @property
-    def status(self) -> Status:
-        return self.pipeline.status
-
-    @property
-    def error(self) -> str | None:
-        return self.pipeline.error
 
     @property
     def running(self) -> bool:

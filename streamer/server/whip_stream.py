@@ -18,7 +18,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from ..analyzer import Analyzer
 from ..model import Model
 from ..monitor.supervisor import StreamConfig
-from ..pipeline import Pipeline, PipelineStats, Sink
+from ..pipeline import Pipeline, RunsPipeline, Sink
 from ..rate import AdaptiveRate
 from ..sinks import EventSink
 from ..status import Status, StatusEvent
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 KIND = "whip"
 
 
-class WhipStream:
+class WhipStream(RunsPipeline):
     def __init__(self, cfg: StreamConfig, pc: RTCPeerConnection, model: Model, sinks: list[Sink], emit: EventSink,
                  on_ended: Callable[["WhipStream"], object]):
         self.id = secrets.token_urlsafe(12)  # the resource's capability: its URL ends the push
@@ -42,14 +42,6 @@ class WhipStream:
         self.started = time.time()
         self._on_ended = on_ended
         self._ended = False
-
-    @property
-    def stats(self) -> PipelineStats:
-        return self.pipeline.stats
-
-    @property
-    def status(self) -> Status:
-        return self.pipeline.status
 
     async def negotiate(self, offer: RTCSessionDescription, connect_timeout: float) -> RTCSessionDescription:
         pc = self.pc

@@ -263,11 +263,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=25.0, help="bench: seconds to measure")
     parser.add_argument("--max-sessions", type=int, default=1)
     parser.add_argument("--connect-timeout", type=float, default=20.0, help="the server's ICE/DTLS deadline")
-    args = parser.parse_args()
+    return isolated_main(parser.parse_args(), main_async)
+
+
+def isolated_main(args: argparse.Namespace, scenario) -> int:
+    """Run ``scenario(args)`` (a coroutine function returning the report) and write ``--out``/report.json,
+    only inside a loopback-only network namespace."""
     if not only_loopback():
         print("refusing to run: this network namespace has interfaces besides lo; use run_isolated()", file=sys.stderr)
         return 3
-    report = asyncio.run(main_async(args))
+    report = asyncio.run(scenario(args))
     (Path(args.out) / "report.json").write_text(json.dumps(report, indent=1))
     return 0
 

@@ -10,14 +10,13 @@ import argparse
 import asyncio
 import json
 import re
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from playwright.async_api import Page, async_playwright
 
-from tests.server.browser_session import CHROMIUM, chromium_args, only_loopback
+from tests.server.browser_session import CHROMIUM, chromium_args, isolated_main
 
 NAME = "obs-studio"
 CLIENT_PAGE = """<!doctype html><meta charset="utf-8"><title>WHIP push</title>
@@ -135,13 +134,7 @@ def main() -> int:
     parser.add_argument("--model", required=True)
     parser.add_argument("--y4m", required=True)
     parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    if not only_loopback():
-        print("refusing to run: this network namespace has interfaces besides lo; use run_isolated()", file=sys.stderr)
-        return 3
-    report = asyncio.run(main_async(args))
-    (Path(args.out) / "report.json").write_text(json.dumps(report, indent=1))
-    return 0
+    return isolated_main(parser.parse_args(), main_async)
 
 
 if __name__ == "__main__":
