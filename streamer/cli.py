@@ -33,6 +33,13 @@ def _positive(value: str) -> float:
     return number
 
 
+def add_detector_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--detector", choices=("short", "full", "auto"), default=os.environ.get("DFS_DETECTOR") or "auto",
+                        help="face detector: short (faces near the camera), full (full range: faces up to a few metres) "
+                             "or auto (stills: both models plus tiles, for group photos; video: both models on frames "
+                             "960 px or wider, short range otherwise). Default: $DFS_DETECTOR or auto")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake-streamer", description="Real-time deepfake analysis of faces in video.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .monitor.cli import add_parser as add_monitor
 
     add_monitor(sub, _positive)
+    for name in ("scan", "serve", "monitor"):
+        add_detector_argument(sub.choices[name])
     fetch = sub.add_parser("fetch-assets", help="download the pinned third-party assets into the cache")
     fetch.set_defaults(func=lambda _args: __import__("streamer.assets", fromlist=["main"]).main())
     return parser
@@ -107,6 +116,7 @@ def summary_table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .assets import AssetError
+    from .faces.detector import DetectorError
     from .model import ModelError
     from .native_logs import filter_native_logs
     from .server.config import ConfigError
@@ -119,8 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         pin_mmap_threshold()  # before the model and detectors load, so their freed buffers leave no holes
     filter_native_logs()
     try:
+        if getattr(args, "detector", None):
+            from .faces.detector import set_default_mode
+
+            set_default_mode(args.detector)
         return int(args.func(args) or 0)
-    except (MediaError, ModelError, AssetError, ConfigError, OSError) as exc:
+    except (MediaError, ModelError, AssetError, ConfigError, DetectorError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
