@@ -1,4 +1,4 @@
-"""Command line: `deepfake-streamer scan VIDEO`, `monitor URL...` and `fetch-assets`."""
+"""Command line: `deepfake-streamer scan FILE...`, `serve`, `monitor URL...` and `fetch-assets`."""
 from __future__ import annotations
 
 import argparse
@@ -43,13 +43,10 @@ def add_detector_argument(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake-streamer", description="Real-time deepfake analysis of faces in video.")
     sub = parser.add_subparsers(dest="command", required=True)
-    scan = sub.add_parser("scan", help="analyse a video file faster than real time")
-    scan.add_argument("video", help="video file to analyse")
-    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON")
-    scan.add_argument("--csv", metavar="OUT", help="write one row per face per frame as CSV")
-    scan.add_argument("--fps", type=_positive, help="analyse at most N frames per second (default: every frame)")
-    scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
-    scan.add_argument("--quiet", action="store_true", help="no progress bar")
+    scan = sub.add_parser("scan", help="analyse video files faster than real time, and photos")
+    from .scan_cli import add_arguments as add_scan_arguments
+
+    add_scan_arguments(scan, _positive)
     scan.set_defaults(func=run_scan)
     serve = sub.add_parser("serve", help="serve the live webcam page (WebRTC) on http://localhost:8080/")
     from .server.config import add_arguments
@@ -67,32 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from .scan_cli import run_scan as scan
 
-    from . import timeline
-    from .scan import scan_file
-    from .sources import probe
-
-    path = Path(args.video)
-    info = probe(path)
-    model = load_model(args.model)
-    total = round(info.duration, 2) if info.duration else None
-    with tqdm(total=total, unit="s", desc=path.name, disable=args.quiet, file=sys.stderr,
-              bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}, {postfix}]") as bar:
-        def progress(pts: float, frames: int) -> None:
-            bar.n = min(pts, total) if total else pts
-            bar.set_postfix_str(f"{frames} frames", refresh=False)
-            bar.update(0)
-
-        result = scan_file(path, model, args.fps, progress)
-        bar.n = bar.total or bar.n
-        bar.refresh()
-    print(summary_table(result))
-    if args.json:
-        timeline.write_json(result, Path(args.json))
-    if args.csv:
-        timeline.write_csv(result, Path(args.csv))
-    return 0
+    return scan(args, load_model)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -102,16 +76,6 @@ def run_serve(args: argparse.Namespace) -> int:
     cfg = from_args(args)
     serve(cfg, load_model(cfg.model_dir))
     return 0
-
-
-def summary_table(result: dict) -> str:
-    tracks = result["tracks"]
-    if not tracks:
-        return f"{result['source']}: no faces found in {len(result['frames'])} frames"
-    header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
-    rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
-            f"{t['mean_score']:>6.3f}  {t['max_score']:>6.3f}  {t['verdict']}" for t in tracks]
-    return "\n".join([header, *rows])
 
 
 def main(argv: list[str] | None = None) -> int:

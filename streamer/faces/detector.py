@@ -20,7 +20,7 @@ from .tiles import merge, tile_grid  # noqa: E402
 SHORT, FULL, AUTO = "short", "full", "auto"
 MODES = (SHORT, FULL, AUTO)
 WIDE_SIDE = 960  # video frames at least this wide count as wide scenes: ``auto`` uses the full-range model
-_default_mode = SHORT
+_default_mode: str | None = None  # unset: auto for stills, short for video (what the model was trained on)
 
 
 class DetectorError(ValueError):
@@ -39,8 +39,8 @@ def set_default_mode(mode: str) -> None:
     _default_mode = check_mode(mode)
 
 
-def default_mode() -> str:
-    return _default_mode
+def default_mode(still: bool = False) -> str:
+    return _default_mode or (AUTO if still else SHORT)
 
 
 @dataclass
@@ -86,12 +86,13 @@ class FaceDetector:
     ``mode``: ``short`` (the short-range model on the whole frame: faces near the camera), ``full``
     (the full-range model: faces up to a few metres away) or ``auto`` (stills: both models on the
     whole image plus the short-range model on overlapping tiles, merged; video: both models on wide
-    frames, the short-range one alone otherwise). Default: the process default (``--detector``).
+    frames, the short-range one alone otherwise). Default: the process default (``--detector``), else auto
+    for stills and short for video.
     """
 
     def __init__(self, model_path: Path | None = None, min_confidence: float = 0.7, max_faces: int = 8,
                  mode: str | None = None, still: bool = False):
-        self.mode = check_mode(mode or _default_mode)
+        self.mode = check_mode(mode or default_mode(still))
         self.still = still
         self._max_faces = max_faces
         self._confidence = min_confidence

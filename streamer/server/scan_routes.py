@@ -1,4 +1,4 @@
-"""HTTP API of file scans: upload or server-side path, status, live progress, timeline export, video."""
+"""HTTP API of file scans (videos and photos): upload or server-side path, status, live progress, exports, media."""
 from __future__ import annotations
 
 import csv
@@ -113,7 +113,8 @@ async def scan_video(request: web.Request) -> web.StreamResponse:
     if not path.is_file():
         return error(410, "the video of this scan is no longer on the server")
     container = (row["info"] or {}).get("format", "")
-    kind = next((t for k, t in VIDEO_TYPES.items() if k in container), "video/mp4")
+    kind = container if container.startswith("image/") else \
+        next((t for k, t in VIDEO_TYPES.items() if k in container), "video/mp4")
     return web.FileResponse(path, headers={"Content-Type": kind})
 
 
