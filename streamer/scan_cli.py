@@ -111,7 +111,9 @@ def _write_outputs(args: argparse.Namespace, timelines: list[dict], batch: bool)
     if args.report:
         from .report import write_report
 
-        write_report(timelines, Path(args.report))
+        from .cli import model_dir
+
+        write_report(timelines, Path(args.report), model_dir(args.model))
 
 
 def write_batch_csv(timelines: list[dict], path: Path) -> None:

@@ -1,6 +1,7 @@
 """HTTP API of file scans (videos and photos): upload or server-side path, status, live progress, exports, media."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -13,7 +14,7 @@ from aiohttp import web
 from .. import timeline as timeline_io
 from .events import stream_events
 from .keys import HUB_KEY, SCANS_KEY, STORE_KEY
-from .routes import CFG_KEY, error
+from .routes import CFG_KEY, MODEL_KEY, error
 from .scans import ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
@@ -118,6 +119,24 @@ async def scan_video(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": kind})
 
 
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+
+
+async def scan_report(request: web.Request) -> web.Response:
+    """The self-contained HTML report of a finished scan (see streamer/report.py)."""
+    from ..report import render
+
+    row = _scan_or_404(request, with_timeline=True)
+    if not row["timeline"]:
+        return error(409, f"the scan is {row['status']}; its report is not ready")
+    model_dir = getattr(request.app[MODEL_KEY], "dir", None)
+    page = await asyncio.to_thread(render, [(row["timeline"], Path(row["path"]), row["filename"])], model_dir)
+    stem = Path(row["filename"]).stem or "scan"
+    return web.Response(text=page, content_type="text/html", headers={
+        "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'inline; filename="{stem}.report.html"'})
+
+
 def add_scan_routes(app: web.Application) -> None:
     app.router.add_post("/api/scans", create_scan)
     app.router.add_get("/api/scans", list_scans)
@@ -125,3 +144,4 @@ def add_scan_routes(app: web.Application) -> None:
     app.router.add_get("/api/scans/{id}/events", scan_events)
     app.router.add_get("/api/scans/{id}/timeline.{fmt:json|csv}", export_timeline)
     app.router.add_get("/api/scans/{id}/video", scan_video)
+    app.router.add_get("/api/scans/{id}/report.html", scan_report)

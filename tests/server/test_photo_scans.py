@@ -36,3 +36,17 @@ async def test_decode_bombs_and_broken_photos_get_a_clear_4xx_and_nothing_is_kep
         assert (await (await client.get("/api/scans")).json())["scans"] == []
         scan, events = await upload_and_wait(client, clip("biden.jpg"), "biden.jpg")  # still serving
         assert events[-1]["status"] == "done"
+
+
+async def test_the_report_of_a_scan_is_a_self_contained_page(random_model, clip, tmp_path):
+    from ..test_report import assert_self_contained, images_of
+
+    async with api_client(random_model, tmp_path / "data") as client:
+        scan, _ = await upload_and_wait(client, clip("zidane.jpg"), "zidane.jpg")
+        resp = await client.get(f"/api/scans/{scan['id']}/report.html")
+        assert resp.status == 200 and resp.content_type == "text/html"
+        assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+        page = await resp.text()
+        assert_self_contained(page)
+        assert len(images_of(page)) == 2 and "zidane.jpg" in page and str(tmp_path) not in page
+        assert (await client.get("/api/scans/0123456789abcdef/report.html")).status == 404
