@@ -7,6 +7,7 @@ from aiohttp import web
 
 from ..model import Model
 from .config import ServerConfig
+from .openapi import add_openapi_route
 from .sessions import SessionManager
 from .signalling import OfferError, parse_offer
 
@@ -99,3 +100,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/sessions/{sid}/close", close_session)  # for navigator.sendBeacon on page close
     app.router.add_get("/api/config", config)
     app.router.add_get("/healthz", healthz)
+    add_openapi_route(app)
