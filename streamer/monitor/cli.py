@@ -9,7 +9,8 @@ import sys
 from urllib.parse import urlsplit
 
 from .manager import Monitor
-from .supervisor import FAILED, StreamConfig
+from ..status import Event, Status
+from .supervisor import StreamConfig
 from .urls import check_url
 
 
@@ -35,7 +36,7 @@ def stream_name(url: str, index: int) -> str:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    from ..cli import load_model
+    from ..model_dir import load_model
     from .urls import UrlError
 
     for url in args.urls:
@@ -52,9 +53,10 @@ async def _monitor(args: argparse.Namespace, model) -> int:
     from ..store import Store
     from .webhook import WebhookSender
 
-    def emit(event: dict) -> None:
-        if event["type"] != "result" or args.results:
-            print(json.dumps(event), flush=True)
+    def emit(event: Event) -> None:
+        data = event.to_dict()
+        if data["type"] != "result" or args.results:
+            print(json.dumps(data), flush=True)
 
     webhook = WebhookSender(args.webhook) if args.webhook else None
     if webhook:
@@ -69,7 +71,7 @@ async def _monitor(args: argparse.Namespace, model) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, done.set)
     try:
-        while not done.is_set() and any(s.stats.status != FAILED for s in monitor.streams.values()):
+        while not done.is_set() and any(s.status != Status.FAILED for s in monitor.streams.values()):
             try:
                 await asyncio.wait_for(done.wait(), timeout=0.5)
             except asyncio.TimeoutError:
@@ -77,6 +79,6 @@ async def _monitor(args: argparse.Namespace, model) -> int:
             if args.duration and loop.time() - start >= args.duration:
                 break
     finally:
-        failed = all(s.stats.status == FAILED for s in monitor.streams.values())
+        failed = all(s.status == Status.FAILED for s in monitor.streams.values())
         await monitor.close()
     return 1 if failed else 0

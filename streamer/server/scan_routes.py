@@ -13,8 +13,8 @@ from aiohttp import web
 
 from .. import timeline as timeline_io
 from .events import stream_events
-from .keys import HUB_KEY, SCANS_KEY, STORE_KEY
-from .routes import CFG_KEY, MODEL_KEY, error
+from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY
+from .responses import error
 from .scans import ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 
 from aiohttp import web
 
@@ -11,9 +12,9 @@ from ..monitor.manager import MonitorError
 from ..monitor.supervisor import StreamConfig
 from ..monitor.urls import UrlError, check_url
 from .events import stream_events
-from .keys import HUB_KEY, MONITOR_KEY, STORE_KEY
-from .routes import CFG_KEY, error
-from .thumbnails import THUMBNAILS_KEY, thumbnail_url
+from .keys import CFG_KEY, HUB_KEY, MONITOR_KEY, STORE_KEY, THUMBNAILS_KEY
+from .responses import error
+from .thumbnails import thumbnail_url
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
@@ -105,6 +106,16 @@ async def alert_snapshot(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
 
 
+async def stream_thumbnail(request: web.Request) -> web.Response:
+    latest = request.app[THUMBNAILS_KEY].get(request.match_info["name"])
+    if latest is None:
+        return error(404, "no thumbnail for this stream yet")
+    data, taken = latest
+    return web.Response(body=data, content_type="image/jpeg", headers={
+        "Cache-Control": "no-store", "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(taken)),
+        "X-Thumbnail-Age": f"{max(0.0, time.time() - taken):.2f}"})
+
+
 async def monitor_events(request: web.Request) -> web.StreamResponse:
     return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("type") in ("status", "result", "alert"))
 
@@ -115,4 +126,5 @@ def add_stream_routes(app: web.Application) -> None:
     app.router.add_delete("/api/streams/{name}", delete_stream)
     app.router.add_get("/api/alerts", list_alerts)
     app.router.add_get("/api/alerts/{id}/snapshot.jpg", alert_snapshot)
+    app.router.add_get("/api/streams/{name}/thumbnail.jpg", stream_thumbnail)
     app.router.add_get("/api/events", monitor_events)
