@@ -111,7 +111,7 @@ def _write_outputs(args: argparse.Namespace, timelines: list[dict], batch: bool)
     if args.report:
         from .report import write_report
 
-        from .cli import model_dir
+        from .model_dir import model_dir
 
         write_report(timelines, Path(args.report), model_dir(args.model))
 
