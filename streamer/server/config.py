@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..monitor.mqtt import MqttConfig, MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
 from .auth import is_loopback
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
@@ -51,6 +52,7 @@ class ServerConfig:
     api_token: str | None = None  # required on mutating /api/ requests when set
     allow_http_streams: bool = False
     max_streams: int = 16
+    mqtt: MqttConfig | None = None  # publish stream status, scores and alerts to this broker
 
     @property
     def scheme(self) -> str:
@@ -117,6 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "loopback (default: $DFS_API_TOKEN)")
     parser.add_argument("--allow-http-streams", action="store_true", default=None,
                         help="accept http(s) stream URLs besides rtsp(s) (default: $DFS_ALLOW_HTTP_STREAMS)")
+    add_mqtt_arguments(parser)
 
 
 def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
@@ -161,8 +164,12 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
     for path in (cert, key):
         if path and not Path(path).is_file():
             raise ConfigError(f"TLS file {path} does not exist")
+    try:
+        mqtt = mqtt_from_args(args, env)
+    except MqttError as exc:
+        raise ConfigError(str(exc)) from exc
     return ServerConfig(
-        data_dir=Path(pick("data_dir", "DFS_DATA_DIR") or "data"), max_upload_bytes=max_upload_mb * 1024 * 1024,
+        mqtt=mqtt, data_dir=Path(pick("data_dir", "DFS_DATA_DIR") or "data"), max_upload_bytes=max_upload_mb * 1024 * 1024,
         media_dir=Path(media_dir) if media_dir else None, api_token=token, allow_http_streams=allow_http,
         host=host, port=port, model_dir=pick("model", "DFS_MODEL_DIR"),
         ice_servers=ice_server_list(urls, pick("turn_username", "DFS_TURN_USERNAME"),
