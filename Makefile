@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 APT_TEST := chromium ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav iproute2 \
-	mosquitto mosquitto-clients
+	mosquitto mosquitto-clients npm
 
 .PHONY: serve test install install-dev apt-test assets bench bench-webrtc clean
 

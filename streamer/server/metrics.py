@@ -8,6 +8,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from ..pipeline import PipelineStats
 from ..status import Status
 from .keys import METRICS_REGISTRY_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY
+from .whip import WHIP_KEY
 
 
 HELP = {
@@ -28,6 +29,8 @@ class AppCollector:
         out = [(s["kind"], s["id"], s) for s in self.app[SESSIONS_KEY].stats()["live"]] if SESSIONS_KEY in self.app else []
         if MONITOR_KEY in self.app:
             out += [("rtsp", s["name"], s) for s in self.app[MONITOR_KEY].snapshot()]
+        if WHIP_KEY in self.app:
+            out += [("whip", s["name"], s) for s in self.app[WHIP_KEY].snapshot()]
         return out
 
     def collect(self):

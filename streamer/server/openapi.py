@@ -179,6 +179,19 @@ PATHS: dict = {
     "/api/alerts/{id}/snapshot.jpg": {"get": op("An alert's face snapshot", {**ok(media="image/jpeg"),
                                                                              **errors(404)},
                                                 params=[path_param("id", INTEGER)])},
+    "/whip": {"post": op("WHIP ingest (RFC 9725): an SDP offer in, the answer out; the pushed stream is analysed "
+                         "like a camera", {"201": {"description": "Created: the answer; Location is the session",
+                                                   "content": {"application/sdp": {"schema": STRING}}},
+                                           **errors(400, 401, 409, 413, 415, 503)},
+                         body={"application/sdp": {"schema": STRING}},
+                         params=[query_param("name", {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}$"})],
+                         token=True)},
+    "/whip/{id}": {
+        "patch": op("Trickled ICE candidates", {"204": {"description": STATUSES[204]}, **errors(400, 404, 415)},
+                    body={"application/trickle-ice-sdpfrag": {"schema": STRING}}, params=[path_param("id")],
+                    token=True),
+        "delete": op("End a WHIP push", {**ok(obj(["deleted"], deleted=STRING)), **errors(404)},
+                     params=[path_param("id")], token=True)},
     "/api/events": {"get": op("Live status, result and alert events of the streams (SSE)", ok(media=EVENTS))},
 }
 

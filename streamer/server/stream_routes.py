@@ -15,6 +15,7 @@ from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, MONITOR_KEY, STORE_KEY, THUMBNAILS_KEY
 from .responses import error
 from .thumbnails import thumbnail_url
+from .whip import WHIP_KEY
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
@@ -74,7 +75,8 @@ def with_thumbnail(app: web.Application, snapshot: dict) -> dict:
 
 
 async def list_streams(request: web.Request) -> web.Response:
-    streams = [with_thumbnail(request.app, s) for s in request.app[MONITOR_KEY].snapshot()]
+    pushed = request.app[WHIP_KEY].snapshot() if WHIP_KEY in request.app else []
+    streams = [with_thumbnail(request.app, s) for s in request.app[MONITOR_KEY].snapshot() + pushed]
     return web.json_response({"streams": streams})
 
 

@@ -122,11 +122,18 @@ async def test_real_responses_validate_against_the_description(random_model, cli
         await check(await client.post("/api/offer", json={"sdp": "nonsense", "type": "offer"}), 400)
         await check(await client.delete("/api/sessions/nope"), 404)
         await check(await client.post("/api/sessions/nope/close"), 404)
+        await check(await client.post("/whip", data="v=0", headers={"Content-Type": "text/plain"}), 415)
+        await check(await client.post("/whip", data="hello", headers={"Content-Type": "application/sdp"}), 400)
+        await check(await client.patch("/whip/nope", data="a=end-of-candidates",
+                                       headers={"Content-Type": "application/trickle-ice-sdpfrag"}), 404)
+        await check(await client.delete("/whip/nope"), 404)
     async with api_client(random_model, tmp_path / "data2", api_token="s3cret") as client:
         check.spec = spec
         await check(await client.post("/api/scans", data=form(clip("zidane.jpg"))), 401)
         await check(await client.post("/api/streams", json={"name": "cam", "url": "rtsp://127.0.0.1:1/x"}), 401)
         await check(await client.delete("/api/streams/cam"), 401)
+        await check(await client.post("/whip", data="v=0", headers={"Content-Type": "application/sdp"}), 401)
+        await check(await client.delete("/whip/nope", headers={"Authorization": "Bearer wrong"}), 401)
     documented = {(m.upper(), p, int(c)) for p, ops in spec["paths"].items() for m, op in ops.items()
                   for c in op["responses"]}
     missed = {(m, p) for m, p, _ in documented} - {(m, p) for m, p, _ in check.seen}
