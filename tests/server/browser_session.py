@@ -65,12 +65,12 @@ def namespace_available() -> str | None:
     return None if variant else why
 
 
-def run_isolated(args: list[str], timeout: float) -> subprocess.CompletedProcess:
-    """Run ``python -m tests.server.browser_session ARGS`` in a fresh network namespace with only ``lo`` up."""
+def run_isolated(args: list[str], timeout: float, module: str = "tests.server.browser_session") -> subprocess.CompletedProcess:
+    """Run ``python -m MODULE ARGS`` in a fresh network namespace with only ``lo`` up."""
     variant, why = _unshare()
     if variant is None:
         raise RuntimeError(f"no network namespace: {why}")
-    inner = " ".join([f"exec {sys.executable} -m tests.server.browser_session", *map(_quote, args)])
+    inner = " ".join([f"exec {sys.executable} -m {module}", *map(_quote, args)])
     command = [*variant, "--", "sh", "-c", f"ip link set lo up && {inner}"]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
