@@ -81,8 +81,13 @@ async def list_streams(request: web.Request) -> web.Response:
 
 
 async def delete_stream(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    pushed = request.app[WHIP_KEY].by_name(name) if WHIP_KEY in request.app else None
     try:
-        await request.app[MONITOR_KEY].remove(request.match_info["name"])
+        if pushed is not None:  # the dashboard's Remove on a WHIP stream ends the push
+            await pushed.close("removed from the dashboard")
+        else:
+            await request.app[MONITOR_KEY].remove(name)
     except MonitorError as exc:
         return error(404, str(exc))
     request.app[THUMBNAILS_KEY].drop(request.match_info["name"])

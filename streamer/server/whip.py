@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from ..analyzer import Analyzer
@@ -72,6 +72,15 @@ def trickled_candidates(fragment: str) -> list[tuple[str | None, str | None]]:
     return out
 
 
+async def _drain(track: MediaStreamTrack) -> None:
+    """Receive a track nobody analyses (OBS sends audio): aiortc queues what is not received, without bound."""
+    try:
+        while True:
+            await track.recv()
+    except MediaStreamError:
+        pass
+
+
 class WhipSession:
     """One pushed stream: a peer connection receiving video, and the same pipeline as an RTSP camera."""
 
@@ -89,6 +98,7 @@ class WhipSession:
         self._on_closed = on_closed
         self._closing: asyncio.Task | None = None
         self._watchdog: asyncio.Task | None = None
+        self._drains: list[asyncio.Task] = []  # audio (and extra video) tracks, received and discarded
 
     def _status(self, status: Status, error: str | None) -> None:
         self.emit(StatusEvent(self.name, KIND, status, error))
@@ -99,6 +109,7 @@ class WhipSession:
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind != "video" or self.source is not None:
+                self._drains.append(asyncio.get_running_loop().create_task(_drain(track), name=f"whip-{self.id}-drain"))
                 return
             self.source = TrackSource(track, self.pipeline, lambda _pts: None)
             self.source.start(lambda: self.schedule_close("video track ended"))
@@ -150,6 +161,9 @@ class WhipSession:
             self._watchdog.cancel()
         try:
             try:
+                for task in self._drains:
+                    task.cancel()
+                await asyncio.gather(*self._drains, return_exceptions=True)
                 if self.source is not None:
                     await self.source.close()
                 await self.pipeline.close()
@@ -204,6 +218,9 @@ class WhipManager:
 
     def snapshot(self) -> list[dict]:
         return [s.snapshot() for s in self.active.values()]
+
+    def by_name(self, name: str) -> WhipSession | None:
+        return next((s for s in self.active.values() if s.name == name), None)
 
     async def close_all(self) -> None:
         await asyncio.gather(*(s.close("server shutting down") for s in list(self.active.values())),

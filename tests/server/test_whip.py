@@ -46,7 +46,7 @@ def test_the_third_party_client_pushes_a_clip_that_is_analysed_live(whip_report:
     assert live["kind"] == "whip" and live["status"] == "live" and live["frames_analysed"] >= 10
     assert live["latest"]["faces"] and 0 <= live["latest"]["faces"][0]["score"] <= 1
     assert whip_report["push"]["resource"].startswith(whip_report["server_url"] + "/whip/")
-    assert whip_report["pc_state"] == "connected"
+    assert whip_report["pc_state"] == "connected" and whip_report["sent_kinds"] == ["video", "audio"]
     dash = whip_report["dashboard"]
     assert dash["status"] == "live" and dash["results"] > 3
 

@@ -28,10 +28,12 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>WHIP push</tit
 import { WHIPClient } from "/_whip-test/whip.js";
 window.__whip = { state: "starting" };
 window.startPush = async (token) => {
-  const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+  const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });  // as OBS: with sound
   document.getElementById("preview").srcObject = stream;
   const pc = new RTCPeerConnection();
-  pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendonly" });
+  for (const track of [...stream.getVideoTracks(), ...stream.getAudioTracks()]) {
+    pc.addTransceiver(track, { direction: "sendonly" });
+  }
   const client = new WHIPClient();
   try {
     await client.publish(pc, location.origin + "/whip?name=NAME", token);
@@ -112,6 +114,7 @@ async def scenario(browser, url: str, whip_js: str, out: Path) -> dict:
 
     report["live"] = await wait(live, 60, "the pushed stream to be live with scores")
     report["pc_state"] = await page.evaluate("pcState()")
+    report["sent_kinds"] = await page.evaluate("window.__pc.getTransceivers().map((t) => t.sender.track.kind)")
     report["metrics_live"] = get(url + "/metrics").decode()
 
     dash = await context.new_page()
