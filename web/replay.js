@@ -500,19 +500,7 @@ function renderPlotBase(area, dpr) {
     const label = clock(t, step < 1 ? 1 : 0), tw = ctx.measureText(label).width;
     ctx.fillText(label, Math.min(Math.max(X(t) - tw / 2, area.x - 4), area.cw - tw - 2), area.y + area.h + 16);
   }
-  const margin = uncertainMargin(cur);
-  if (margin) {
-    ctx.fillStyle = "rgba(227, 162, 26, .14)";
-    const top = Y(Math.min(1, cur.threshold + margin)), bottom = Y(Math.max(0, cur.threshold - margin));
-    ctx.fillRect(area.x, top, area.w, bottom - top);
-  }
-  ctx.strokeStyle = "#e8ecf1";
-  ctx.setLineDash([5, 4]);
-  ctx.beginPath();
-  ctx.moveTo(area.x, Y(cur.threshold));
-  ctx.lineTo(area.x + area.w, Y(cur.threshold));
-  ctx.stroke();
-  ctx.setLineDash([]);
+  drawThreshold(ctx, area, cur, Y);
   const gap = Math.max(0.5, 3 / cur.fps);
   for (const [track, points] of cur.series) {
     ctx.strokeStyle = trackColour(track);
@@ -529,6 +517,23 @@ function renderPlotBase(area, dpr) {
   return canvas;
 }
 
+/** The decision threshold, dashed, inside the uncertain band (when the scan used the server's model). */
+function drawThreshold(ctx, area, cur, Y) {
+  const margin = uncertainMargin(cur);
+  if (margin) {
+    ctx.fillStyle = "rgba(227, 162, 26, .14)";
+    const top = Y(Math.min(1, cur.threshold + margin)), bottom = Y(Math.max(0, cur.threshold - margin));
+    ctx.fillRect(area.x, top, area.w, bottom - top);
+  }
+  ctx.strokeStyle = "#e8ecf1";
+  ctx.setLineDash([5, 4]);
+  ctx.beginPath();
+  ctx.moveTo(area.x, Y(cur.threshold));
+  ctx.lineTo(area.x + area.w, Y(cur.threshold));
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
 /** A photo: one bar per face (its score), the threshold across. */
 function renderBars(ctx, area, cur, Y) {
   const faces = cur.frames.length ? cur.frames[0].faces : [];
@@ -537,12 +542,6 @@ function renderBars(ctx, area, cur, Y) {
   if (!faces.length) {
     ctx.fillText("No face was found in this photo.", area.x + 10, area.y + area.h / 2);
     return canvas;
-  }
-  const margin = uncertainMargin(cur);
-  if (margin) {
-    ctx.fillStyle = "rgba(227, 162, 26, .14)";
-    const top = Y(Math.min(1, cur.threshold + margin)), bottom = Y(Math.max(0, cur.threshold - margin));
-    ctx.fillRect(area.x, top, area.w, bottom - top);
   }
   const slot = area.w / faces.length, width = Math.min(56, slot * 0.6);
   faces.forEach((face, i) => {
@@ -554,13 +553,7 @@ function renderBars(ctx, area, cur, Y) {
     ctx.fillText(label, x + width / 2 - ctx.measureText(label).width / 2, area.y + area.h + 16);
     probe.bars.push({ track_id: face.track_id, score: face.score, x, y: top, w: width, h: area.y + area.h - top });
   });
-  ctx.strokeStyle = "#e8ecf1";
-  ctx.setLineDash([5, 4]);
-  ctx.beginPath();
-  ctx.moveTo(area.x, Y(cur.threshold));
-  ctx.lineTo(area.x + area.w, Y(cur.threshold));
-  ctx.stroke();
-  ctx.setLineDash([]);
+  drawThreshold(ctx, area, cur, Y);
   return canvas;
 }
 
