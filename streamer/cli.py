@@ -1,7 +1,9 @@
-"""Command line: `deepfake-streamer scan VIDEO`, `monitor URL...`, `calibrate FOOTAGE...` and `fetch-assets`."""
+"""Command line: `deepfake-streamer scan FILE...`, `serve`, `monitor URL...`, `calibrate FOOTAGE...` and
+`fetch-assets`."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,16 +19,20 @@ def _positive(value: str) -> float:
     return number
 
 
+def add_detector_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--detector", choices=("short", "full", "auto"), default=os.environ.get("DFS_DETECTOR") or "auto",
+                        help="face detector: short (faces near the camera), full (full range: faces up to a few metres) "
+                             "or auto (stills: both models plus tiles, for group photos; video: both models on frames "
+                             "960 px or wider, short range otherwise). Default: $DFS_DETECTOR or auto")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake-streamer", description="Real-time deepfake analysis of faces in video.")
     sub = parser.add_subparsers(dest="command", required=True)
-    scan = sub.add_parser("scan", help="analyse a video file faster than real time")
-    scan.add_argument("video", help="video file to analyse")
-    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON")
-    scan.add_argument("--csv", metavar="OUT", help="write one row per face per frame as CSV")
-    scan.add_argument("--fps", type=_positive, help="analyse at most N frames per second (default: every frame)")
-    scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
-    scan.add_argument("--quiet", action="store_true", help="no progress bar")
+    scan = sub.add_parser("scan", help="analyse video files faster than real time, and photos")
+    from .scan_cli import add_arguments as add_scan_arguments
+
+    add_scan_arguments(scan, _positive)
     scan.set_defaults(func=run_scan)
     serve = sub.add_parser("serve", help="serve the live webcam page (WebRTC) on http://localhost:8080/")
     from .server.config import add_arguments
@@ -37,38 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_monitor(sub, _positive)
     add_calibrate(sub)
+    for name in ("scan", "serve", "monitor"):
+        add_detector_argument(sub.choices[name])
     fetch = sub.add_parser("fetch-assets", help="download the pinned third-party assets into the cache")
     fetch.set_defaults(func=lambda _args: __import__("streamer.assets", fromlist=["main"]).main())
     return parser
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from .scan_cli import run_scan as scan
 
-    from . import timeline
-    from .scan import scan_file
-    from .sources import probe
-
-    path = Path(args.video)
-    info = probe(path)
-    model = load_model(args.model)
-    total = round(info.duration, 2) if info.duration else None
-    with tqdm(total=total, unit="s", desc=path.name, disable=args.quiet, file=sys.stderr,
-              bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}, {postfix}]") as bar:
-        def progress(pts: float, frames: int) -> None:
-            bar.n = min(pts, total) if total else pts
-            bar.set_postfix_str(f"{frames} frames", refresh=False)
-            bar.update(0)
-
-        result = scan_file(path, model, args.fps, progress)
-        bar.n = bar.total or bar.n
-        bar.refresh()
-    print(summary_table(result))
-    if args.json:
-        timeline.write_json(result, Path(args.json))
-    if args.csv:
-        timeline.write_csv(result, Path(args.csv))
-    return 0
+    return scan(args, load_model)
 
 
 def add_calibrate(sub) -> None:
@@ -106,28 +91,9 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_table(result: dict) -> str:
-    tracks = result["tracks"]
-    if not tracks:
-        return f"{result['source']}: no faces found in {len(result['frames'])} frames"
-    header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
-    rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
-            f"{_num(t['mean_score'])}  {_num(t['max_score'])}  {t['verdict']}{_refused(t)}" for t in tracks]
-    return "\n".join([header, *rows])
-
-
-def _num(x: float | None) -> str:
-    return f"{x:>6.3f}" if x is not None else f"{'-':>6}"
-
-
-def _refused(track: dict) -> str:
-    """Frames the face-quality gate refused, and its most frequent reason."""
-    n = track.get("not_scored", 0)
-    return f" ({n} frames not scored: {track['reason']})" if n else ""
-
-
 def main(argv: list[str] | None = None) -> int:
     from .assets import AssetError
+    from .faces.detector import DetectorError
     from .model import ModelError
     from .native_logs import filter_native_logs
     from .server.config import ConfigError
@@ -140,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         pin_mmap_threshold()  # before the model and detectors load, so their freed buffers leave no holes
     filter_native_logs()
     try:
+        if getattr(args, "detector", None):
+            from .faces.detector import set_default_mode
+
+            set_default_mode(args.detector)
         return int(args.func(args) or 0)
-    except (MediaError, ModelError, AssetError, ConfigError, OSError) as exc:
+    except (MediaError, ModelError, AssetError, ConfigError, DetectorError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """The composition root: every long-lived service is created and closed here, in one ``cleanup_ctx``."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -73,10 +74,13 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                                          on_frame=thumbnails.offer, trimmer=trimmer)
     app[WHIP_KEY] = WhipEndpoint(cfg, monitor)
     restore_streams(monitor, store, cfg)
+    mqtt = start_mqtt(cfg, hub, store)
     try:
         yield
     finally:
         hub.close()  # ends every open event stream first, so that the server can stop
+        if mqtt:
+            await mqtt
         await sessions.close_all()
         await scans.close()
         await monitor.close_all_streams()
@@ -84,6 +88,24 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         store.close()
         inference.close()
         aiortc_compat.restore_host_addresses()
+
+
+def start_mqtt(cfg: ServerConfig, hub: EventHub, store: Store) -> asyncio.Task | None:
+    """The MQTT publisher follows the hub until it closes, then says offline and disconnects."""
+    if cfg.mqtt is None:
+        return None
+    from ..monitor.mqtt import MqttPublisher
+
+    publisher = MqttPublisher(cfg.mqtt)
+    publisher.start()
+
+    async def run() -> None:
+        try:
+            await publisher.follow(hub, store.alert_snapshot)
+        finally:
+            await asyncio.to_thread(publisher.close)
+
+    return asyncio.create_task(run(), name="mqtt")
 
 
 def ssl_context(cfg: ServerConfig) -> ssl.SSLContext | None:

@@ -10,6 +10,7 @@ from .config import ServerConfig
 from .auth import access_middleware, add_auth_routes
 from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
 from .limits import rate_limit_middleware
+from .openapi import add_openapi_route
 from .responses import error
 from .signalling import OfferError, parse_offer
 
@@ -126,3 +127,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/sessions/{sid}/close", close_session)  # for navigator.sendBeacon on page close
     app.router.add_get("/api/config", config)
     app.router.add_get("/healthz", healthz)
+    add_openapi_route(app)

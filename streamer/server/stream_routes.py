@@ -13,9 +13,10 @@ from ..monitor.supervisor import StreamConfig
 from ..monitor.urls import UrlError, check_url, install_log_redaction, redact_value
 from ..netpolicy import PolicyError, check_url_host_async
 from .events import stream_events
-from .keys import CFG_KEY, HUB_KEY, MONITOR_KEY, STORE_KEY, THUMBNAILS_KEY
+from .keys import CFG_KEY, HUB_KEY, MONITOR_KEY, STORE_KEY, THUMBNAILS_KEY, WHIP_KEY
 from .responses import error
 from .thumbnails import thumbnail_url
+from .whip_stream import WhipStream
 
 NAME_PUNCTUATION = set(" _.-'()#&+,:@")
 
@@ -103,8 +104,13 @@ async def list_streams(request: web.Request) -> web.Response:
 
 
 async def delete_stream(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    source = request.app[MONITOR_KEY].streams.get(name)
     try:
-        await request.app[MONITOR_KEY].remove(request.match_info["name"])
+        if isinstance(source, WhipStream):  # the dashboard's Remove on a pushed stream ends the push
+            await request.app[WHIP_KEY].close(source.id)
+        else:
+            await request.app[MONITOR_KEY].remove(name)
     except MonitorError as exc:
         return error(404, str(exc))
     request.app[THUMBNAILS_KEY].drop(request.match_info["name"])
