@@ -161,11 +161,11 @@ def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared by `serve` and `monitor`, with the same names."""
     parser.add_argument("--allow-http-streams", action="store_true", default=None,
                         help="accept http(s) stream URLs besides rtsp(s) (default: $DFS_ALLOW_HTTP_STREAMS)")
-    add_mqtt_arguments(parser)
     parser.add_argument("--allow-stream-hosts", nargs="+", metavar="CIDR",
                         help="loopback or private networks streams may come from, e.g. 192.168.1.0/24 (default: "
                              "$DFS_ALLOW_STREAM_HOSTS, else loopback only when listening on loopback); link-local, "
                              "metadata, multicast and unspecified addresses are always refused")
+    add_mqtt_arguments(parser)
 
 
 def _number(value: object, default: object, kind: type, low: float, what: str):
