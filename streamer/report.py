@@ -160,14 +160,12 @@ def plot_svg(timeline: dict, width: int = 860, height: int = 200) -> str:
 
 
 def quality_reasons(timeline: dict) -> Counter:
-    """How often each quality-gate reason kept a face from being scored (when the timeline records them)."""
+    """How often each quality-gate reason kept a face from being scored (verdict ``not_scored``)."""
     reasons: Counter = Counter()
     for frame in timeline["frames"]:
         for face in frame["faces"]:
-            quality = face.get("quality")
-            reason = quality.get("reason") if isinstance(quality, dict) else face.get("quality_reason")
-            if reason:
-                reasons[str(reason)] += 1
+            if face.get("verdict") == "not_scored" and face.get("reason"):
+                reasons[str(face["reason"])] += 1
     return reasons
 
 
