@@ -6,7 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+PACKAGED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # in an installed wheel
+DEFAULT_MODEL_DIR = PACKAGED_MODEL_DIR if (PACKAGED_MODEL_DIR / "manifest.json").is_file() \
+    else Path(__file__).resolve().parent.parent / "models" / "default"  # in a checkout
 LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold before anything loads
 
 
@@ -26,6 +28,18 @@ def load_model(arg: str | None, arena: bool = True):
     return Model(path, arena=arena)
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    from . import __version__
+
+    try:
+        return installed("deepfake-streamer")
+    except PackageNotFoundError:
+        return __version__
+
+
 def _positive(value: str) -> float:
     number = float(value)
     if not number > 0:
@@ -35,6 +49,7 @@ def _positive(value: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake-streamer", description="Real-time deepfake analysis of faces in video.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="analyse a video file faster than real time")
     scan.add_argument("video", help="video file to analyse")

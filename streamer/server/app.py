@@ -10,6 +10,7 @@ from ..inference import BatchedModel
 from ..metrics import observe_batch
 from ..model import Model
 from .config import ServerConfig
+from . import listen
 from .ice import restore_host_addresses, restrict_host_addresses
 from .routes import CFG_KEY, MODEL_KEY, SESSIONS_KEY, add_routes, middlewares
 from .sessions import SessionManager
@@ -58,7 +59,7 @@ def serve(cfg: ServerConfig, model: Model) -> None:
     """Run until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    shown = "localhost" if cfg.host in ("127.0.0.1", "::1") else cfg.host
-    print(f"deepfake-streamer: open {cfg.scheme}://{shown}:{cfg.port}/ (Ctrl-C to stop)", flush=True)
-    web.run_app(create_app(cfg, model), host=cfg.host, port=cfg.port, ssl_context=ssl_context(cfg),
-                print=None, shutdown_timeout=5.0)
+    app = create_app(cfg, model)
+    sock = listen.bind(cfg.host, cfg.port)  # first, so the URL printed has the real port (--port 0)
+    app.on_startup.append(listen.announce(cfg, sock))
+    web.run_app(app, sock=sock, ssl_context=ssl_context(cfg), print=None, shutdown_timeout=5.0)

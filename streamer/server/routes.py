@@ -9,6 +9,7 @@ from ..model import Model
 from .auth import access_middleware, add_auth_routes
 from .config import ServerConfig
 from .limits import rate_limit_middleware
+from .listen import quiet_bad_requests
 from .sessions import SessionManager
 from .signalling import OfferError, parse_offer
 
@@ -118,6 +119,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    quiet_bad_requests()  # an oversized header logs one line, not a traceback
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/replay", page)
