@@ -72,19 +72,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_scan(args: argparse.Namespace) -> int:
+def check_output_path(path: Path) -> None:
+    """Before the scan starts: an output path that cannot be written fails now, not after minutes of work."""
+    from .sources import MediaError
+
+    if path.is_dir():
+        raise MediaError(f"{path}: is a folder; give a file name to write")
+    if not path.parent.is_dir():
+        raise MediaError(f"{path}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise MediaError(f"{path}: cannot be written (permission denied)")
+
+
+# tqdm puts ", " before a non-empty postfix itself
+BAR_FORMAT = "{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]"
+
+
+def progress_bar(name: str, total: float | None, quiet: bool, file=None):
     from tqdm import tqdm
 
+    return tqdm(total=total, unit="s", desc=name, disable=quiet, file=file or sys.stderr, bar_format=BAR_FORMAT)
+
+
+def run_scan(args: argparse.Namespace) -> int:
     from . import timeline
     from .scan import scan_file
     from .sources import probe
 
     path = Path(args.video)
+    for out in (args.json, args.csv):
+        if out:
+            check_output_path(Path(out))
     info = probe(path)
     model = load_model(args.model)
     total = round(info.duration, 2) if info.duration else None
-    with tqdm(total=total, unit="s", desc=path.name, disable=args.quiet, file=sys.stderr,
-              bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}, {postfix}]") as bar:
+    with progress_bar(path.name, total, args.quiet) as bar:
         def progress(pts: float, frames: int) -> None:
             bar.n = min(pts, total) if total else pts
             bar.set_postfix_str(f"{frames} frames", refresh=False)
@@ -114,10 +136,15 @@ def summary_table(result: dict) -> str:
     tracks = result["tracks"]
     if not tracks:
         return f"{result['source']}: no faces found in {len(result['frames'])} frames"
+    model = result.get("model") or {}
+    threshold = model.get("threshold")
+    footer = (f"threshold {threshold:.3f} (model {model.get('name', '?')} v{model.get('version', '?')}): a track is "
+              "fake when its mean score is at or above it, real below, uncertain close to it"
+              if threshold is not None else None)
     header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
     rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
             f"{t['mean_score']:>6.3f}  {t['max_score']:>6.3f}  {t['verdict']}" for t in tracks]
-    return "\n".join([header, *rows])
+    return "\n".join([header, *rows, *([footer] if footer else [])])
 
 
 def main(argv: list[str] | None = None) -> int:
