@@ -628,9 +628,19 @@ function renderLegend() {
 
 // ---------------------------------------------------------------------------------------------
 // Summary: overall verdict, tracks and the worst moments (click to jump there).
-const HEADLINE = {
-  fake: "Likely manipulated", uncertain: "Uncertain: worth a closer look", real: "No sign of manipulation",
-};
+/** What the verdict means in numbers: the scores against the model's threshold, and what a low score is not. */
+function verdictText(verdict, tracks, threshold) {
+  const max = Math.max(...tracks.map((t) => t.max_score));
+  const t = threshold.toFixed(2), m = max.toFixed(2);
+  if (verdict === "fake") {
+    return `Likely manipulated: a face scored ${m}, at or above the model's threshold of ${t}.`;
+  }
+  if (verdict === "uncertain") {
+    return `Uncertain, worth a closer look: scores near the threshold of ${t} (highest ${m}).`;
+  }
+  return `Scores stayed below the threshold of ${t} (highest ${m}): the model found no manipulation it `
+    + "recognises. That is not proof the video is genuine.";
+}
 
 function renderSummary() {
   const cur = state.current;
@@ -644,7 +654,8 @@ function renderSummary() {
   const model = timeline.model;
   const headline = h("div", { class: "verdict", id: "overall", dataset: { verdict: verdict || "none" } },
     h("span", { class: "verdict-label", text: verdict ? verdict.toUpperCase() : "NO FACES" }),
-    h("span", { class: "verdict-text", text: verdict ? HEADLINE[verdict] : "No face was found in this video." }));
+    h("span", { class: "verdict-text",
+      text: verdict ? verdictText(verdict, tracks, model.threshold) : "No face was found in this video." }));
   const facts = h("dl", { class: "facts" },
     fact("Duration", clock(cur.duration)), fact("Faces", String(tracks.length)),
     fact("Frames", String(timeline.frames.length)), fact("Threshold", model.threshold.toFixed(2)));
