@@ -3,7 +3,7 @@
 // Live through /api/events (SSE); /api/streams is polled for the counters that events do not carry.
 // Plain ES module, no build step, nothing external.
 
-import { $, ago, api, clock, fitCanvas, h, safeUrl, trackColour, VERDICT, when } from "./pages.js";
+import { $, ago, api, clock, confirmed, fitCanvas, h, safeUrl, trackColour, VERDICT, when } from "./pages.js";
 
 const SPARK_SECONDS = 60;
 const POLL_MS = 3000;
@@ -228,14 +228,7 @@ function frame() {
 setInterval(() => { for (const s of streams.values()) s.dirty = true; }, 1000);
 
 async function removeStream(s, button) {
-  if (!button.classList.contains("armed")) {
-    button.classList.add("armed");
-    button.textContent = "Confirm remove";
-    clearTimeout(button.disarm);
-    button.disarm = setTimeout(() => { button.classList.remove("armed"); button.textContent = "Remove"; }, 4000);
-    return;
-  }
-  clearTimeout(button.disarm);
+  if (!confirmed(button, "Confirm remove")) return;
   button.disabled = true;
   button.textContent = "Removing…";
   try {

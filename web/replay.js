@@ -2,7 +2,7 @@
 // track ids and scores drawn over the picture in step with playback, a score-over-time plot and a summary.
 // Plain ES module, no build step, nothing external.
 
-import { $, api, ApiError, clock, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
+import { $, api, ApiError, clock, confirmed, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
   worstVerdict } from "./pages.js";
 
 const LIST_POLL_MS = 2000;
@@ -102,13 +102,7 @@ function renderScans() {
 
 /** Two clicks: the first arms the button, the second deletes the scan (row, timeline and video) on the server. */
 async function deleteScan(scan, button) {
-  if (!button.classList.contains("armed")) {
-    button.classList.add("armed");
-    button.textContent = "Confirm";
-    clearTimeout(button.disarm);
-    button.disarm = setTimeout(() => { button.classList.remove("armed"); button.textContent = "Delete"; }, 4000);
-    return;
-  }
+  if (!confirmed(button, "Confirm")) return;
   button.disabled = true;
   try {
     await api(`/api/scans/${scan.id}`, { method: "DELETE" });
