@@ -68,6 +68,8 @@ function buildTile(s) {
   els.lastAlert = h("span", { class: "last-alert", text: "No alert yet" });
   els.remove = h("button", { type: "button", class: "btn small danger remove", text: "Remove",
     "aria-label": `Remove stream ${name}`, onclick: () => removeStream(s, els.remove) });
+  els.retry = h("button", { type: "button", class: "btn small retry", text: "Retry", hidden: true,
+    "aria-label": `Connect to stream ${name} again`, onclick: () => retryStream(s, els.retry) });
   s.els = els;
   return h("article", { class: "card tile", dataset: { stream: name } },
     h("div", { class: "tile-head" },
@@ -77,7 +79,7 @@ function buildTile(s) {
     els.error, els.thumb, els.faces, els.spark,
     h("dl", { class: "stats" }, stat("fps", "Analysed"), stat("dropped", "Dropped"), stat("reconnects", "Reconnects"),
       stat("alerts", "Alerts")),
-    h("div", { class: "tile-foot" }, els.lastAlert, els.remove));
+    h("div", { class: "tile-foot" }, els.lastAlert, els.retry, els.remove));
 }
 
 function addResult(s, result, live = true) {
@@ -110,6 +112,7 @@ function render(s) {
   els.url.title = `${safeUrl(info.url)} · ${info.fps} fps · threshold ${info.threshold} · alert after ${info.alert_seconds} s`;
   els.error.hidden = !info.error;
   els.error.textContent = info.error || "";
+  els.retry.hidden = info.status !== "failed";
   renderFaces(s);
   refreshThumbnail(s);
   const fps = analysedFps(s);
@@ -226,6 +229,18 @@ function frame() {
 
 // The sparklines scroll and "x s ago" ages even without events.
 setInterval(() => { for (const s of streams.values()) s.dirty = true; }, 1000);
+
+/** A failed stream connects again with the settings the server kept (its password included). */
+async function retryStream(s, button) {
+  button.disabled = true;
+  try {
+    s.info = { ...s.info, ...(await api(`/api/streams/${encodeURIComponent(s.info.name)}/restart`, { method: "POST" })) };
+  } catch (exc) {
+    s.info.error = exc.message;
+  }
+  button.disabled = false;
+  s.dirty = true;
+}
 
 async function removeStream(s, button) {
   if (!confirmed(button, "Confirm remove")) return;
