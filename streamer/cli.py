@@ -1,4 +1,5 @@
-"""Command line: `deepfake-streamer scan VIDEO`, `monitor URL...` and `fetch-assets`."""
+"""Command line: `deepfake-streamer scan FILE...`, `serve`, `monitor URL...`, `calibrate FOOTAGE...` and
+`fetch-assets`."""
 from __future__ import annotations
 
 import argparse
@@ -6,26 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-PACKAGED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # in an installed wheel
-DEFAULT_MODEL_DIR = PACKAGED_MODEL_DIR if (PACKAGED_MODEL_DIR / "manifest.json").is_file() \
-    else Path(__file__).resolve().parent.parent / "models" / "default"  # in a checkout
+from .model_dir import DEFAULT_MODEL_DIR, load_model  # noqa: F401  (DEFAULT_MODEL_DIR: for benches)
+
 LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold before anything loads
-
-
-def model_dir(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("DFS_MODEL_DIR") or DEFAULT_MODEL_DIR)
-
-
-def load_model(arg: str | None, arena: bool = True):
-    from .model import Model, ModelError
-
-    path = model_dir(arg)
-    if not (path / "manifest.json").is_file():
-        raise ModelError(
-            f"no model at {path}: pass --model DIR (or set DFS_MODEL_DIR) to a directory with manifest.json, "
-            "encoder.onnx and temporal.onnx; train one with `python -m export.train` and "
-            "`python -m export.onnx` (see models/README.md)")
-    return Model(path, arena=arena)
 
 
 def version() -> str:
@@ -47,17 +31,21 @@ def _positive(value: str) -> float:
     return number
 
 
+def add_detector_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--detector", choices=("short", "full", "auto"), default=os.environ.get("DFS_DETECTOR") or "auto",
+                        help="face detector: short (faces near the camera), full (full range: faces up to a few metres) "
+                             "or auto (stills: both models plus tiles, for group photos; video: both models on frames "
+                             "960 px or wider, short range otherwise). Default: $DFS_DETECTOR or auto")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake-streamer", description="Real-time deepfake analysis of faces in video.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    scan = sub.add_parser("scan", help="analyse a video file faster than real time")
-    scan.add_argument("video", help="video file to analyse")
-    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON")
-    scan.add_argument("--csv", metavar="OUT", help="write one row per face per frame as CSV")
-    scan.add_argument("--fps", type=_positive, help="analyse at most N frames per second (default: every frame)")
-    scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
-    scan.add_argument("--quiet", action="store_true", help="no progress bar")
+    scan = sub.add_parser("scan", help="analyse video files faster than real time, and photos")
+    from .scan_cli import add_arguments as add_scan_arguments
+
+    add_scan_arguments(scan, _positive)
     scan.set_defaults(func=run_scan)
     serve = sub.add_parser("serve", help="serve the live webcam page (WebRTC) on http://localhost:8080/")
     from .server.config import add_arguments
@@ -67,59 +55,43 @@ def build_parser() -> argparse.ArgumentParser:
     from .monitor.cli import add_parser as add_monitor
 
     add_monitor(sub, _positive)
+    add_calibrate(sub)
+    for name in ("scan", "serve", "monitor"):
+        add_detector_argument(sub.choices[name])
     fetch = sub.add_parser("fetch-assets", help="download the pinned third-party assets into the cache")
     fetch.set_defaults(func=lambda _args: __import__("streamer.assets", fromlist=["main"]).main())
     return parser
 
 
-def check_output_path(path: Path) -> None:
-    """Before the scan starts: an output path that cannot be written fails now, not after minutes of work."""
-    from .sources import MediaError
-
-    if path.is_dir():
-        raise MediaError(f"{path}: is a folder; give a file name to write")
-    if not path.parent.is_dir():
-        raise MediaError(f"{path}: the folder {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise MediaError(f"{path}: cannot be written (permission denied)")
-
-
-# tqdm puts ", " before a non-empty postfix itself
-BAR_FORMAT = "{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]"
-
-
-def progress_bar(name: str, total: float | None, quiet: bool, file=None):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="s", desc=name, disable=quiet, file=file or sys.stderr, bar_format=BAR_FORMAT)
-
-
 def run_scan(args: argparse.Namespace) -> int:
-    from . import timeline
-    from .scan import scan_file
-    from .sources import probe
+    from .scan_cli import run_scan as scan
 
-    path = Path(args.video)
-    for out in (args.json, args.csv):
-        if out:
-            check_output_path(Path(out))
-    info = probe(path)
-    model = load_model(args.model)
-    total = round(info.duration, 2) if info.duration else None
-    with progress_bar(path.name, total, args.quiet) as bar:
-        def progress(pts: float, frames: int) -> None:
-            bar.n = min(pts, total) if total else pts
-            bar.set_postfix_str(f"{frames} frames", refresh=False)
-            bar.update(0)
+    return scan(args, load_model)
 
-        result = scan_file(path, model, args.fps, progress)
-        bar.n = bar.total or bar.n
-        bar.refresh()
-    print(summary_table(result))
-    if args.json:
-        timeline.write_json(result, Path(args.json))
-    if args.csv:
-        timeline.write_csv(result, Path(args.csv))
+
+def add_calibrate(sub) -> None:
+    cal = sub.add_parser("calibrate", help="set the threshold on a site's own real footage; writes a model dir")
+    cal.add_argument("footage", nargs="+", type=Path, help="real videos, or folders of them (searched recursively)")
+    cal.add_argument("--target-fpr", type=float, default=0.01, help="share of real windows allowed above the threshold")
+    cal.add_argument("--out", type=Path, required=True, help="model directory to write (ONNX files copied)")
+    cal.add_argument("--model", metavar="DIR", help="base model directory (default: $DFS_MODEL_DIR or models/default)")
+    cal.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import CalibrationError, calibrate
+
+    try:
+        result = calibrate(load_model(args.model), args.footage, args.target_fpr, args.out,
+                           log=lambda msg: print(msg, file=sys.stderr))
+    except CalibrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    lo, hi = result["held_out_fpr_ci95"]
+    print(f"threshold {result['threshold']:.4f} (was {result['base_model']['threshold']:.4f}) from "
+          f"{result['windows']} windows, {result['faces']} faces, {result['frames']} frames of {len(result['files'])} "
+          f"file(s); false-positive rate {result['measured_fpr']:.3f} here, {lo:.3f}-{hi:.3f} expected on new "
+          f"footage of this setup (95 %); wrote {args.out}")
     return 0
 
 
@@ -132,23 +104,9 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_table(result: dict) -> str:
-    tracks = result["tracks"]
-    if not tracks:
-        return f"{result['source']}: no faces found in {len(result['frames'])} frames"
-    model = result.get("model") or {}
-    threshold = model.get("threshold")
-    footer = (f"threshold {threshold:.3f} (model {model.get('name', '?')} v{model.get('version', '?')}): a track is "
-              "fake when its mean score is at or above it, real below, uncertain close to it"
-              if threshold is not None else None)
-    header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
-    rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
-            f"{t['mean_score']:>6.3f}  {t['max_score']:>6.3f}  {t['verdict']}" for t in tracks]
-    return "\n".join([header, *rows, *([footer] if footer else [])])
-
-
 def main(argv: list[str] | None = None) -> int:
     from .assets import AssetError
+    from .faces.detector import DetectorError
     from .model import ModelError
     from .native_logs import filter_native_logs
     from .server.config import ConfigError
@@ -161,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         pin_mmap_threshold()  # before the model and detectors load, so their freed buffers leave no holes
     filter_native_logs()
     try:
+        if getattr(args, "detector", None):
+            from .faces.detector import set_default_mode
+
+            set_default_mode(args.detector)
         return int(args.func(args) or 0)
-    except (MediaError, ModelError, AssetError, ConfigError, OSError) as exc:
+    except (MediaError, ModelError, AssetError, ConfigError, DetectorError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,16 +6,37 @@ from pathlib import Path
 
 from . import timeline
 from .analyzer import Analyzer
+from .faces import FaceDetector
+from .images import image_kind, probe_image
 from .model import Model
-from .sources import file_frames, probe
+from .sources import VideoInfo, check_file, file_frames, probe
 
 Progress = Callable[[float, int], None]  # (seconds of video done, frames analysed)
 
 
-def scan_file(path: Path, model: Model, fps: float | None = None, progress: Progress | None = None) -> dict:
-    """Analyse every frame (or ``fps`` frames per second) of a video file; returns the timeline."""
+def is_still(path: Path | str) -> bool:
+    """A photo (JPEG, PNG, WebP), told by its content, not its name."""
+    check_file(Path(path))
+    return image_kind(path) is not None
+
+
+def probe_media(path: Path | str) -> VideoInfo:
+    """Validate a photo or a video file and describe it, or raise MediaError."""
+    return probe_image(path) if is_still(path) else probe(path)
+
+
+def scan_file(path: Path, model: Model, fps: float | None = None, progress: Progress | None = None,
+              detector: str | None = None) -> dict:
+    """Analyse every frame (or ``fps`` frames per second) of a video file, or a photo; returns the timeline."""
+    if is_still(path):
+        from .still import scan_image
+
+        result = scan_image(path, model, detector)
+        if progress:
+            progress(0.0, 1)
+        return result
     info = probe(path)
-    analyzer = Analyzer(model)
+    analyzer = Analyzer(model, detector=FaceDetector(mode=detector))
     results = []
     try:
         for frame in file_frames(path, fps):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .faces import Face
+from .faces.tiles import iou
 
 
 @dataclass
@@ -20,14 +21,6 @@ class Track:
 
     def predicted_box(self) -> np.ndarray:
         return self.face.box + self.velocity * (self.missed + 1)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 def match_cost(track: Track, face: Face) -> float:

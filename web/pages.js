@@ -1,7 +1,9 @@
 // Shared helpers of the replay and dashboard pages: API calls (signed in by cookie), DOM building,
 // canvas sizing and formatting. Plain ES module, no build step, nothing external.
 
-export const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a" };
+export const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a", not_scored: "#93a0b0" };
+/** A score for display; faces the quality gate refused (verdict not_scored) have none. */
+export const scoreText = (x) => (x === null || x === undefined ? "–" : x.toFixed(2));
 export const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
 export const trackColour = (id) => TRACK_COLOURS[(Math.max(1, id) - 1) % TRACK_COLOURS.length];
 export const $ = (id) => document.getElementById(id);
@@ -90,7 +92,9 @@ export function drawFace(ctx, box, face, rect) {
   ctx.strokeStyle = colour;
   roundRect(ctx, box.x, box.y, box.w, box.h, 8);
   ctx.stroke();
-  const label = `#${face.track_id}  ${face.score.toFixed(2)}  ${face.verdict.toUpperCase()}`;
+  const label = face.verdict === "not_scored"
+    ? `#${face.track_id}  NOT SCORED: ${String(face.reason).replace(/_/g, " ")}`
+    : `#${face.track_id}  ${scoreText(face.score)}  ${face.verdict.toUpperCase()}`;
   ctx.font = "600 13px system-ui, sans-serif";
   const tw = ctx.measureText(label).width + 16, th = 24;
   const ty = box.y - th - 6 >= rect.y ? box.y - th - 6 : Math.min(box.y + box.h + 6, rect.y + rect.h - th);
@@ -129,11 +133,12 @@ export function ago(epoch) {
   return when(epoch);
 }
 
-/** The worst of several verdicts: fake > uncertain > real. */
+/** The worst of several verdicts: fake > uncertain > real; not_scored only when nothing was scored. */
 export function worstVerdict(verdicts) {
   if (verdicts.includes("fake")) return "fake";
   if (verdicts.includes("uncertain")) return "uncertain";
-  return verdicts.length ? "real" : null;
+  if (verdicts.includes("real")) return "real";
+  return verdicts.length ? "not_scored" : null;
 }
 
 /** Two clicks to confirm: the first arms ``button`` (showing ``prompt``) for 4 s; true on the second click. */

@@ -1,17 +1,18 @@
-// Replay page: upload a video for a scan, follow its progress, then play it back with the scan's boxes,
+// Replay page: upload a video or a photo for a scan, follow its progress, then play it back with the scan's boxes,
 // track ids and scores drawn over the picture in step with playback, a score-over-time plot and a summary.
+// A photo is shown still, with each face's box, score and verdict, and a bar per face instead of the plot.
 // Plain ES module, no build step, nothing external.
 
-import { $, api, ApiError, clock, confirmed, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
+import { $, api, ApiError, clock, confirmed, drawFace, scoreText, explain, fitCanvas, h, roundRect, trackColour, when,
   worstVerdict } from "./pages.js";
 
 const LIST_POLL_MS = 2000;
 const WORST_MOMENTS = 5;
 
 const ui = {
-  video: $("video"), overlay: $("overlay"), stage: $("stage"), empty: $("empty"), title: $("title"),
-  banner: $("player-banner"), time: $("time"), nowFaces: $("now-faces"), plot: $("plot"), legend: $("plot-legend"),
-  summary: $("summary"), exports: $("exports"), exportJson: $("export-json"), exportCsv: $("export-csv"),
+  video: $("video"), photo: $("photo"), overlay: $("overlay"), stage: $("stage"), empty: $("empty"), title: $("title"),
+  banner: $("player-banner"), time: $("time"), nowFaces: $("now-faces"), plot: $("plot"), plotTitle: $("plot-title"), legend: $("plot-legend"),
+  summary: $("summary"), exports: $("exports"), exportJson: $("export-json"), exportCsv: $("export-csv"), exportReport: $("export-report"),
   drop: $("drop"), file: $("file"), upload: $("upload"), uploadName: $("upload-name"), uploadPct: $("upload-pct"),
   uploadBar: $("upload-bar"), uploadState: $("upload-state"), uploadError: $("upload-error"),
   scans: $("scans"), scanCount: $("scan-count"), search: $("scan-search"), more: $("scan-more"),
@@ -36,7 +37,7 @@ const state = {
 // Test hook: what the page drew last and where.
 const probe = window.__replay = {
   scanId: null, ready: false, currentTime: 0, frameIndex: null, framePts: null, drawnBoxes: [], picture: null,
-  playheadX: null, plotArea: null, draws: 0, syncedBy: null, upload: null,
+  playheadX: null, plotArea: null, draws: 0, syncedBy: null, upload: null, still: false, bars: [],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -94,6 +95,7 @@ function renderScans() {
         h("span", { class: "scan-meta" },
           h("span", { text: when(scan.created) }),
           info.duration ? h("span", { text: `${clock(info.duration, 0)} · ${info.width}×${info.height}` }) : null,
+          isPhoto(info) ? h("span", { text: `photo · ${info.width}×${info.height}` }) : null,
           known && known.max !== null ? h("span", { text: `max ${known.max.toFixed(2)}` }) : null),
         busy ? h("span", { class: "progress thin" }, bar(pct)) : null,
         scan.status === "failed" && scan.error ? h("span", { class: "scan-error", text: readable(scan.error) }) : null));
@@ -143,6 +145,11 @@ ui.search.addEventListener("input", () => {
   searchTimer = setTimeout(() => { state.query = ui.search.value.trim(); state.shown = PAGE; loadScans(); }, 250);
 });
 ui.more.addEventListener("click", () => { state.shown += PAGE; loadScans(); });
+
+/** A scan's media is a photo: the upload's probe says so by its MIME type, the timeline by ``still``. */
+function isPhoto(info) {
+  return Boolean(info && (info.still || String(info.format || "").startsWith("image/")));
+}
 
 /** A server message for people: "the file: truncated: ..." -> "Truncated: ...". */
 function readable(message) {
@@ -299,20 +306,35 @@ async function openScan(id, { keepTime = false } = {}) {
   ui.stage.classList.add("has-video");
   const info = (timeline && timeline.video) || scan.info || {};
   if (info.width && info.height) ui.stage.style.aspectRatio = `${info.width} / ${info.height}`;
-  if (!same || !keepTime) {
+  const still = state.current.still;
+  ui.stage.classList.toggle("is-photo", still);
+  ui.plotTitle.replaceChildren(still ? "Score per face" : "Score over time",
+    still ? "" : h("span", { class: "hint", text: " click to jump" }));
+  ui.photo.hidden = !still;
+  probe.still = still;
+  if (still && (!same || !keepTime)) {
+    ui.video.removeAttribute("src");
+    ui.video.load();
+    ui.photo.src = `/api/scans/${id}/video`;
+  } else if (!still && (!same || !keepTime)) {
+    ui.photo.removeAttribute("src");
     ui.video.src = `/api/scans/${id}/video`;
     ui.video.load();
+  } else if (still && ui.photo.complete && ui.photo.naturalWidth) {
+    probe.ready = true;
   }
   ui.exports.hidden = !timeline;
   ui.exportJson.href = `/api/scans/${id}/timeline.json`;
   ui.exportCsv.href = `/api/scans/${id}/timeline.csv`;
-  if (scan.status === "failed") showBanner(`This scan failed (${readable(scan.error || "unknown error")}). The video plays without results.`);
+  ui.exportReport.href = `/api/scans/${id}/report.html`;
+  const media = still ? "photo" : "video";
+  if (scan.status === "failed") showBanner(`This scan failed (${readable(scan.error || "unknown error")}). The ${media} shows without results.`);
   else if (!timeline) showBanner(`This scan is ${scan.status}; boxes and scores appear when it is done.`);
   else ui.banner.hidden = true;
   renderSummary();
   renderLegend();
   renderScans();
-  draw(ui.video.currentTime || 0, "open");
+  draw(still ? 0 : ui.video.currentTime || 0, "open");
 }
 
 function showBanner(text) {
@@ -322,21 +344,21 @@ function showBanner(text) {
 
 function prepare(scan, timeline) {
   const cur = { id: scan.id, scan, timeline, pts: new Float64Array(0), series: new Map(), duration: 0,
-    threshold: 0.5, fps: 25, frames: [] };
+    threshold: 0.5, fps: 25, frames: [], still: isPhoto((timeline && timeline.video) || scan.info) };
   if (!timeline) {
     cur.duration = (scan.info && scan.info.duration) || 0;
     return cur;
   }
   cur.frames = timeline.frames;
   cur.pts = Float64Array.from(timeline.frames, (f) => f.pts);
-  cur.threshold = timeline.model.threshold;
+  cur.threshold = cur.still ? timeline.model.still_threshold || timeline.model.threshold : timeline.model.threshold;
   cur.fps = timeline.video.analysed_fps || timeline.video.fps || 25;
   const last = cur.pts.length ? cur.pts[cur.pts.length - 1] : 0;
   cur.duration = Math.max(timeline.video.duration || 0, last);
   for (const frame of timeline.frames) {
     for (const face of frame.faces) {
       if (!cur.series.has(face.track_id)) cur.series.set(face.track_id, []);
-      cur.series.get(face.track_id).push([frame.pts, face.score, face.verdict]);
+      if (face.score !== null) cur.series.get(face.track_id).push([frame.pts, face.score, face.verdict]);
     }
   }
   return cur;
@@ -358,7 +380,9 @@ export function frameAt(pts, t) {
 function pictureRect() {
   const cw = ui.overlay.clientWidth, ch = ui.overlay.clientHeight;
   const info = state.current && ((state.current.timeline && state.current.timeline.video) || state.current.scan.info);
-  const vw = ui.video.videoWidth || (info && info.width), vh = ui.video.videoHeight || (info && info.height);
+  const still = state.current && state.current.still;
+  const shownW = still ? ui.photo.naturalWidth : ui.video.videoWidth, shownH = still ? ui.photo.naturalHeight : ui.video.videoHeight;
+  const vw = shownW || (info && info.width), vh = shownH || (info && info.height);
   if (!vw || !vh || !cw || !ch) return null;
   const scale = Math.min(cw / vw, ch / vh);
   const w = vw * scale, hgt = vh * scale;
@@ -383,10 +407,11 @@ function draw(t, by) {
       drawn.push(drawFace(ctx, box, face, rect));
     }
   }
-  ui.time.textContent = `${clock(t)} / ${clock(cur ? cur.duration : 0)}`;
+  ui.time.textContent = cur && cur.still ? "Photo" : `${clock(t)} / ${clock(cur ? cur.duration : 0)}`;
   renderNowFaces(frame);
   Object.assign(probe, { currentTime: t, frameIndex: frame ? frame.frame_index : null, framePts: frame ? frame.pts : null,
-    drawnBoxes: drawn, picture: rect && { ...rect, videoWidth: ui.video.videoWidth, videoHeight: ui.video.videoHeight },
+    drawnBoxes: drawn, picture: rect && { ...rect, videoWidth: ui.video.videoWidth, videoHeight: ui.video.videoHeight,
+      naturalWidth: ui.photo.naturalWidth, naturalHeight: ui.photo.naturalHeight },
     draws: probe.draws + 1, syncedBy: by });
   drawPlot();
 }
@@ -401,7 +426,7 @@ function renderNowFaces(frame) {
     return;
   }
   ui.nowFaces.replaceChildren(...frame.faces.map((f) => h("li", { class: "chip", dataset: { verdict: f.verdict } },
-    h("b", { text: `#${f.track_id}` }), ` ${f.score.toFixed(2)} `, h("small", { text: f.verdict }))));
+    h("b", { text: `#${f.track_id}` }), ` ${scoreText(f.score)} `, h("small", { text: f.reason || f.verdict }))));
 }
 
 // requestVideoFrameCallback gives the media time of each frame as it is shown; timeupdate is the fallback.
@@ -433,7 +458,27 @@ ui.video.addEventListener("loadeddata", () => {
   draw(ui.video.currentTime, "loaded");
 });
 ui.video.addEventListener("error", () => {
-  if (state.current) showBanner("The video cannot be played here (its file may be gone, or the browser lacks the codec).");
+  if (state.current && !state.current.still && ui.video.getAttribute("src")) {
+    showBanner("The video cannot be played here (its file may be gone, or the browser lacks the codec).");
+  }
+});
+ui.photo.addEventListener("load", () => {
+  const cur = state.current;
+  if (cur && cur.timeline) {
+    // Browsers turn a photo upright by its EXIF orientation, as the scan did; a mismatch means no boxes.
+    const { width, height } = cur.timeline.video;
+    cur.misshapen = ui.photo.naturalWidth !== width || ui.photo.naturalHeight !== height;
+    if (cur.misshapen) {
+      showBanner(`The browser shows this photo at ${ui.photo.naturalWidth}×${ui.photo.naturalHeight}, the scan saw ${width}×${height}, so no boxes are drawn; the scores and the summary still apply.`);
+    }
+  }
+  probe.ready = true;
+  draw(0, "loaded");
+});
+ui.photo.addEventListener("error", () => {
+  if (state.current && state.current.still && ui.photo.getAttribute("src")) {
+    showBanner("The photo cannot be shown here (its file may be gone from the server).");
+  }
 });
 new ResizeObserver(() => { state.plotCache = null; draw(state.time, "resize"); }).observe(ui.stage);
 new ResizeObserver(() => { state.plotCache = null; drawPlot(); }).observe(ui.plot);
@@ -455,7 +500,7 @@ function drawPlot() {
   }
   ctx.drawImage(state.plotCache, 0, 0, area.cw, area.ch);
   probe.plotArea = area;
-  if (!cur || !cur.duration) { probe.playheadX = null; return; }
+  if (!cur || !cur.duration || cur.still) { probe.playheadX = null; return; }
   const x = area.x + Math.min(1, Math.max(0, state.time / cur.duration)) * area.w;
   ctx.strokeStyle = "#e8ecf1";
   ctx.lineWidth = 1.5;
@@ -499,6 +544,7 @@ function renderPlotBase(area, dpr) {
     ctx.stroke();
     ctx.fillText(s.toFixed(2).replace(/0$/, ""), 4, Y(s) + 4);
   }
+  if (cur && cur.still && cur.timeline) return renderBars(ctx, area, cur, Y);
   if (!cur || !cur.duration) {
     ctx.fillText(cur ? "No results for this scan yet." : "Choose a scan to see its scores.", area.x + 10, area.y + area.h / 2);
     return canvas;
@@ -510,19 +556,7 @@ function renderPlotBase(area, dpr) {
     const label = clock(t, step < 1 ? 1 : 0), tw = ctx.measureText(label).width;
     ctx.fillText(label, Math.min(Math.max(X(t) - tw / 2, area.x - 4), area.cw - tw - 2), area.y + area.h + 16);
   }
-  const margin = uncertainMargin(cur);
-  if (margin) {
-    ctx.fillStyle = "rgba(227, 162, 26, .14)";
-    const top = Y(Math.min(1, cur.threshold + margin)), bottom = Y(Math.max(0, cur.threshold - margin));
-    ctx.fillRect(area.x, top, area.w, bottom - top);
-  }
-  ctx.strokeStyle = "#e8ecf1";
-  ctx.setLineDash([5, 4]);
-  ctx.beginPath();
-  ctx.moveTo(area.x, Y(cur.threshold));
-  ctx.lineTo(area.x + area.w, Y(cur.threshold));
-  ctx.stroke();
-  ctx.setLineDash([]);
+  drawThreshold(ctx, area, cur, Y);
   const gap = Math.max(0.5, 3 / cur.fps);
   for (const [track, points] of cur.series) {
     ctx.strokeStyle = trackColour(track);
@@ -539,6 +573,46 @@ function renderPlotBase(area, dpr) {
   return canvas;
 }
 
+/** The decision threshold, dashed, inside the uncertain band (when the scan used the server's model). */
+function drawThreshold(ctx, area, cur, Y) {
+  const margin = uncertainMargin(cur);
+  if (margin) {
+    ctx.fillStyle = "rgba(227, 162, 26, .14)";
+    const top = Y(Math.min(1, cur.threshold + margin)), bottom = Y(Math.max(0, cur.threshold - margin));
+    ctx.fillRect(area.x, top, area.w, bottom - top);
+  }
+  ctx.strokeStyle = "#e8ecf1";
+  ctx.setLineDash([5, 4]);
+  ctx.beginPath();
+  ctx.moveTo(area.x, Y(cur.threshold));
+  ctx.lineTo(area.x + area.w, Y(cur.threshold));
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
+/** A photo: one bar per face (its score), the threshold across. */
+function renderBars(ctx, area, cur, Y) {
+  const faces = cur.frames.length ? cur.frames[0].faces : [];
+  const canvas = ctx.canvas;
+  probe.bars = [];
+  if (!faces.length) {
+    ctx.fillText("No face was found in this photo.", area.x + 10, area.y + area.h / 2);
+    return canvas;
+  }
+  const slot = area.w / faces.length, width = Math.min(56, slot * 0.6);
+  faces.forEach((face, i) => {
+    const x = area.x + slot * i + (slot - width) / 2, top = Y(face.score);
+    ctx.fillStyle = trackColour(face.track_id);
+    ctx.fillRect(x, top, width, area.y + area.h - top);
+    ctx.fillStyle = "#93a0b0";
+    const label = `#${face.track_id} ${face.score.toFixed(2)}`;
+    ctx.fillText(label, x + width / 2 - ctx.measureText(label).width / 2, area.y + area.h + 16);
+    probe.bars.push({ track_id: face.track_id, score: face.score, x, y: top, w: width, h: area.y + area.h - top });
+  });
+  drawThreshold(ctx, area, cur, Y);
+  return canvas;
+}
+
 /** Under the pointer: a thin line and each face's score at that moment. */
 function drawHover(ctx, area, cur) {
   const t = state.hover, x = area.x + (t / cur.duration) * area.w;
@@ -550,7 +624,7 @@ function drawHover(ctx, area, cur) {
   ctx.stroke();
   const i = frameAt(cur.pts, t);
   const faces = i >= 0 && t - cur.pts[i] <= Math.max(0.5, 3 / cur.fps) ? cur.frames[i].faces : [];
-  const lines = [clock(t), ...faces.map((f) => `#${f.track_id}  ${f.score.toFixed(2)}`)];
+  const lines = [clock(t), ...faces.map((f) => `#${f.track_id}  ${scoreText(f.score)}`)];
   ctx.font = "600 11px system-ui, sans-serif";
   const w = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 14, hgt = lines.length * 15 + 8;
   const bx = x + 8 + w > area.x + area.w ? x - 8 - w : x + 8, by = area.y + 4;
@@ -648,8 +722,13 @@ function renderSummary() {
   const model = timeline.model;
   const headline = h("div", { class: "verdict", id: "overall", dataset: { verdict: verdict || "none" } },
     h("span", { class: "verdict-label", text: verdict ? verdict.toUpperCase() : "NO FACES" }),
-    h("span", { class: "verdict-text",
-      text: verdict ? verdictText(verdict, tracks, model.threshold) : "No face was found in this video." }));
+    h("span", { class: "verdict-text", text: verdict ? verdictText(verdict, tracks, cur.threshold)
+      : `No face was found in this ${cur.still ? "photo" : "video"}.` }));
+  if (cur.still) {
+    ui.summary.replaceChildren(headline, photoFacts(cur), photoTable(tracks),
+      h("p", { class: "fineprint", text: `Model ${model.name} ${model.version} · a photo is judged on each face's frame score (no temporal window).` }));
+    return;
+  }
   const facts = h("dl", { class: "facts" },
     fact("Duration", clock(cur.duration)), fact("Faces", String(tracks.length)),
     fact("Frames", String(timeline.frames.length)), fact("Threshold", model.threshold.toFixed(2)));
@@ -657,8 +736,8 @@ function renderSummary() {
     h("td", {}, swatch(t.track_id), `#${t.track_id}`),
     h("td", {}, h("button", { type: "button", class: "linklike", text: `${clock(t.first_pts)}–${clock(t.last_pts)}`,
       onclick: () => seek(t.first_pts) })),
-    h("td", { class: "num", text: t.mean_score.toFixed(2) }),
-    h("td", { class: "num", text: t.max_score.toFixed(2) }),
+    h("td", { class: "num", text: scoreText(t.mean_score) }),
+    h("td", { class: "num", text: scoreText(t.max_score) }),
     h("td", {}, h("span", { class: "tag", dataset: { tag: t.verdict }, text: t.verdict }))));
   const table = tracks.length ? h("div", { class: "table-wrap" }, h("table", { class: "tracks" },
     h("thead", {}, h("tr", {}, ...["Face", "Seen", "Mean", "Max", "Verdict"].map((c) => h("th", { text: c })))),
@@ -673,6 +752,23 @@ function renderSummary() {
         h("b", { class: "num", text: m.score.toFixed(2) })))))) : null;
   ui.summary.replaceChildren(headline, facts, table || "", worst || "",
     h("p", { class: "fineprint", text: `Model ${model.name} ${model.version} · window ${model.window} frames, stride ${model.stride}.` }));
+}
+
+function photoFacts(cur) {
+  const video = cur.timeline.video;
+  return h("dl", { class: "facts" }, fact("Photo", `${video.width}×${video.height}`),
+    fact("Faces", String(cur.timeline.tracks.length)), fact("Threshold", cur.threshold.toFixed(2)));
+}
+
+function photoTable(tracks) {
+  if (!tracks.length) return "";
+  const rows = tracks.map((t) => h("tr", { dataset: { verdict: t.verdict } },
+    h("td", {}, swatch(t.track_id), `#${t.track_id}`),
+    h("td", { class: "num", text: t.max_score.toFixed(2) }),
+    h("td", {}, h("span", { class: "tag", dataset: { tag: t.verdict }, text: t.verdict }))));
+  return h("div", { class: "table-wrap" }, h("table", { class: "tracks" },
+    h("thead", {}, h("tr", {}, ...["Face", "Score", "Verdict"].map((c) => h("th", { text: c })))),
+    h("tbody", {}, rows)));
 }
 
 function fact(label, value) {

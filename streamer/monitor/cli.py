@@ -9,8 +9,10 @@ import sys
 from urllib.parse import urlsplit
 
 from ..netpolicy import AddressPolicy, PolicyError, check_url_host
+from ..status import Event, Status
 from .manager import Monitor
-from .supervisor import FAILED, StreamConfig
+from .mqtt import MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
+from .supervisor import StreamConfig
 from .urls import check_url
 
 
@@ -29,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction, positive) -> None:
     p.add_argument("--duration", type=positive, help="stop after this many seconds")
     p.add_argument("--results", action="store_true", help="also print every analysed frame's result")
     p.add_argument("--model", metavar="DIR")
+    add_mqtt_arguments(p)
     p.set_defaults(func=run_monitor)
 
 
@@ -47,7 +50,7 @@ def policy(args: argparse.Namespace) -> AddressPolicy:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    from ..cli import load_model
+    from ..model_dir import load_model
     from .urls import UrlError, install_log_redaction, redact
 
     install_log_redaction()
@@ -74,18 +77,31 @@ def run_monitor(args: argparse.Namespace) -> int:
             print(f"error: {redact(url)}: {exc.reason}", file=sys.stderr)
             return 2
     args.policy = rules
+    try:
+        mqtt = mqtt_from_args(args)
+    except MqttError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     model = load_model(args.model)
-    return asyncio.run(_monitor(args, model))
+    return asyncio.run(_monitor(args, model, mqtt))
 
 
-async def _monitor(args: argparse.Namespace, model) -> int:
+async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
     from ..store import Store
+    from .mqtt import MqttPublisher
     from .urls import redact_value
     from .webhook import WebhookSender
 
-    def emit(event: dict) -> None:
-        if event["type"] != "result" or args.results:
-            print(json.dumps(redact_value(event)), flush=True)
+    mqtt = MqttPublisher(mqtt_cfg) if mqtt_cfg else None
+    if mqtt:
+        mqtt.start()
+
+    def emit(event: Event) -> None:
+        data = event.to_dict()
+        if data["type"] != "result" or args.results:
+            print(json.dumps(redact_value(data)), flush=True)
+        if mqtt:
+            mqtt.on_event(event)
 
     webhook = WebhookSender(args.webhook, policy=args.policy) if args.webhook else None
     if webhook:
@@ -101,7 +117,7 @@ async def _monitor(args: argparse.Namespace, model) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, done.set)
     try:
-        while not done.is_set() and any(s.stats.status != FAILED for s in monitor.streams.values()):
+        while not done.is_set() and any(s.status != Status.FAILED for s in monitor.streams.values()):
             try:
                 await asyncio.wait_for(done.wait(), timeout=0.5)
             except asyncio.TimeoutError:
@@ -109,6 +125,8 @@ async def _monitor(args: argparse.Namespace, model) -> int:
             if args.duration and loop.time() - start >= args.duration:
                 break
     finally:
-        failed = all(s.stats.status == FAILED for s in monitor.streams.values())
+        failed = all(s.status == Status.FAILED for s in monitor.streams.values())
         await monitor.close()
+        if mqtt:
+            await asyncio.to_thread(mqtt.close)
     return 1 if failed else 0

@@ -98,7 +98,7 @@ def _is_open(path: str) -> bool:
 
 
 def _protected(path: str) -> bool:
-    return path.startswith("/api/") or path == "/metrics"
+    return path.startswith(("/api/", "/whip")) or path == "/metrics"
 
 
 def access_middleware(access: Access):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..monitor.mqtt import MqttConfig, MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
 from .auth import Access, is_loopback
 
 PACKAGE_WEB_DIR = Path(__file__).resolve().parent.parent / "web"  # in an installed wheel
@@ -63,6 +64,7 @@ class ServerConfig:
     retention_days: float | None = None
     max_storage_bytes: int | None = None
     retention_interval: float = 300.0  # seconds between retention passes
+    mqtt: MqttConfig | None = None  # publish stream status, scores and alerts to this broker
 
     @property
     def access(self) -> Access:
@@ -142,6 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--viewer-token", help="read-only token: pages and reads, no changes (default: "
                         "$DFS_VIEWER_TOKEN)")
     add_stream_arguments(parser)
+    add_mqtt_arguments(parser)
     parser.add_argument("--max-queued-scans", type=int, help="file scans queued or running at once (default: "
                         "$DFS_MAX_QUEUED_SCANS or 16)")
     parser.add_argument("--max-uploads", type=int, help="uploads received at once (default: $DFS_MAX_UPLOADS or 4)")
@@ -244,8 +247,13 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
     for path in (cert, key):
         if path and not Path(path).is_file():
             raise ConfigError(f"TLS file {path} does not exist")
+    try:
+        mqtt = mqtt_from_args(args, env)
+    except MqttError as exc:
+        raise ConfigError(str(exc)) from exc
     return ServerConfig(
-        data_dir=Path(pick("data_dir", "DFS_DATA_DIR") or "data"), max_upload_bytes=max_upload_mb * 1024 * 1024,
+        mqtt=mqtt, data_dir=Path(pick("data_dir", "DFS_DATA_DIR") or "data"),
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
         media_dir=Path(media_dir) if media_dir else None, api_token=token, viewer_token=viewer,
         allow_http_streams=allow_http, allow_stream_hosts=hosts, **quotas, **retention,
         host=host, port=port, model_dir=pick("model", "DFS_MODEL_DIR"),

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ..status import Event
+
 HEARTBEAT_SECONDS = 15.0
 CLOSED = {"type": "closed"}  # sentinel: the hub is shutting down
 
@@ -18,7 +20,9 @@ class EventHub:
         self.maxsize = maxsize
         self._subscribers: set[asyncio.Queue] = set()
 
-    def publish(self, event: dict) -> None:
+    def publish(self, event: Event | dict) -> None:
+        if not isinstance(event, dict):
+            event = event.to_dict()
         for queue in self._subscribers:
             if queue.full():
                 queue.get_nowait()

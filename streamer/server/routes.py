@@ -5,26 +5,21 @@ import logging
 
 from aiohttp import web
 
-from ..model import Model
-from .auth import access_middleware, add_auth_routes
+from ..status import STATUS_TEXT
 from .config import ServerConfig
+from .auth import access_middleware, add_auth_routes
+from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
 from .limits import rate_limit_middleware
 from .listen import quiet_bad_requests
-from .sessions import SessionManager
+from .openapi import add_openapi_route
+from .responses import error
 from .signalling import OfferError, parse_offer
 
 log = logging.getLogger(__name__)
-CFG_KEY = web.AppKey("cfg", ServerConfig)
-MODEL_KEY = web.AppKey("model", Model)
-SESSIONS_KEY = web.AppKey("sessions", SessionManager)
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
 # Nothing outside this server may load: no CDN, fonts or trackers.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' blob: mediastream:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-
-
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
 
 
 @web.middleware
@@ -89,7 +84,8 @@ async def offer(request: web.Request) -> web.Response:
         if exc.status >= 500:
             log.warning("offer refused: %s", exc.message)
         return error(exc.status, exc.message)
-    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
+    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id,
+                              "lowLatency": session.low_latency})
 
 
 async def close_session(request: web.Request) -> web.Response:
@@ -107,6 +103,7 @@ async def config(request: web.Request) -> web.Response:
     cfg, manifest = request.app[CFG_KEY], request.app[MODEL_KEY].manifest
     return web.json_response({
         "iceServers": [s.to_page() for s in cfg.ice_servers], "maxSessions": cfg.max_sessions,
+        "connectTimeout": cfg.connect_timeout, "statuses": {str(k): v for k, v in STATUS_TEXT.items()},
         "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
                   "uncertainMargin": manifest.uncertain_margin, "window": manifest.window},
     })
@@ -132,3 +129,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/sessions/{sid}/close", close_session)  # for navigator.sendBeacon on page close
     app.router.add_get("/api/config", config)
     app.router.add_get("/healthz", healthz)
+    add_openapi_route(app)

@@ -1,4 +1,4 @@
-"""HTTP API of file scans: upload or server-side path, status, live progress, timeline export, video."""
+"""HTTP API of file scans (videos and photos): upload or server-side path, status, live progress, exports, media."""
 from __future__ import annotations
 
 import asyncio
@@ -15,9 +15,9 @@ from aiohttp import web
 from .. import timeline as timeline_io
 from ..retention import Pruned, Retention
 from .events import stream_events
-from .keys import HUB_KEY, SCANS_KEY, STORE_KEY
+from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY
 from .limits import Full, Slots, check_disk
-from .routes import CFG_KEY, error
+from .responses import error
 from .scans import ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
@@ -174,7 +174,8 @@ async def scan_video(request: web.Request) -> web.StreamResponse:
     if not path.is_file():
         return error(410, "the video of this scan is no longer on the server")
     container = (row["info"] or {}).get("format", "")
-    kind = next((t for k, t in VIDEO_TYPES.items() if k in container), "video/mp4")
+    kind = container if container.startswith("image/") else \
+        next((t for k, t in VIDEO_TYPES.items() if k in container), "video/mp4")
     return web.FileResponse(path, headers={"Content-Type": kind})
 
 
@@ -200,6 +201,24 @@ async def stop_retention(app: web.Application) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
 
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+
+
+async def scan_report(request: web.Request) -> web.Response:
+    """The self-contained HTML report of a finished scan (see streamer/report.py)."""
+    from ..report import render
+
+    row = _scan_or_404(request, with_timeline=True)
+    if not row["timeline"]:
+        return error(409, f"the scan is {row['status']}; its report is not ready")
+    model_dir = getattr(request.app[MODEL_KEY], "dir", None)
+    page = await asyncio.to_thread(render, [(row["timeline"], Path(row["path"]), row["filename"])], model_dir)
+    stem = Path(row["filename"]).stem or "scan"
+    return web.Response(text=page, content_type="text/html", headers={
+        "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'inline; filename="{stem}.report.html"'})
+
+
 def add_scan_routes(app: web.Application) -> None:
     app[UPLOADS_KEY] = Slots(app[CFG_KEY].max_uploads, "uploads")
     app.on_startup.append(start_retention)
@@ -211,3 +230,4 @@ def add_scan_routes(app: web.Application) -> None:
     app.router.add_get("/api/scans/{id}/events", scan_events)
     app.router.add_get("/api/scans/{id}/timeline.{fmt:json|csv}", export_timeline)
     app.router.add_get("/api/scans/{id}/video", scan_video)
+    app.router.add_get("/api/scans/{id}/report.html", scan_report)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import unicodedata
 
 from aiohttp import web
@@ -12,9 +13,10 @@ from ..monitor.supervisor import StreamConfig
 from ..monitor.urls import UrlError, check_url, install_log_redaction, redact_value
 from ..netpolicy import PolicyError, check_url_host_async
 from .events import stream_events
-from .keys import HUB_KEY, MONITOR_KEY, STORE_KEY
-from .routes import CFG_KEY, error
-from .thumbnails import THUMBNAILS_KEY, thumbnail_url
+from .keys import CFG_KEY, HUB_KEY, MONITOR_KEY, STORE_KEY, THUMBNAILS_KEY, WHIP_KEY
+from .responses import error
+from .thumbnails import thumbnail_url
+from .whip_stream import WhipStream
 
 NAME_PUNCTUATION = set(" _.-'()#&+,:@")
 
@@ -102,8 +104,13 @@ async def list_streams(request: web.Request) -> web.Response:
 
 
 async def delete_stream(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    source = request.app[MONITOR_KEY].streams.get(name)
     try:
-        await request.app[MONITOR_KEY].remove(request.match_info["name"])
+        if isinstance(source, WhipStream):  # the dashboard's Remove on a pushed stream ends the push
+            await request.app[WHIP_KEY].close(source.id)
+        else:
+            await request.app[MONITOR_KEY].remove(name)
     except MonitorError as exc:
         return error(404, str(exc))
     request.app[THUMBNAILS_KEY].drop(request.match_info["name"])
@@ -144,6 +151,14 @@ async def alert_snapshot(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
 
 
+async def stream_thumbnail(request: web.Request) -> web.Response:
+    latest = request.app[THUMBNAILS_KEY].get(request.match_info["name"])
+    if latest is None:
+        return error(404, "no thumbnail for this stream yet")
+    data, taken = latest
+    return web.Response(body=data, content_type="image/jpeg", headers={
+        "Cache-Control": "no-store", "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(taken)),
+        "X-Thumbnail-Age": f"{max(0.0, time.time() - taken):.2f}"})
 async def delete_alert(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     if not (raw.isdigit() and len(raw) < 12 and request.app[STORE_KEY].delete_alert(int(raw))):
@@ -164,5 +179,6 @@ def add_stream_routes(app: web.Application) -> None:
     app.router.add_post("/api/streams/{name}/restart", restart_stream)
     app.router.add_get("/api/alerts", list_alerts)
     app.router.add_get("/api/alerts/{id}/snapshot.jpg", alert_snapshot)
+    app.router.add_get("/api/streams/{name}/thumbnail.jpg", stream_thumbnail)
     app.router.add_delete("/api/alerts/{id}", delete_alert)
     app.router.add_get("/api/events", monitor_events)

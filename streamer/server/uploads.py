@@ -1,4 +1,4 @@
-"""Receiving a video: streamed to disk under the data directory, size-limited, probed by content."""
+"""Receiving a video or a photo: streamed to disk under the data directory, size-limited, probed by content."""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +10,9 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
-from ..sources import MediaError, VideoInfo, probe
+from ..images import ImageTooLarge
+from ..scan import probe_media
+from ..sources import MediaError, VideoInfo
 
 CHUNK = 1 << 20
 DISK_CHECK_EVERY = 64 * CHUNK
@@ -109,7 +111,9 @@ def resolve_media_path(media_dir: Path | None, requested: object) -> Path:
 
 
 async def check_video(path: Path) -> VideoInfo:
+    """A video or a photo, probed by content; a photo too large to decode is refused with 413."""
     try:
-        return await asyncio.to_thread(probe, path)
+        return await asyncio.to_thread(probe_media, path)
     except MediaError as exc:
-        raise UploadError(400, str(exc).replace(str(path), Path(path).name)) from exc
+        status = 413 if isinstance(exc, ImageTooLarge) else 400
+        raise UploadError(status, str(exc).replace(str(path), Path(path).name)) from exc

@@ -57,3 +57,66 @@ def test_overlapping_quiet_stderr_restores_the_real_stderr_once(tmp_path):
     for t in threads:
         t.join()
     assert os.fstat(2).st_ino == before
+
+
+def still(clip, name):
+    import cv2
+
+    return cv2.cvtColor(cv2.imread(str(clip(name))), cv2.COLOR_BGR2RGB)
+
+
+@pytest.mark.parametrize("name, people, at_least", [("multi_face.jpg", 5, 4), ("insightface_t1.jpg", 6, 5),
+                                                    ("zidane.jpg", 2, 2)])
+def test_auto_finds_the_faces_of_group_photos(clip, name, people, at_least):
+    from streamer.faces.tiles import iou
+
+    image = still(clip, name)
+    with FaceDetector(mode="auto", still=True, max_faces=32) as det:
+        faces = det.detect(image, 0.0)
+    assert at_least <= len(faces) <= people
+    for i, a in enumerate(faces):  # merged: no face reported twice
+        assert all(iou(a.box, b.box) < 0.3 for b in faces[i + 1:])
+        x0, y0, x1, y1 = a.box
+        assert 0 <= x0 < x1 <= image.shape[1] and 0 <= y0 < y1 <= image.shape[0]
+        eye_r, eye_l = a.keypoints[0], a.keypoints[1]
+        assert x0 <= eye_r[0] < eye_l[0] <= x1  # keypoints moved back from tile to image coordinates
+
+
+def test_full_range_model_loads_in_the_tasks_api_and_finds_distant_faces(clip):
+    with FaceDetector(mode="full", still=True) as det:
+        assert len(det.detect(still(clip, "multi_face.jpg"), 0.0)) >= 4
+
+
+def test_auto_finds_no_face_where_there_is_none(clip):
+    frames = [f.image for f, _ in zip(file_frames(clip("no_face.mp4"), fps=1), range(5))]
+    with FaceDetector(mode="auto", still=True) as det:
+        assert sum(len(det.detect(f, 0.0)) for f in frames) == 0
+
+
+def test_auto_on_video_keeps_one_face_per_person_in_a_wide_frame(clip):
+    from tests.media import read_frames
+
+    left, right = read_frames("single_face.mp4", 10), read_frames("WolfgangLanger_Pexels.mp4", 10)
+    with FaceDetector(mode="auto") as det:
+        counts = [len(det.detect(np.concatenate([a, b], axis=1), i / 25)) for i, (a, b) in enumerate(zip(left, right))]
+    assert counts.count(2) >= 8
+
+
+def test_unknown_detector_is_refused_with_the_choices():
+    from streamer.faces.detector import DetectorError
+
+    with pytest.raises(DetectorError, match="short, full, auto"):
+        FaceDetector(mode="tiny")
+
+
+def test_tiles_cover_the_whole_image_with_overlap():
+    from streamer.faces.tiles import tile_grid
+
+    for h, w in [(886, 1280), (2204, 970), (512, 512), (1080, 1920)]:
+        tiles = tile_grid(h, w)
+        covered = np.zeros((h, w), bool)
+        for y, x, th, tw in tiles:
+            assert 0 <= y and y + th <= h and 0 <= x and x + tw <= w
+            covered[y:y + th, x:x + tw] = True
+        assert covered.all() and len(tiles) >= 3
+    assert tile_grid(200, 300) == []

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from streamer.server.keys import STORE_KEY
-from streamer.server.thumbnails import THUMBNAILS_KEY
+from streamer.server.keys import THUMBNAILS_KEY
 from streamer.store import Store
 
 from .api import api_client
