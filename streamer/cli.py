@@ -12,6 +12,18 @@ from .model_dir import DEFAULT_MODEL_DIR, load_model  # noqa: F401  (DEFAULT_MOD
 LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold before anything loads
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    from . import __version__
+
+    try:
+        return installed("deepfake-streamer")
+    except PackageNotFoundError:
+        return __version__
+
+
 def _positive(value: str) -> float:
     number = float(value)
     if not number > 0:
@@ -28,6 +40,7 @@ def add_detector_argument(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake-streamer", description="Real-time deepfake analysis of faces in video.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="analyse video files faster than real time, and photos")
     from .scan_cli import add_arguments as add_scan_arguments

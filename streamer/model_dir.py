@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+PACKAGED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # in an installed wheel
+DEFAULT_MODEL_DIR = PACKAGED_MODEL_DIR if (PACKAGED_MODEL_DIR / "manifest.json").is_file() \
+    else Path(__file__).resolve().parent.parent / "models" / "default"  # in a checkout
 
 
 def model_dir(arg: str | None) -> Path:

@@ -114,37 +114,32 @@ def url_host(url: str) -> tuple[str, int | None]:
     return parts.hostname, port
 
 
-def _addresses(infos: list) -> list[str]:
-    return sorted({info[4][0] for info in infos})
-
-
 def check_url_host(url: str, policy: AddressPolicy) -> list[Address]:
     """Resolve (blocking) and check the host of ``url``; PolicyError if refused. Logs the reason."""
     host, port = url_host(url)
     try:
-        infos = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+        infos: list | Exception = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        return _refuse(host, PolicyError(f"cannot resolve {host}: {exc}"))
-    try:
-        return policy.check_addresses(host, _addresses(infos))
-    except PolicyError as exc:
-        return _refuse(host, exc)
+        infos = exc
+    return _judge(host, infos, policy)
 
 
 async def check_url_host_async(url: str, policy: AddressPolicy) -> list[Address]:
     """As ``check_url_host``, without blocking the event loop."""
     host, port = url_host(url)
-    loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+        infos: list | Exception = await asyncio.get_running_loop().getaddrinfo(host, port or 0,
+                                                                               type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        return _refuse(host, PolicyError(f"cannot resolve {host}: {exc}"))
+        infos = exc
+    return _judge(host, infos, policy)
+
+
+def _judge(host: str, infos: list | Exception, policy: AddressPolicy) -> list[Address]:
     try:
-        return policy.check_addresses(host, _addresses(infos))
+        if isinstance(infos, Exception):
+            raise PolicyError(f"cannot resolve {host}: {infos}")
+        return policy.check_addresses(host, sorted({info[4][0] for info in infos}))
     except PolicyError as exc:
-        return _refuse(host, exc)
-
-
-def _refuse(host: str, exc: PolicyError):
-    log.warning("outbound address refused for host %s: %s", host, exc.reason)
-    raise exc
+        log.warning("outbound address refused for host %s: %s", host, exc.reason)
+        raise

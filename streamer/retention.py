@@ -95,6 +95,19 @@ class Retention:
                 pruned.snapshots += 1
             used -= size
 
+    def clean_orphans(self) -> int:
+        """At start-up (no upload in flight): delete partial uploads and uploaded files no scan refers to."""
+        if not self.upload_dir.is_dir():
+            return 0
+        removed = 0
+        for path in self.upload_dir.iterdir():
+            if path.is_file() and (path.suffix == ".part" or self.store.scan(path.name) is None):
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.info("retention: removed %d upload file(s) no scan refers to", removed)
+        return removed
+
     async def run(self, interval: float, on_pruned: Callable[[Pruned], None] = lambda _p: None) -> None:
         """Prune every ``interval`` seconds until cancelled; a failing pass is logged, never fatal."""
         while True:

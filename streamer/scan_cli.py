@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,9 +45,32 @@ def expand(inputs: list[str]) -> tuple[list[Path], bool]:
     return files, folder or len(files) > 1
 
 
+def check_output_path(path: Path) -> None:
+    """Before the scan starts: an output path that cannot be written fails now, not after minutes of work."""
+    if path.is_dir():
+        raise MediaError(f"{path}: is a folder; give a file name to write")
+    if not path.parent.is_dir():
+        raise MediaError(f"{path}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise MediaError(f"{path}: cannot be written (permission denied)")
+
+
+# tqdm puts ", " before a non-empty postfix itself
+BAR_FORMAT = "{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]"
+
+
+def progress_bar(name: str, total: float | None, quiet: bool, file=None):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="s", desc=name, disable=quiet, file=file or sys.stderr, bar_format=BAR_FORMAT)
+
+
 def run_scan(args: argparse.Namespace, load_model) -> int:
     from .scan import is_still, probe_media
 
+    for out in (args.json, args.csv, args.report):
+        if out:
+            check_output_path(Path(out))
     files, batch = expand(args.inputs)
     if not batch:
         probe_media(files[0])  # a bad file fails before the model loads
@@ -62,15 +86,12 @@ def run_scan(args: argparse.Namespace, load_model) -> int:
 
 
 def _scan_video(path: Path, model, args: argparse.Namespace) -> dict:
-    from tqdm import tqdm
-
     from .scan import scan_file
     from .sources import probe
 
     info = probe(path)
     total = round(info.duration, 2) if info.duration else None
-    with tqdm(total=total, unit="s", desc=path.name, disable=args.quiet, file=sys.stderr,
-              bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}, {postfix}]") as bar:
+    with progress_bar(path.name, total, args.quiet) as bar:
         def progress(pts: float, frames: int) -> None:
             bar.n = min(pts, total) if total else pts
             bar.set_postfix_str(f"{frames} frames", refresh=False)

@@ -98,3 +98,29 @@ def test_long_running_commands_pin_the_heap_before_the_model_loads(monkeypatch, 
             "scan": ["scan", str(clip("single_face.mp4")), "--quiet"]}[command]
     assert cli.main(argv) == 2
     assert seen == calls
+
+
+def test_summary_shows_the_threshold_and_the_bar_has_no_double_comma(random_model_dir, clip, tmp_path):
+    import io
+
+    from streamer.scan_cli import progress_bar
+
+    proc = scan(clip("single_face.mp4"), model_dir=random_model_dir)
+    assert proc.returncode == 0, proc.stderr
+    threshold = json.loads((random_model_dir / "manifest.json").read_text())["threshold"]
+    assert f"threshold {threshold:.3f}" in proc.stdout
+    assert ", ," not in proc.stderr and "frames]" in proc.stderr
+    out = io.StringIO()
+    with progress_bar("clip.mp4", 10.0, False, file=out) as bar:
+        bar.n = 5
+        bar.set_postfix_str("12 frames", refresh=False)
+        bar.refresh()
+    assert ", 12 frames]" in out.getvalue() and ", ," not in out.getvalue()
+
+
+@pytest.mark.parametrize("option", ["--json", "--csv"])
+def test_output_paths_are_checked_before_the_scan(random_model_dir, clip, tmp_path, option):
+    for bad, why in ((tmp_path / "missing" / "t.json", "does not exist"), (tmp_path, "is a folder")):
+        proc = scan(clip("WolfgangLanger_Pexels.mp4"), option, bad, model_dir=random_model_dir)
+        assert proc.returncode == 2 and why in proc.stderr and "Traceback" not in proc.stderr
+        assert "frames" not in proc.stderr  # refused before any frame was analysed

@@ -74,3 +74,12 @@ def test_nothing_configured_prunes_nothing(tmp_path):
     path = scan(store, uploads, "a", 1000)
     retention = Retention(store, uploads)
     assert not retention.enabled and not retention.prune(NOW) and path.exists()
+
+
+def test_orphaned_and_partial_uploads_are_cleaned(tmp_path):
+    store, uploads = setup(tmp_path)
+    kept = scan(store, uploads, "0000000000000001", 1)
+    (uploads / "0000000000000002.part").write_bytes(b"half")
+    (uploads / "0000000000000003").write_bytes(b"no scan row")
+    assert Retention(store, uploads).clean_orphans() == 2
+    assert [p.name for p in uploads.iterdir()] == [kept.name]

@@ -98,6 +98,7 @@ const ui = {
   start: $("start"), stop: $("stop"), camera: $("camera"), banner: $("banner"), stage: $("stage"),
   video: $("preview"), overlay: $("overlay"), timeline: $("timeline"), faces: $("faces"),
   conn: $("conn"), connText: $("conn-text"), fps: $("m-fps"), latency: $("m-latency"), p95: $("m-p95"),
+  latencyNote: $("m-latency-note"),
   notice: $("notice"), dropped: $("m-dropped"), droppedOf: $("m-dropped-of"), thresholdHint: $("threshold-hint"), modelLine: $("model-line"),
 };
 
@@ -316,6 +317,8 @@ async function teardown(tellServer) {
   ui.video.srcObject = null;
   ui.stage.classList.remove("live");
   state.last = null;
+  for (const track of state.tracks.values()) track.lastSeen = -Infinity;  // no last score left on show
+  renderFaces(performance.now());
   state.clock.reset();
   ui.start.disabled = false;
   ui.stop.disabled = true;
@@ -372,7 +375,7 @@ function onResult(result, arrival) {
       state.tracks.set(face.track_id, track);
     }
     Object.assign(track, { score: face.score, verdict: face.verdict, lastSeen: arrival });
-    if (face.window_score !== null) track.points.push([arrival, face.window_score]);
+    track.points.push([arrival, face.score]);  // the smoothed score, as the badge judges it
   }
   for (const track of state.tracks.values()) {
     while (track.points.length && track.points[0][0] < arrival - TIMELINE_MS) track.points.shift();
@@ -396,6 +399,7 @@ function renderMetrics() {
   ui.fps.textContent = s ? s.analysed_fps.toFixed(1) : "–";
   const ms = (v) => (v === null ? "–" : Math.round(v) < 0 ? `\u2212${-Math.round(v)}` : `${Math.round(v)}`);
   ui.latency.textContent = ms(p50);
+  ui.latencyNote.hidden = !(p50 < 0);
   ui.p95.textContent = ms(p95);
   ui.dropped.textContent = s ? s.frames_dropped : "–";
   ui.droppedOf.textContent = s ? ` of ${s.frames_in}` : "";

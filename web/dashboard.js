@@ -3,7 +3,7 @@
 // Live through /api/events (SSE); /api/streams is polled for the counters that events do not carry.
 // Plain ES module, no build step, nothing external.
 
-import { $, ago, api, clock, fitCanvas, h, safeUrl, scoreText, trackColour, VERDICT, when } from "./pages.js";
+import { $, ago, api, clock, confirmed, fitCanvas, h, safeUrl, scoreText, trackColour, VERDICT, when } from "./pages.js";
 
 const SPARK_SECONDS = 60;
 const POLL_MS = 3000;
@@ -67,6 +67,8 @@ function buildTile(s) {
   els.lastAlert = h("span", { class: "last-alert", text: "No alert yet" });
   els.remove = h("button", { type: "button", class: "btn small danger remove", text: "Remove",
     "aria-label": `Remove stream ${name}`, onclick: () => removeStream(s, els.remove) });
+  els.retry = h("button", { type: "button", class: "btn small retry", text: "Retry", hidden: true,
+    "aria-label": `Connect to stream ${name} again`, onclick: () => retryStream(s, els.retry) });
   s.els = els;
   return h("article", { class: "card tile", dataset: { stream: name } },
     h("div", { class: "tile-head" },
@@ -76,7 +78,7 @@ function buildTile(s) {
     els.error, els.thumb, els.faces, els.spark,
     h("dl", { class: "stats" }, stat("fps", "Analysed"), stat("dropped", "Dropped"), stat("reconnects", "Reconnects"),
       stat("alerts", "Alerts")),
-    h("div", { class: "tile-foot" }, els.lastAlert, els.remove));
+    h("div", { class: "tile-foot" }, els.lastAlert, els.retry, els.remove));
 }
 
 function addResult(s, result, live = true) {
@@ -109,6 +111,7 @@ function render(s) {
   els.url.title = `${safeUrl(info.url)} · ${info.fps} fps · threshold ${info.threshold} · alert after ${info.alert_seconds} s`;
   els.error.hidden = !info.error;
   els.error.textContent = info.error || "";
+  els.retry.hidden = info.status !== "failed";
   renderFaces(s);
   refreshThumbnail(s);
   const fps = analysedFps(s);
@@ -226,15 +229,20 @@ function frame() {
 // The sparklines scroll and "x s ago" ages even without events.
 setInterval(() => { for (const s of streams.values()) s.dirty = true; }, 1000);
 
-async function removeStream(s, button) {
-  if (!button.classList.contains("armed")) {
-    button.classList.add("armed");
-    button.textContent = "Confirm remove";
-    clearTimeout(button.disarm);
-    button.disarm = setTimeout(() => { button.classList.remove("armed"); button.textContent = "Remove"; }, 4000);
-    return;
+/** A failed stream connects again with the settings the server kept (its password included). */
+async function retryStream(s, button) {
+  button.disabled = true;
+  try {
+    s.info = { ...s.info, ...(await api(`/api/streams/${encodeURIComponent(s.info.name)}/restart`, { method: "POST" })) };
+  } catch (exc) {
+    s.info.error = exc.message;
   }
-  clearTimeout(button.disarm);
+  button.disabled = false;
+  s.dirty = true;
+}
+
+async function removeStream(s, button) {
+  if (!confirmed(button, "Confirm remove")) return;
   button.disabled = true;
   button.textContent = "Removing…";
   try {

@@ -141,6 +141,19 @@ export function worstVerdict(verdicts) {
   return verdicts.length ? "not_scored" : null;
 }
 
+/** Two clicks to confirm: the first arms ``button`` (showing ``prompt``) for 4 s; true on the second click. */
+export function confirmed(button, prompt) {
+  if (button.classList.contains("armed")) {
+    clearTimeout(button.disarm);
+    return true;
+  }
+  const idle = button.textContent;
+  button.classList.add("armed");
+  button.textContent = prompt;
+  button.disarm = setTimeout(() => { button.classList.remove("armed"); button.textContent = idle; }, 4000);
+  return false;
+}
+
 /** An rtsp URL for display, with any user:password hidden. */
 export function safeUrl(url) {
   return String(url || "").replace(/\/\/[^/@]*@/, "//•••@");

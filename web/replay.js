@@ -3,7 +3,7 @@
 // A photo is shown still, with each face's box, score and verdict, and a bar per face instead of the plot.
 // Plain ES module, no build step, nothing external.
 
-import { $, api, ApiError, clock, drawFace, scoreText, explain, fitCanvas, h, roundRect, trackColour, when,
+import { $, api, ApiError, clock, confirmed, drawFace, scoreText, explain, fitCanvas, h, roundRect, trackColour, when,
   worstVerdict } from "./pages.js";
 
 const LIST_POLL_MS = 2000;
@@ -104,13 +104,7 @@ function renderScans() {
 
 /** Two clicks: the first arms the button, the second deletes the scan (row, timeline and video) on the server. */
 async function deleteScan(scan, button) {
-  if (!button.classList.contains("armed")) {
-    button.classList.add("armed");
-    button.textContent = "Confirm";
-    clearTimeout(button.disarm);
-    button.disarm = setTimeout(() => { button.classList.remove("armed"); button.textContent = "Delete"; }, 4000);
-    return;
-  }
+  if (!confirmed(button, "Confirm")) return;
   button.disabled = true;
   try {
     await api(`/api/scans/${scan.id}`, { method: "DELETE" });
@@ -702,9 +696,19 @@ function renderLegend() {
 
 // ---------------------------------------------------------------------------------------------
 // Summary: overall verdict, tracks and the worst moments (click to jump there).
-const HEADLINE = {
-  fake: "Likely manipulated", uncertain: "Uncertain: worth a closer look", real: "No sign of manipulation",
-};
+/** What the verdict means in numbers: the scores against the model's threshold, and what a low score is not. */
+function verdictText(verdict, tracks, threshold) {
+  const max = Math.max(...tracks.map((t) => t.max_score));
+  const t = threshold.toFixed(2), m = max.toFixed(2);
+  if (verdict === "fake") {
+    return `Likely manipulated: a face scored ${m}, at or above the model's threshold of ${t}.`;
+  }
+  if (verdict === "uncertain") {
+    return `Uncertain, worth a closer look: scores near the threshold of ${t} (highest ${m}).`;
+  }
+  return `Scores stayed below the threshold of ${t} (highest ${m}): the model found no manipulation it `
+    + "recognises. That is not proof the video is genuine.";
+}
 
 function renderSummary() {
   const cur = state.current;
@@ -718,7 +722,8 @@ function renderSummary() {
   const model = timeline.model;
   const headline = h("div", { class: "verdict", id: "overall", dataset: { verdict: verdict || "none" } },
     h("span", { class: "verdict-label", text: verdict ? verdict.toUpperCase() : "NO FACES" }),
-    h("span", { class: "verdict-text", text: verdict ? HEADLINE[verdict] : `No face was found in this ${cur.still ? "photo" : "video"}.` }));
+    h("span", { class: "verdict-text", text: verdict ? verdictText(verdict, tracks, cur.threshold)
+      : `No face was found in this ${cur.still ? "photo" : "video"}.` }));
   if (cur.still) {
     ui.summary.replaceChildren(headline, photoFacts(cur), photoTable(tracks),
       h("p", { class: "fineprint", text: `Model ${model.name} ${model.version} · a photo is judged on each face's frame score (no temporal window).` }));

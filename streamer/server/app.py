@@ -16,6 +16,7 @@ from ..monitor.manager import Monitor
 from ..store import Store
 from . import aiortc_compat
 from .config import ServerConfig
+from . import listen
 from .events import EventHub
 from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
                    THUMBNAILS_KEY, TRIMMER_KEY, WHIP_KEY)
@@ -120,7 +121,7 @@ def serve(cfg: ServerConfig, model: Model) -> None:
     """Run until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    shown = "localhost" if cfg.host in ("127.0.0.1", "::1") else cfg.host
-    print(f"deepfake-streamer: open {cfg.scheme}://{shown}:{cfg.port}/ (Ctrl-C to stop)", flush=True)
-    web.run_app(create_app(cfg, model), host=cfg.host, port=cfg.port, ssl_context=ssl_context(cfg),
-                print=None, shutdown_timeout=5.0)
+    app = create_app(cfg, model)
+    sock = listen.bind(cfg.host, cfg.port)  # first, so the URL printed has the real port (--port 0)
+    app.on_startup.append(listen.announce(cfg, sock))
+    web.run_app(app, sock=sock, ssl_context=ssl_context(cfg), print=None, shutdown_timeout=5.0)

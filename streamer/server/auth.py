@@ -87,7 +87,10 @@ def same_origin(request: web.Request) -> bool:
     if origin is None:
         return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
     parts = urlsplit(origin)
-    return bool(parts.netloc) and parts.netloc.lower() == request.host.lower()
+    # behind a reverse proxy the browser's host may only be in X-Forwarded-Host (a cross-site page cannot set it)
+    hosts = {request.host.lower(), *(h.strip().lower() for h in request.headers.get("X-Forwarded-Host", "").split(",")
+                                     if h.strip())}
+    return bool(parts.netloc) and parts.netloc.lower() in hosts
 
 
 def _is_open(path: str) -> bool:

@@ -121,8 +121,6 @@ SCHEMAS: dict = {
     "Answer": obj(["sdp", "type", "session", "lowLatency"], sdp=STRING, type={"const": "answer"}, session=STRING,
                   lowLatency={"type": "boolean", "description": "false: aiortc's marker-bit jitter buffer swap is "
                                                                 "unavailable, frames wait one interval longer"}),
-    "Role": {"type": "object", "required": ["role"],
-             "properties": {"role": nullable({"enum": ["admin", "viewer"]}), "required": BOOLEAN}},
     "Sessions": obj(["sessions", "live"], sessions=obj(["active", "max"], active=INTEGER, max=INTEGER),
                     live={"type": "array", "items": {"type": "object"}}),
     "Config": obj(["iceServers", "maxSessions", "model", "connectTimeout", "statuses"],
@@ -130,6 +128,8 @@ SCHEMAS: dict = {
                   connectTimeout=NUMBER, statuses={"type": "object", "additionalProperties": STRING,
                                                    "propertyNames": STATUS}, model=obj(["name", "version", "threshold"], name=STRING, version=STRING,
                                                  threshold=NUMBER, uncertainMargin=NUMBER, window=INTEGER)),
+    "Auth": {"type": "object", "required": ["role", "required"],
+             "properties": {"role": nullable({"enum": ["admin", "viewer"]}), "required": BOOLEAN}},
     "Health": obj(["status", "sessions", "maxSessions"], status={"const": "ok"}, sessions=INTEGER,
                   maxSessions=INTEGER),
     **timeline_schema(),
@@ -146,11 +146,6 @@ PATHS: dict = {
     "/dashboard": {"get": op("The RTSP monitoring dashboard", ok(media="text/html"))},
     "/static/{name}": {"get": op("The pages' scripts and styles", {**ok(media=STATIC), **errors(404)},
                                  params=[path_param("name")])},
-    "/signin": {"get": op("The sign-in page (when the server has an API token)", ok(media="text/html"))},
-    "/api/auth": {"get": op("Who the request is signed in as", ok(ref("Role")))},
-    "/api/auth/login": {"post": op("Sign in with a token: sets an HttpOnly, SameSite=Strict cookie", {
-        **ok(ref("Role")), **errors(401, 403)}, body={JSON: {"schema": obj(["token"], token=STRING)}})},
-    "/api/auth/logout": {"post": op("Sign out (clears the cookie)", ok(ref("Role")))},
     "/healthz": {"get": op("Health", ok(ref("Health")))},
     "/metrics": {"get": op("Prometheus metrics", ok(media="text/plain"))},
     "/api/openapi.json": {"get": op("This description", ok({"type": "object"}))},
@@ -164,18 +159,18 @@ PATHS: dict = {
         **ok(obj(["closed"], closed=STRING)), **errors(404)}, params=[path_param("sid")])},
     "/api/scans": {
         "post": op("Scan an uploaded video or photo, or a file inside --media-dir", {
-            **ok(ref("ScanAccepted"), 202), **errors(400, 403, 404, 413, 415, 429)},
+            **ok(ref("ScanAccepted"), 202), **errors(400, 403, 404, 413, 415, 429, 507)},
             body={"multipart/form-data": {"schema": ref("Upload")}, JSON: {"schema": ref("ScanPath")}}, token=True),
-        "get": op("Scans, newest first, a page at a time, optionally matching a file name", {
+        "get": op("Scans, newest first, a page at a time; q: part of the file name", {
             **ok(obj(["scans", "total", "limit", "offset"], scans={"type": "array", "items": ref("Scan")},
                      total=INTEGER, limit=INTEGER, offset=INTEGER)), **errors(400)},
-            params=[query_param("q", STRING), query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
-                    query_param("offset", {"type": "integer", "minimum": 0})])},
-    "/api/scans/{id}": {
-        "get": op("A scan: status, progress and, when done, the timeline",
-                  {**ok(ref("ScanWithTimeline")), **errors(404)}, params=[SCAN_ID]),
-        "delete": op("Delete a scan: its row, timeline and uploaded file", {
-            **ok({"type": "object"}), **errors(404, 409)}, params=[SCAN_ID], token=True)},
+            params=[query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    query_param("offset", {"type": "integer", "minimum": 0}), query_param("q", STRING)])},
+    "/api/scans/{id}": {"get": op("A scan: status, progress and, when done, the timeline",
+                                  {**ok(ref("ScanWithTimeline")), **errors(404)}, params=[SCAN_ID]),
+                        "delete": op("Delete a scan (stopped first if queued or running): row, timeline, uploaded file",
+                                     {**ok(obj(["deleted"], deleted=STRING)), **errors(403, 404)}, params=[SCAN_ID],
+                                     token=True)},
     "/api/scans/{id}/events": {"get": op("Server-sent progress events of a scan", {**ok(media=EVENTS), **errors(404)},
                                          params=[SCAN_ID])},
     "/api/scans/{id}/timeline.{fmt}": {"get": op("The timeline as a JSON or CSV download", {
@@ -194,6 +189,8 @@ PATHS: dict = {
     "/api/streams/{name}": {"delete": op("Stop monitoring a stream", {**ok(obj(["deleted"], deleted=STRING)),
                                                                       **errors(404)},
                                          params=[path_param("name")], token=True)},
+    "/api/streams/{name}/restart": {"post": op("Connect a (failed) stream again with its kept settings", {
+        **ok(ref("Stream")), **errors(403, 404, 409)}, params=[path_param("name")], token=True)},
     "/api/streams/{name}/thumbnail.jpg": {"get": op("The stream's latest analysed frame", {
         **ok(media="image/jpeg"), **errors(404)}, params=[path_param("name")])},
     "/api/alerts": {"get": op("Stored alerts, newest first", {
@@ -201,7 +198,7 @@ PATHS: dict = {
         params=[query_param("stream", STRING), query_param("limit", {"type": "integer", "minimum": 1,
                                                                      "maximum": 1000})])},
     "/api/alerts/{id}": {"delete": op("Delete an alert and its snapshot", {
-        **ok(obj(["deleted"], deleted=INTEGER)), **errors(404)}, params=[path_param("id", INTEGER)], token=True)},
+        **ok(obj(["deleted"], deleted=INTEGER)), **errors(403, 404)}, params=[path_param("id", INTEGER)], token=True)},
     "/api/alerts/{id}/snapshot.jpg": {"get": op("An alert's face snapshot", {**ok(media="image/jpeg"),
                                                                              **errors(404)},
                                                 params=[path_param("id", INTEGER)])},
@@ -222,6 +219,11 @@ PATHS: dict = {
                     token=True),
         "delete": op("End a WHIP push", {**ok(obj(["deleted"], deleted=STRING)), **errors(404)},
                      params=[path_param("id")], token=True)},
+    "/signin": {"get": op("The sign-in page (servers with a token)", ok(media="text/html"))},
+    "/api/auth/login": {"post": op("Sign in: a valid token sets the HttpOnly, SameSite=Strict cookie", {
+        **ok(ref("Auth")), **errors(401, 429)}, body={JSON: {"schema": obj(["token"], token=STRING)}})},
+    "/api/auth/logout": {"post": op("Sign out: clears the cookie", ok(obj(["role"], role={"type": "null"})))},
+    "/api/auth": {"get": op("Who this request is signed in as", ok(ref("Auth")))},
     "/api/events": {"get": op("Live status, result and alert events of the streams (SSE)", ok(media=EVENTS))},
 }
 
@@ -231,8 +233,10 @@ def document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "deepfake-streamer", "version": "1",
                  "description": "Real-time deepfake analysis: live webcam (WebRTC), RTSP monitoring, file and "
-                                "photo scans. Mutating /api/ requests need `Authorization: Bearer TOKEN` when the "
-                                "server has an API token."},
+                                "photo scans. When the server has an API token, every /api/ request, media file and "
+                                "/metrics need `Authorization: Bearer TOKEN` (or the pages' sign-in cookie); the "
+                                "viewer token reads only (403 on changes); changing requests are rate-limited per "
+                                "client (429)."},
         "paths": PATHS,
         "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }

@@ -10,6 +10,7 @@ from .config import ServerConfig
 from .auth import access_middleware, add_auth_routes
 from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
 from .limits import rate_limit_middleware
+from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
 from .responses import error
 from .signalling import OfferError, parse_offer
@@ -115,6 +116,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    quiet_bad_requests()  # an oversized header logs one line, not a traceback
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/replay", page)

@@ -185,6 +185,7 @@ async def start_retention(app: web.Application) -> None:
     retention = Retention(app[STORE_KEY], scans.upload_dir, cfg.retention_days, cfg.max_storage_bytes,
                           busy=scans.active)
     app[RETENTION_KEY] = retention
+    await asyncio.to_thread(retention.clean_orphans)
     if retention.enabled:
         def announce(pruned: Pruned) -> None:
             for scan_id in pruned.scans:

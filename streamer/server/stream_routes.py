@@ -117,6 +117,21 @@ async def delete_stream(request: web.Request) -> web.Response:
     return web.json_response({"deleted": request.match_info["name"]})
 
 
+async def restart_stream(request: web.Request) -> web.Response:
+    """Connect a stream again from scratch (a failed one stays failed until asked): same settings, new counters."""
+    monitor, name = request.app[MONITOR_KEY], request.match_info["name"]
+    supervisor = monitor.streams.get(name)
+    if supervisor is None:
+        return error(404, f"no stream named {name!r}")
+    cfg = supervisor.cfg
+    await monitor.remove(name)
+    try:
+        restarted = monitor.add(cfg)
+    except MonitorError as exc:  # someone took the slot meanwhile
+        return error(409, str(exc))
+    return web.json_response(public(request.app, restarted.snapshot()))
+
+
 async def list_alerts(request: web.Request) -> web.Response:
     try:
         limit = int(request.query.get("limit", "100"))
@@ -165,6 +180,7 @@ def add_stream_routes(app: web.Application) -> None:
     app.router.add_post("/api/streams", add_stream)
     app.router.add_get("/api/streams", list_streams)
     app.router.add_delete("/api/streams/{name}", delete_stream)
+    app.router.add_post("/api/streams/{name}/restart", restart_stream)
     app.router.add_get("/api/alerts", list_alerts)
     app.router.add_get("/api/alerts/{id}/snapshot.jpg", alert_snapshot)
     app.router.add_get("/api/streams/{name}/thumbnail.jpg", stream_thumbnail)

@@ -41,3 +41,19 @@ def test_monitor_exits_non_zero_when_every_stream_fails(random_model_dir):
     assert proc.returncode == 1
     statuses = [json.loads(line)["status"] for line in proc.stdout.splitlines()]
     assert "failed" in statuses
+
+
+def test_monitor_uses_the_same_flag_names_as_serve(random_model_dir):
+    new = monitor("http://127.0.0.1:9/x", "--allow-http-streams", "--duration", "1", model_dir=random_model_dir)
+    assert "not allowed" not in new.stderr and "deprecated" not in new.stderr and new.returncode in (0, 1)
+    old = monitor("http://127.0.0.1:9/x", "--allow-http", "--duration", "1", model_dir=random_model_dir)
+    assert "not allowed" not in old.stderr and "--allow-http is deprecated" in old.stderr
+
+
+def test_monitor_refuses_metadata_and_narrowed_hosts_and_redacts_passwords(random_model_dir):
+    for args, reason in ((["rtsp://169.254.169.254/x"], "metadata"),
+                         (["rtsp://127.0.0.1:9/x", "--webhook", "http://169.254.169.254/hook"], "metadata"),
+                         (["rtsp://u:hunter2@10.0.0.7/x", "--allow-stream-hosts", "192.168.0.0/16"], "private")):
+        proc = monitor(*args, model_dir=random_model_dir)
+        assert proc.returncode == 2 and reason in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert "hunter2" not in proc.stderr + proc.stdout

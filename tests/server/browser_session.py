@@ -163,6 +163,7 @@ async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
     await page.click("#stop")
     await page.wait_for_function("() => window.__dfs.state === 'stopped'", timeout=10000)
     report["after_stop_page"] = await page.evaluate("({session: __dfs.session, drawn: __dfs.drawn.length})")
+    report["after_stop_faces"] = await page.inner_text("#faces")
     report["after_stop"] = await wait_idle(url)
 
     # Closing the tab mid-session: the pagehide beacon (or the dying connection) ends it on the server.

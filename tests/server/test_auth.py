@@ -155,3 +155,12 @@ async def test_no_response_event_or_log_line_holds_a_stream_password(random_mode
         assert stored[0]["url"] == url  # kept, to connect again after a restart
     text = "\n".join(seen) + "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert secret not in text
+
+
+async def test_behind_a_proxy_the_forwarded_host_counts_as_same_origin(random_model, data_dir):
+    async with api_client(random_model, data_dir) as client:
+        body = {"name": "cam", "url": "rtsp://127.0.0.1:9/none"}
+        proxied = {"Origin": "https://dfs.example.org", "X-Forwarded-Host": "dfs.example.org"}
+        assert (await client.post("/api/streams", json=body, headers=proxied)).status == 201
+        other = {"Origin": "https://evil.example", "X-Forwarded-Host": "dfs.example.org"}
+        assert (await client.post("/api/streams", json=body, headers=other)).status == 403

@@ -122,6 +122,7 @@ def test_stop_tears_the_session_down_on_the_server(browser_report: dict) -> None
     assert after["sessions"]["active"] == 0 and after["sessions"]["closed"] == 1
     assert after["session_tasks"] == 0 and after["session_threads"] == 0 and after["peer_connections"] == 0
     assert browser_report["after_stop_page"] == {"session": None, "drawn": 0}
+    assert "0." not in browser_report["after_stop_faces"]  # no last score left on show after Stop
 
 
 def test_closing_the_tab_ends_the_session(browser_report: dict) -> None:

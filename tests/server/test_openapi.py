@@ -130,6 +130,7 @@ async def test_real_responses_validate_against_the_description(random_model, cli
                                        headers={"Content-Type": "application/trickle-ice-sdpfrag"}), 404)
         await check(await client.delete("/whip/nope"), 404)
         await check(await client.options("/whip"), 204)
+        await check(await client.post("/api/streams/nope/restart"), 404)
         await check(await client.get("/signin"), 200)
         await check(await client.get("/api/auth"), 200)
         await check(await client.post("/api/auth/login", json={"token": "any"}), 200)  # an open server

@@ -52,3 +52,16 @@ def test_search_and_delete_a_scan_from_the_page(random_model_dir: Path, tmp_path
         with urllib.request.urlopen(server.url + "/api/scans") as resp:
             assert json.loads(resp.read())["total"] == 2
         assert [e for e in log.errors] == []
+
+
+def test_on_a_phone_the_upload_panel_comes_first(random_model_dir: Path, tmp_path: Path) -> None:
+    with PageServer(loopback_config(data_dir=tmp_path / "data"), Model(random_model_dir)) as server, \
+            chromium(tmp_path) as browser:
+        page = open_page(browser, server.url, "/replay", PageLog(server.url))
+        for width, upload_first in ((390, True), (1280, False)):
+            page.set_viewport_size({"width": width, "height": 844})
+            page.wait_for_timeout(100)
+            upload = page.locator(".upload-card").bounding_box()
+            player = page.locator("section[aria-label='Player']").bounding_box()
+            assert (upload["y"] < player["y"]) == upload_first, (width, upload, player)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -180,6 +180,10 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         # Summary: overall verdict, one row per track, worst moments that seek when clicked.
         overall = page.get_attribute("#overall", "data-verdict")
         assert overall in verdict
+        # The headline says what the score means against the threshold, not just "no sign of manipulation".
+        said = page.inner_text("#overall .verdict-text")
+        highest = max(t["max_score"] for t in timeline["tracks"])
+        assert f"threshold of {timeline['model']['threshold']:.2f}" in said and f"{highest:.2f}" in said, said
         assert page.locator("table.tracks tbody tr").count() == len(timeline["tracks"])
         moment = page.locator("#moments .moment").first
         target = float(moment.get_attribute("data-t"))

@@ -96,3 +96,34 @@ def test_serve_rejects_bad_settings(tmp_path: Path, random_model_dir: Path) -> N
     proc = serve(["--model", str(random_model_dir), "--ice-server", "turn:t.example:3478"], tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "needs --turn-username" in err
+
+
+@pytest.mark.timeout(120)
+def test_serve_prints_the_real_port_after_binding_and_logs_bad_requests_in_one_line(
+        tmp_path: Path, random_model_dir: Path) -> None:
+    proc = serve(["--model", str(random_model_dir), "--port", "0", "--data-dir", str(tmp_path / "data")], tmp_path)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("deepfake-streamer: open http://localhost:"), line
+        port = int(line.split("localhost:")[1].split("/")[0])
+        assert port > 0
+        assert wait_json(f"http://127.0.0.1:{port}/healthz", timeout=10)["status"] == "ok"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+            answer = raw.recv(4096)
+        assert answer.split(b" ")[1] == b"400", answer[:80]
+        assert wait_json(f"http://127.0.0.1:{port}/healthz")["status"] == "ok"
+        taken = serve(["--model", str(random_model_dir), "--port", str(port)], tmp_path)
+        _, taken_err = taken.communicate(timeout=60)
+        assert taken.returncode == 2 and "error:" in taken_err and "Traceback" not in taken_err
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert len([x for x in err.splitlines() if "bad request refused" in x]) == 1, err
+
+
+def test_version() -> None:
+    proc = subprocess.run([sys.executable, "-m", "streamer.cli", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("deepfake-streamer 0.")

@@ -108,3 +108,20 @@ def test_listening_beyond_loopback_needs_a_token():
     with pytest.raises(ConfigError, match="API token"):
         from_args(None, {"DFS_HOST": "0.0.0.0"})
     assert from_args(None, {"DFS_HOST": "0.0.0.0", "DFS_API_TOKEN": "t"}).api_token == "t"
+
+
+async def test_restart_connects_again_with_the_kept_password(random_model, tmp_path):
+    from streamer.server.keys import MONITOR_KEY, STORE_KEY
+
+    async with api_client(random_model, tmp_path / "data") as client:
+        url = "rtsp://cam:pw-kept@127.0.0.1:9/none"
+        assert (await client.post("/api/streams", json={"name": "gate", "url": url})).status == 201
+        before = client.server.app[MONITOR_KEY].streams["gate"]
+        resp = await client.post("/api/streams/gate/restart")
+        assert resp.status == 200
+        body = await resp.json()
+        assert body["name"] == "gate" and body["url"] == "rtsp://cam:***@127.0.0.1:9/none"
+        after = client.server.app[MONITOR_KEY].streams["gate"]
+        assert after is not before and after.cfg.url == url
+        assert [s["url"] for s in client.server.app[STORE_KEY].streams()] == [url]
+        assert (await client.post("/api/streams/nothing/restart")).status == 404
