@@ -144,7 +144,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--viewer-token", help="read-only token: pages and reads, no changes (default: "
                         "$DFS_VIEWER_TOKEN)")
     add_stream_arguments(parser)
-    add_mqtt_arguments(parser)
     parser.add_argument("--max-queued-scans", type=int, help="file scans queued or running at once (default: "
                         "$DFS_MAX_QUEUED_SCANS or 16)")
     parser.add_argument("--max-uploads", type=int, help="uploads received at once (default: $DFS_MAX_UPLOADS or 4)")
