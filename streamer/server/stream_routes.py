@@ -143,9 +143,13 @@ async def list_alerts(request: web.Request) -> web.Response:
     return web.json_response({"alerts": request.app[STORE_KEY].alerts(stream, limit)})
 
 
+def _is_id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and len(raw) < 12  # "²".isdigit() is true, int("²") fails
+
+
 async def alert_snapshot(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    data = request.app[STORE_KEY].alert_snapshot(int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    data = request.app[STORE_KEY].alert_snapshot(int(raw)) if _is_id(raw) else None
     if not data:
         return error(404, "no such alert snapshot")
     return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
@@ -161,7 +165,7 @@ async def stream_thumbnail(request: web.Request) -> web.Response:
         "X-Thumbnail-Age": f"{max(0.0, time.time() - taken):.2f}"})
 async def delete_alert(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not (raw.isdigit() and len(raw) < 12 and request.app[STORE_KEY].delete_alert(int(raw))):
+    if not (_is_id(raw) and request.app[STORE_KEY].delete_alert(int(raw))):
         return error(404, "no such alert")
     return web.json_response({"deleted": int(raw)})
 

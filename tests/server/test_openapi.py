@@ -52,7 +52,9 @@ class Checker:
         assert documented, f"{method} {template} answered {resp.status}, which is not documented"
         media = resp.content_type
         content = documented.get("content", {})
-        if media == "application/json":
+        if resp.status == 204:
+            assert not content and not await resp.read(), f"{method} {template}: a 204 has no body"
+        elif media == "application/json":
             assert "application/json" in content, f"{method} {template} {resp.status}: JSON not documented"
             body = await resp.json()
             schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -127,6 +129,16 @@ async def test_real_responses_validate_against_the_description(random_model, cli
         await check(await client.patch("/whip/nope", data="a=end-of-candidates",
                                        headers={"Content-Type": "application/trickle-ice-sdpfrag"}), 404)
         await check(await client.delete("/whip/nope"), 404)
+        await check(await client.options("/whip"), 204)
+        await check(await client.post("/api/streams/nope/restart"), 404)
+        await check(await client.get("/signin"), 200)
+        await check(await client.get("/api/auth"), 200)
+        await check(await client.post("/api/auth/login", json={"token": "any"}), 200)  # an open server
+        await check(await client.post("/api/auth/logout"), 200)
+        await check(await client.get("/api/scans?limit=0"), 400)
+        await check(await client.delete("/api/alerts/999999"), 404)
+        await check(await client.delete("/api/scans/0123456789abcdef"), 404)
+        await check(await client.delete(f"/api/scans/{sid}"), 200)
     async with api_client(random_model, tmp_path / "data2", api_token="s3cret") as client:
         check.spec = spec
         await check(await client.post("/api/scans", data=form(clip("zidane.jpg"))), 401)
@@ -134,6 +146,7 @@ async def test_real_responses_validate_against_the_description(random_model, cli
         await check(await client.delete("/api/streams/cam"), 401)
         await check(await client.post("/whip", data="v=0", headers={"Content-Type": "application/sdp"}), 401)
         await check(await client.delete("/whip/nope", headers={"Authorization": "Bearer wrong"}), 401)
+        await check(await client.post("/api/auth/login", json={"token": "wrong"}), 401)
     documented = {(m.upper(), p, int(c)) for p, ops in spec["paths"].items() for m, op in ops.items()
                   for c in op["responses"]}
     missed = {(m, p) for m, p, _ in documented} - {(m, p) for m, p, _ in check.seen}

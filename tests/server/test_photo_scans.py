@@ -48,5 +48,7 @@ async def test_the_report_of_a_scan_is_a_self_contained_page(random_model, clip,
         assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
         page = await resp.text()
         assert_self_contained(page)
-        assert len(images_of(page)) == 2 and "zidane.jpg" in page and str(tmp_path) not in page
+        # two faces, one in profile that the quality gate does not score: one crop, and the reason
+        assert len(images_of(page)) == 1 and "extreme_pose: 1 face(s) not scored" in page
+        assert "zidane.jpg" in page and str(tmp_path) not in page
         assert (await client.get("/api/scans/0123456789abcdef/report.html")).status == 404
