@@ -14,7 +14,8 @@ MAX_CLIENTS = 4096  # buckets kept; the least recently seen client is forgotten 
 
 
 class RateLimiter:
-    """A token bucket per client address: ``per_minute`` on average, bursts of a quarter of that."""
+    """A token bucket per client address: ``per_minute`` on average, bursts of a quarter of that (changing
+    /api/ requests)."""
 
     def __init__(self, per_minute: int, clock=time.monotonic):
         self.rate = per_minute / 60.0
@@ -43,7 +44,9 @@ def rate_limit_middleware(per_minute: int):
 
     @web.middleware
     async def limit(request: web.Request, handler):
-        if limiter is not None and request.method in MUTATING:
+        # /api/ only: a WHIP sender trickles many ICE candidates at once, and its pushes are bounded by
+        # --max-streams anyway
+        if limiter is not None and request.method in MUTATING and request.path.startswith("/api/"):
             wait = limiter.allow(request.remote or "unknown")
             if wait > 0:
                 return web.Response(status=429, content_type="application/json", headers={

@@ -89,3 +89,11 @@ def test_rate_limiter_refills_and_keeps_clients_apart():
     assert limiter.allow("a") > 0 and limiter.allow("b") == 0
     now[0] += 2.0
     assert limiter.allow("a") == 0
+
+
+async def test_the_rate_limit_leaves_whip_trickle_alone(random_model, tmp_path):
+    async with api_client(random_model, tmp_path / "data", mutations_per_minute=4) as client:
+        statuses = {(await client.patch("/whip/nope", data="a=end-of-candidates",
+                                         headers={"Content-Type": "application/trickle-ice-sdpfrag"})).status
+                    for _ in range(8)}
+        assert statuses == {404}
