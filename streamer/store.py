@@ -1,12 +1,18 @@
 """SQLite persistence (the embedded default): streams, alerts and scans survive restarts."""
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS streams (
     name TEXT PRIMARY KEY, url TEXT NOT NULL, fps REAL NOT NULL, threshold REAL NOT NULL,
@@ -169,3 +175,33 @@ def _scan_row(row: sqlite3.Row, with_timeline: bool) -> dict:
     if with_timeline:
         out["timeline"] = json.loads(row["timeline"]) if row["timeline"] else None
     return out
+
+
+class AsyncStore:
+    """The same store for the event loop: every method a coroutine run on one worker thread, in call order,
+    so that SQLite never blocks request handling. ``sync`` is the store itself, for code already on a thread."""
+
+    def __init__(self, store: Store):
+        self.sync = store
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="dfs-sqlite")
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable]:
+        method = getattr(self.sync, name)
+
+        async def call(*args: object, **kwargs: object):
+            return await asyncio.get_running_loop().run_in_executor(self._executor, partial(method, *args, **kwargs))
+
+        return call
+
+    def schedule(self, name: str, *args: object) -> None:
+        """Fire and forget from synchronous code on the loop, in order with every other call; a failure is
+        logged."""
+        def logged(done: Future) -> None:
+            if done.exception() is not None:
+                log.error("store.%s failed: %s", name, done.exception())
+
+        self._executor.submit(getattr(self.sync, name), *args).add_done_callback(logged)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.sync.close()

@@ -9,7 +9,7 @@ from ..model import Model
 from ..pipeline import Sink
 from ..sinks import EventSink, FrameHook, stream_sinks
 from ..status import Status
-from ..store import Store
+from ..store import AsyncStore, Store
 from .alerts import Alert
 from .supervisor import StreamConfig, StreamSupervisor
 from .webhook import WebhookSender
@@ -32,10 +32,12 @@ class MonitorError(ValueError):
 
 
 class Monitor:
-    def __init__(self, model: Model, emit: EventSink, store: Store | None = None,
+    def __init__(self, model: Model, emit: EventSink, store: Store | AsyncStore | None = None,
                  webhook: WebhookSender | None = None, max_streams: int = 16, on_frame: FrameHook | None = None,
                  trimmer: HeapTrimmer | None = None, trim_every: float = 30.0):
-        self.model, self.emit, self.store, self.webhook, self.on_frame = model, emit, store, webhook, on_frame
+        self.model, self.emit, self.webhook, self.on_frame = model, emit, webhook, on_frame
+        self.db = store
+        self.store = store.sync if isinstance(store, AsyncStore) else store  # alerts: stored on worker threads
         self.max_streams = max_streams
         self.streams: dict[str, StreamSupervisor | LiveSource] = {}
         # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
@@ -49,7 +51,7 @@ class Monitor:
         supervisor.start()
         self.trimmer.start()
         if persist and self.store:
-            self.store.save_stream(cfg.to_dict())
+            self._persist("save_stream", cfg.to_dict())
         return supervisor
 
     def sinks(self, cfg: StreamConfig, kind: str) -> list[Sink]:
@@ -74,8 +76,15 @@ class Monitor:
         if supervisor is None:
             raise MonitorError(f"no stream named {name!r}")
         if self.store:
-            self.store.delete_stream(name)
+            self._persist("delete_stream", name)
         await supervisor.stop()
+
+    def _persist(self, method: str, *args: object) -> None:
+        """A stream-list write: on the server, off the event loop and in order with every other store call."""
+        if isinstance(self.db, AsyncStore):
+            self.db.schedule(method, *args)
+        elif self.db is not None:
+            getattr(self.db, method)(*args)
 
     def _store_alert(self, alert: Alert) -> None:
         """On the stream's worker thread: SQLite stays off the event loop."""

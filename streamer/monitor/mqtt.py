@@ -18,6 +18,8 @@ the broker is away at most ``max_queued`` messages wait (more are dropped and co
 """
 from __future__ import annotations
 
+import asyncio
+
 import json
 import logging
 import os
@@ -182,7 +184,8 @@ class MqttPublisher:
         queue = hub.subscribe()
         try:
             while (event := await queue.get()).get("type") != "closed":
-                jpeg = snapshot_of(event["id"]) if event.get("type") == "alert" and event.get("id") else None
+                alert = event.get("type") == "alert" and event.get("id")
+                jpeg = await asyncio.to_thread(snapshot_of, event["id"]) if alert else None
                 self.on_event(event, jpeg)
         finally:
             hub.unsubscribe(queue)

@@ -13,7 +13,8 @@ from ..memory import HeapTrimmer
 from ..metrics import observe_batch
 from ..model import Model
 from ..monitor.manager import Monitor
-from ..store import Store
+from ..retention import Pruned, Retention
+from ..store import AsyncStore, Store
 from . import aiortc_compat
 from .config import ServerConfig
 from . import listen
@@ -60,8 +61,9 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     aiortc_compat.restrict_host_addresses(cfg.ice_addresses)
     inference = app[INFERENCE_KEY] = BatchedModel(app[MODEL_KEY], on_batch=observe_batch)  # one for every stream
     hub = app[HUB_KEY] = EventHub()
-    store = app[STORE_KEY] = Store(cfg.data_dir / "deepfake-streamer.sqlite")
-    failed = store.fail_interrupted_scans()
+    sync_store = Store(cfg.data_dir / "deepfake-streamer.sqlite")
+    store = app[STORE_KEY] = AsyncStore(sync_store)
+    failed = await store.fail_interrupted_scans()
     if failed:
         log.warning("%d scan(s) interrupted by the last shutdown were marked failed", failed)
     # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
@@ -71,17 +73,19 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     sessions = app[SESSIONS_KEY] = SessionManager(cfg, inference, hub.publish)
     scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
                                          max_queued=cfg.max_queued_scans)
+    retention = await start_retention(cfg, sync_store, scans, hub)
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer)
     app[WHIP_KEY] = WhipEndpoint(cfg, monitor)
-    restore_streams(monitor, store, cfg)
-    mqtt = start_mqtt(cfg, hub, store)
+    restore_streams(monitor, await store.streams(), cfg)
+    mqtt = start_mqtt(cfg, hub, sync_store)
     try:
         yield
     finally:
         hub.close()  # ends every open event stream first, so that the server can stop
-        if mqtt:
-            await mqtt
+        if retention:
+            retention.cancel()
+        await asyncio.gather(*(t for t in (mqtt, retention) if t), return_exceptions=True)  # mqtt ends with the hub
         await sessions.close_all()
         await scans.close()
         await monitor.close_all_streams()
@@ -89,6 +93,21 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         store.close()
         inference.close()
         aiortc_compat.restore_host_addresses()
+
+
+async def start_retention(cfg: ServerConfig, store: Store, scans: ScanService, hub: EventHub) -> asyncio.Task | None:
+    """Remove what a crash left half-uploaded; then, with --retention-days or --max-storage-gb, prune the oldest
+    finished scans and alert snapshots in the background (never a queued or running scan)."""
+    retention = Retention(store, scans.upload_dir, cfg.retention_days, cfg.max_storage_bytes, busy=scans.active)
+    await asyncio.to_thread(retention.clean_orphans)
+    if not retention.enabled:
+        return None
+
+    def announce(pruned: Pruned) -> None:
+        for scan_id in pruned.scans:
+            hub.publish({"type": "scan", "id": scan_id, "status": "deleted", "progress": 0.0})
+
+    return asyncio.create_task(retention.run(cfg.retention_interval, announce), name="retention")
 
 
 def start_mqtt(cfg: ServerConfig, hub: EventHub, store: Store) -> asyncio.Task | None:
@@ -102,7 +121,7 @@ def start_mqtt(cfg: ServerConfig, hub: EventHub, store: Store) -> asyncio.Task |
 
     async def run() -> None:
         try:
-            await publisher.follow(hub, store.alert_snapshot)
+            await publisher.follow(hub, store.alert_snapshot)  # read on a worker thread
         finally:
             await asyncio.to_thread(publisher.close)
 

@@ -10,7 +10,7 @@ from ..inference import BatchedModel
 from ..memory import HeapTrimmer
 from ..model import Model
 from ..monitor.manager import Monitor
-from ..store import Store
+from ..store import AsyncStore
 from .config import ServerConfig
 from .events import EventHub
 from .scans import ScanService
@@ -24,7 +24,7 @@ CFG_KEY = web.AppKey("cfg", ServerConfig)
 MODEL_KEY = web.AppKey("model", Model)
 INFERENCE_KEY = web.AppKey("inference", BatchedModel)
 SESSIONS_KEY = web.AppKey("sessions", SessionManager)
-STORE_KEY = web.AppKey("store", Store)
+STORE_KEY = web.AppKey("store", AsyncStore)
 HUB_KEY = web.AppKey("hub", EventHub)
 SCANS_KEY = web.AppKey("scans", ScanService)
 MONITOR_KEY = web.AppKey("monitor", Monitor)

@@ -4,17 +4,16 @@ from __future__ import annotations
 import logging
 
 from ..monitor.manager import Monitor, MonitorError
-from ..store import Store
 from .config import ServerConfig
 from .stream_routes import BodyError, parse_stream
 
 log = logging.getLogger(__name__)
 
 
-def restore_streams(monitor: Monitor, store: Store, cfg: ServerConfig) -> int:
-    """Add every stored stream the current settings allow; returns how many were added."""
+def restore_streams(monitor: Monitor, rows: list[dict], cfg: ServerConfig) -> int:
+    """Add every stored stream (``rows``) the current settings allow; returns how many were added."""
     added = 0
-    for row in store.streams():
+    for row in rows:
         body = {k: row[k] for k in ("name", "url", "fps", "threshold", "alert_seconds")}
         try:
             stream = parse_stream(body, cfg.allow_http_streams, monitor.model.manifest.threshold)

@@ -13,7 +13,6 @@ from urllib.parse import quote
 from aiohttp import web
 
 from .. import timeline as timeline_io
-from ..retention import Pruned, Retention
 from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY
 from .limits import Full, Slots, check_disk
@@ -22,8 +21,6 @@ from .scans import ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
 UPLOADS_KEY = web.AppKey("uploads_in_flight", Slots)
-RETENTION_KEY = web.AppKey("retention", Retention)
-RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
 
 SCAN_ID = re.compile(r"^[0-9a-f]{16}$")
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "matroska": "video/x-matroska"}
@@ -66,7 +63,7 @@ async def _create_scan(request: web.Request, cfg, scans) -> web.Response:
     finally:
         if taken:
             uploads.give()
-    scans.submit(scan_id, filename, path, asdict(info))
+    await scans.submit(scan_id, filename, path, asdict(info))
     return web.json_response({"id": scan_id, "status": "queued", "filename": filename, "info": asdict(info)},
                              status=202, headers={"Location": f"/api/scans/{scan_id}"})
 
@@ -89,9 +86,9 @@ async def _server_path(request: web.Request, media_dir: Path | None) -> tuple[Pa
     return path, path.name
 
 
-def _scan_or_404(request: web.Request, with_timeline: bool = False) -> dict:
+async def _scan_or_404(request: web.Request, with_timeline: bool = False) -> dict:
     scan_id = request.match_info["id"]
-    row = request.app[STORE_KEY].scan(scan_id, with_timeline) if SCAN_ID.match(scan_id) else None
+    row = await request.app[STORE_KEY].scan(scan_id, with_timeline) if SCAN_ID.match(scan_id) else None
     if row is None:
         raise web.HTTPNotFound(text=json.dumps({"error": "no such scan", "status": 404}),
                                content_type="application/json")
@@ -117,8 +114,8 @@ async def list_scans(request: web.Request) -> web.Response:
     offset = _int_query(request, "offset", 0, 0, 10**9)
     query = request.query.get("q", "")[:200]
     store = request.app[STORE_KEY]
-    return web.json_response({"scans": [public(r) for r in store.scans(limit, offset, query)],
-                              "total": store.count_scans(query), "limit": limit, "offset": offset})
+    rows, total = await store.scans(limit, offset, query), await store.count_scans(query)
+    return web.json_response({"scans": [public(r) for r in rows], "total": total, "limit": limit, "offset": offset})
 
 
 async def delete_scan(request: web.Request) -> web.Response:
@@ -131,13 +128,13 @@ async def delete_scan(request: web.Request) -> web.Response:
 
 
 async def get_scan(request: web.Request) -> web.Response:
-    response = web.json_response(public(_scan_or_404(request, with_timeline=True)))
+    response = web.json_response(public(await _scan_or_404(request, with_timeline=True)))
     response.enable_compression()  # a timeline is ~7 KB per second of one face, and compresses ~10x
     return response
 
 
 async def scan_events(request: web.Request) -> web.StreamResponse:
-    row = _scan_or_404(request)
+    row = await _scan_or_404(request)
     return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("id") == row["id"],
                                last=lambda e: e.get("status") in ("done", "failed", "deleted"),
                                initial=[{"type": "scan", "id": row["id"], "status": row["status"],
@@ -145,7 +142,7 @@ async def scan_events(request: web.Request) -> web.StreamResponse:
 
 
 async def export_timeline(request: web.Request) -> web.Response:
-    row = _scan_or_404(request, with_timeline=True)
+    row = await _scan_or_404(request, with_timeline=True)
     if not row["timeline"]:
         return error(409, f"the scan is {row['status']}; its timeline is not ready")
     stem = Path(row["filename"]).stem or "scan"
@@ -169,7 +166,7 @@ def attachment(filename: str) -> str:
 
 
 async def scan_video(request: web.Request) -> web.StreamResponse:
-    row = _scan_or_404(request)
+    row = await _scan_or_404(request)
     path = Path(row["path"])
     if not path.is_file():
         return error(410, "the video of this scan is no longer on the server")
@@ -179,28 +176,6 @@ async def scan_video(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": kind})
 
 
-async def start_retention(app: web.Application) -> None:
-    """After the storage services started (on_startup runs after every cleanup context has)."""
-    cfg, scans = app[CFG_KEY], app[SCANS_KEY]
-    retention = Retention(app[STORE_KEY], scans.upload_dir, cfg.retention_days, cfg.max_storage_bytes,
-                          busy=scans.active)
-    app[RETENTION_KEY] = retention
-    await asyncio.to_thread(retention.clean_orphans)
-    if retention.enabled:
-        def announce(pruned: Pruned) -> None:
-            for scan_id in pruned.scans:
-                app[HUB_KEY].publish({"type": "scan", "id": scan_id, "status": "deleted", "progress": 0.0})
-
-        app[RETENTION_TASK] = asyncio.create_task(retention.run(cfg.retention_interval, announce), name="retention")
-
-
-async def stop_retention(app: web.Application) -> None:
-    task = app.get(RETENTION_TASK)
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 
@@ -208,7 +183,7 @@ async def scan_report(request: web.Request) -> web.Response:
     """The self-contained HTML report of a finished scan (see streamer/report.py)."""
     from ..report import render
 
-    row = _scan_or_404(request, with_timeline=True)
+    row = await _scan_or_404(request, with_timeline=True)
     if not row["timeline"]:
         return error(409, f"the scan is {row['status']}; its report is not ready")
     model_dir = getattr(request.app[MODEL_KEY], "dir", None)
@@ -221,8 +196,6 @@ async def scan_report(request: web.Request) -> web.Response:
 
 def add_scan_routes(app: web.Application) -> None:
     app[UPLOADS_KEY] = Slots(app[CFG_KEY].max_uploads, "uploads")
-    app.on_startup.append(start_retention)
-    app.on_shutdown.append(stop_retention)
     app.router.add_post("/api/scans", create_scan)
     app.router.add_get("/api/scans", list_scans)
     app.router.add_get("/api/scans/{id}", get_scan)

@@ -10,7 +10,7 @@ from ..model import Model
 from ..retention import remove_upload
 from ..scan import scan_file
 from ..sources import MediaError
-from ..store import Store
+from ..store import AsyncStore
 from ..timeline import summary
 from .events import EventHub
 
@@ -30,7 +30,7 @@ class ScanService:
     """Runs at most ``concurrency`` scans at a time; at most ``max_queued`` are queued, running or being
     uploaded: a slot is reserved (synchronously) when a request starts, so concurrent uploads cannot overbook."""
 
-    def __init__(self, store: Store, model: Model, hub: EventHub, upload_dir: Path,
+    def __init__(self, store: AsyncStore, model: Model, hub: EventHub, upload_dir: Path,
                  concurrency: int = 1, max_queued: int = 16):
         self.store, self.model, self.hub, self.upload_dir = store, model, hub, upload_dir
         self.max_queued = max_queued
@@ -57,10 +57,10 @@ class ScanService:
     def active(self, scan_id: str) -> bool:
         return scan_id in self._tasks
 
-    def submit(self, scan_id: str, filename: str, path: Path, info: dict) -> None:
+    async def submit(self, scan_id: str, filename: str, path: Path, info: dict) -> None:
         """Start a scan (in the slot its request reserved, which the request then releases)."""
-        self.store.create_scan(scan_id, filename, str(path))
-        self.store.update_scan(scan_id, info=info)
+        await self.store.create_scan(scan_id, filename, str(path))
+        await self.store.update_scan(scan_id, info=info)
         self._tasks[scan_id] = asyncio.create_task(self._run(scan_id, path), name=f"scan-{scan_id}")
         self.hub.publish({"type": "scan", "id": scan_id, "status": "queued", "progress": 0.0})
 
@@ -68,8 +68,8 @@ class ScanService:
         try:
             async with self._slots:
                 if scan_id in self._cancelled:  # stopped while it waited its turn
-                    if self.store.scan(scan_id):
-                        self._set(scan_id, status="failed", error="interrupted by a server shutdown",
+                    if await self.store.scan(scan_id):
+                        await self._set(scan_id, status="failed", error="interrupted by a server shutdown",
                                   finished=time.time())
                     return
                 self._running.add(scan_id)
@@ -80,7 +80,7 @@ class ScanService:
 
     async def _scan(self, scan_id: str, path: Path) -> None:
         loop = asyncio.get_running_loop()
-        info = self.store.scan(scan_id)["info"] or {}
+        info = (await self.store.scan(scan_id))["info"] or {}
         duration = info.get("duration") or 0.0
         last = [0.0]
 
@@ -92,34 +92,34 @@ class ScanService:
                 return
             last[0] = now
             fraction = min(pts / duration, 0.999) if duration else 0.0
+            self.store.sync.update_scan(scan_id, progress=fraction)  # on the scan's own thread
             loop.call_soon_threadsafe(self._progress, scan_id, fraction, frames)
 
-        self._set(scan_id, status="running")
+        await self._set(scan_id, status="running")
         try:
             timeline = await asyncio.to_thread(scan_file, path, self.model, None, progress)
         except ScanCancelled:
-            if self.store.scan(scan_id):  # not deleted meanwhile
-                self._set(scan_id, status="failed", error="interrupted by a server shutdown", finished=time.time())
+            if await self.store.scan(scan_id):  # not deleted meanwhile
+                await self._set(scan_id, status="failed", error="interrupted by a server shutdown", finished=time.time())
             return
         except MediaError as exc:
-            self._set(scan_id, status="failed", error=str(exc).replace(str(path), "the file"), finished=time.time())
+            await self._set(scan_id, status="failed", error=str(exc).replace(str(path), "the file"), finished=time.time())
             return
         except Exception as exc:  # a scan must never take the server down
             log.exception("scan %s failed", scan_id)
-            self._set(scan_id, status="failed", error=f"internal error: {type(exc).__name__}", finished=time.time())
+            await self._set(scan_id, status="failed", error=f"internal error: {type(exc).__name__}", finished=time.time())
             return
-        timeline["source"] = self.store.scan(scan_id)["filename"]
-        self.store.update_scan(scan_id, timeline=timeline, summary=summary(timeline))
-        self._set(scan_id, status="done", progress=1.0, finished=time.time())
+        timeline["source"] = (await self.store.scan(scan_id))["filename"]
+        await self.store.update_scan(scan_id, timeline=timeline, summary=summary(timeline))
+        await self._set(scan_id, status="done", progress=1.0, finished=time.time())
 
     def _progress(self, scan_id: str, fraction: float, frames: int) -> None:
-        self.store.update_scan(scan_id, progress=fraction)
         self.hub.publish({"type": "scan", "id": scan_id, "status": "running", "progress": round(fraction, 4),
                           "frames": frames})
 
-    def _set(self, scan_id: str, **fields: object) -> None:
-        self.store.update_scan(scan_id, **fields)
-        row = self.store.scan(scan_id)
+    async def _set(self, scan_id: str, **fields: object) -> None:
+        await self.store.update_scan(scan_id, **fields)
+        row = await self.store.scan(scan_id)
         self.hub.publish({"type": "scan", "id": scan_id, "status": row["status"], "progress": row["progress"],
                           "error": row["error"]})
 
@@ -133,7 +133,7 @@ class ScanService:
                 task.cancel()  # still waiting for its turn
             await asyncio.gather(task, return_exceptions=True)
             self._cancelled.discard(scan_id)
-        row = self.store.delete_scan(scan_id)
+        row = await self.store.delete_scan(scan_id)
         if row is not None:
             remove_upload(self.upload_dir, Path(row["path"]))
             self.hub.publish({"type": "scan", "id": scan_id, "status": "deleted", "progress": row["progress"]})

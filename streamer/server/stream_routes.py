@@ -140,7 +140,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     if not 1 <= limit <= 1000:
         return error(400, "'limit' must be between 1 and 1000")
     stream = request.query.get("stream") or None
-    return web.json_response({"alerts": request.app[STORE_KEY].alerts(stream, limit)})
+    return web.json_response({"alerts": await request.app[STORE_KEY].alerts(stream, limit)})
 
 
 def _is_id(raw: str) -> bool:
@@ -149,7 +149,7 @@ def _is_id(raw: str) -> bool:
 
 async def alert_snapshot(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    data = request.app[STORE_KEY].alert_snapshot(int(raw)) if _is_id(raw) else None
+    data = await request.app[STORE_KEY].alert_snapshot(int(raw)) if _is_id(raw) else None
     if not data:
         return error(404, "no such alert snapshot")
     return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
@@ -165,7 +165,7 @@ async def stream_thumbnail(request: web.Request) -> web.Response:
         "X-Thumbnail-Age": f"{max(0.0, time.time() - taken):.2f}"})
 async def delete_alert(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    if not (_is_id(raw) and request.app[STORE_KEY].delete_alert(int(raw))):
+    if not (_is_id(raw) and await request.app[STORE_KEY].delete_alert(int(raw))):
         return error(404, "no such alert")
     return web.json_response({"deleted": int(raw)})
 

@@ -151,7 +151,7 @@ async def test_no_response_event_or_log_line_holds_a_stream_password(random_mode
             seen.append(await (await client.get(path, headers=auth)).text())
         errors = [json.loads(s[6:]) for s in seen if s.startswith("data: ") and '"error": "' in s]
         assert errors, "no error status event was seen"
-        stored = client.server.app[STORE_KEY].streams()
+        stored = await client.server.app[STORE_KEY].streams()
         assert stored[0]["url"] == url  # kept, to connect again after a restart
     text = "\n".join(seen) + "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert secret not in text

@@ -22,7 +22,7 @@ async def test_delete_removes_row_timeline_and_file(random_model, clip, tmp_path
         assert not upload.exists()
         assert (await client.get(f"/api/scans/{scan['id']}")).status == 404
         assert (await client.get(f"/api/scans/{scan['id']}/video")).status == 404
-        assert client.server.app[STORE_KEY].scan(scan["id"]) is None
+        assert await client.server.app[STORE_KEY].scan(scan["id"]) is None
         assert (await client.delete(f"/api/scans/{scan['id']}")).status == 404
         assert (await client.delete("/api/scans/not-an-id")).status == 404
 

@@ -123,5 +123,5 @@ async def test_restart_connects_again_with_the_kept_password(random_model, tmp_p
         assert body["name"] == "gate" and body["url"] == "rtsp://cam:***@127.0.0.1:9/none"
         after = client.server.app[MONITOR_KEY].streams["gate"]
         assert after is not before and after.cfg.url == url
-        assert [s["url"] for s in client.server.app[STORE_KEY].streams()] == [url]
+        assert [s["url"] for s in await client.server.app[STORE_KEY].streams()] == [url]
         assert (await client.post("/api/streams/nothing/restart")).status == 404
