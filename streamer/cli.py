@@ -33,16 +33,29 @@ def _positive(value: str) -> float:
     return number
 
 
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake-streamer", description="Real-time deepfake analysis of faces in video.")
     sub = parser.add_subparsers(dest="command", required=True)
-    scan = sub.add_parser("scan", help="analyse a video file faster than real time")
-    scan.add_argument("video", help="video file to analyse")
-    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON")
-    scan.add_argument("--csv", metavar="OUT", help="write one row per face per frame as CSV")
+    scan = sub.add_parser("scan", help="analyse video files faster than real time")
+    scan.add_argument("video", nargs="+", help="video files, or directories (their video files, recursively)")
+    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON (several files: a directory)")
+    scan.add_argument("--csv", metavar="OUT", help="write one row per face per frame as CSV (several files: a directory)")
     scan.add_argument("--fps", type=_positive, help="analyse at most N frames per second (default: every frame)")
     scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
     scan.add_argument("--quiet", action="store_true", help="no progress bar")
+    scan.add_argument("--workers", type=_count, metavar="N",
+                      help="worker processes: a long file is split at keyframes and its segments scanned at once "
+                           "(default: one per CPU core; 1: all in this process)")
+    scan.add_argument("--ray", metavar="ADDRESS",
+                      help="scan on a Ray cluster: 'auto' (the cluster `ray start` made on this machine) or the "
+                           "head's HOST:PORT; needs the cluster extra: pip install 'deepfake-streamer[cluster]'")
     scan.set_defaults(func=run_scan)
     serve = sub.add_parser("serve", help="serve the live webcam page (WebRTC) on http://localhost:8080/")
     from .server.config import add_arguments
@@ -58,32 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from .segments.command import run
 
-    from . import timeline
-    from .scan import scan_file
-    from .sources import probe
-
-    path = Path(args.video)
-    info = probe(path)
-    model = load_model(args.model)
-    total = round(info.duration, 2) if info.duration else None
-    with tqdm(total=total, unit="s", desc=path.name, disable=args.quiet, file=sys.stderr,
-              bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}, {postfix}]") as bar:
-        def progress(pts: float, frames: int) -> None:
-            bar.n = min(pts, total) if total else pts
-            bar.set_postfix_str(f"{frames} frames", refresh=False)
-            bar.update(0)
-
-        result = scan_file(path, model, args.fps, progress)
-        bar.n = bar.total or bar.n
-        bar.refresh()
-    print(summary_table(result))
-    if args.json:
-        timeline.write_json(result, Path(args.json))
-    if args.csv:
-        timeline.write_csv(result, Path(args.csv))
-    return 0
+    return run(args, load_model(args.model), summary_table)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -40,24 +40,22 @@ def assemble(path: Path | str, info: VideoInfo, manifest: Manifest, parts: list[
 
 
 def split(path: Path | str, parts: int, fps: float | None = None) -> list[Segment] | None:
-    """The file's segments, or None when it is scanned in one piece (short, or timestamps not exact)."""
-    if parts < 2:
-        return None
+    """The file's segments (one when it is too short to split), or None when its timestamps are not exact."""
     try:
-        segments = plan(index_file(path), parts, fps)
+        return plan(index_file(path), max(1, parts), fps)
     except NotSplittable:
         return None
-    return segments if len(segments) > 1 else None
 
 
 def scan_parallel(path: Path | str, model: Model, run: Runner | None, parts: int, fps: float | None = None,
-                  progress: Progress | None = None) -> dict:
-    """A whole file's timeline from ``parts`` segments scanned by ``run`` (a pool's or Ray's); files that
-    do not split, or whose decoder disagrees with the index, are scanned in one piece here."""
+                  progress: Progress | None = None, whole: bool = False) -> dict:
+    """A file's timeline from up to ``parts`` segments scanned by ``run`` (a pool's or Ray's). A file that
+    does not split is scanned in one piece: by ``run`` too with ``whole`` (many files at once), else here;
+    so is a file whose decoder disagrees with its index."""
     path = Path(path)
     info = probe(path)
     segments = split(path, parts, fps) if run else None
-    if segments:
+    if segments and (len(segments) > 1 or whole):
         try:
             return assemble(path, info, model.manifest, run(path, segments, progress), fps)
         except SegmentMismatch:

@@ -1,0 +1,36 @@
+"""`deepfake-streamer scan` over several files and folders, with worker processes."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.test_cli import scan
+
+
+def test_a_folder_scans_every_video_in_it_with_one_summary(random_model_dir, clip, tmp_path):
+    folder = tmp_path / "archive"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(clip("WolfgangLanger_Pexels.mp4"), folder / "talk.mp4")
+    shutil.copy(clip("single_face.mp4"), folder / "sub" / "short.mp4")
+    shutil.copy(clip("no_face.mp4"), folder / "sub" / "empty.mp4")
+    (folder / "notes.txt").write_text("not a video")
+    (folder / "broken.mp4").write_bytes(b"\x00" * 1000)
+    out = tmp_path / "json"
+    proc = scan(folder, "--workers", "2", "--json", out, "--quiet", model_dir=random_model_dir)
+    assert proc.returncode == 2, proc.stderr  # one file failed; the others were still scanned
+    lines = proc.stdout.strip().splitlines() + proc.stderr.strip().splitlines()
+    assert any("broken.mp4: failed:" in line for line in lines)
+    assert "4 files:" in proc.stdout and "1 failed" in proc.stdout and "1 no faces" in proc.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["empty.json", "short.json", "talk.json"]
+    talk = json.loads((out / "talk.json").read_text())
+    assert len(talk["frames"]) == 472 and talk["tracks"][0]["frames"] == 472
+
+
+def test_an_empty_folder_is_an_error(random_model_dir, tmp_path):
+    proc = scan(tmp_path, "--quiet", model_dir=random_model_dir)
+    assert proc.returncode == 2 and "no video files in" in proc.stderr
+
+
+def test_workers_must_be_positive(random_model_dir, clip):
+    proc = scan(clip("single_face.mp4"), "--workers", "0", model_dir=random_model_dir)
+    assert proc.returncode == 2 and "--workers" in proc.stderr
