@@ -97,6 +97,7 @@ def summary_table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .assets import AssetError
+    from .cluster import ClusterError
     from .model import ModelError
     from .native_logs import filter_native_logs
     from .server.config import ConfigError
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     filter_native_logs()
     try:
         return int(args.func(args) or 0)
-    except (MediaError, ModelError, AssetError, ConfigError, OSError) as exc:
+    except (MediaError, ModelError, AssetError, ConfigError, ClusterError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

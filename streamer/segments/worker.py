@@ -30,6 +30,7 @@ class SegmentResult:
     number: int
     frames: list[FrameResult] = field(default_factory=list)  # analysed frames the segment owns
     overlap: list[FrameResult] = field(default_factory=list)  # warm-up frames: only to join tracks
+    node: str = ""  # where it ran, when a cluster ran it
 
 
 def scan_segment(path: Path | str, segment: Segment, model: Model, report: Report | None = None,
