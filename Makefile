@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 APT_TEST := chromium ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav iproute2
+# npm: some third-party assets are npm package tarballs (`npm pack`, streamer/assets.py).
+APT_ASSETS := npm
 
-.PHONY: serve test install install-dev apt-test assets bench bench-webrtc clean
+.PHONY: serve test install install-dev apt-test apt-assets assets bench bench-webrtc clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,14 +20,20 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PIP) install -q -e '.[dev,train,cluster]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed apt-assets
 	$(PY) -m streamer.assets
 
-install-dev: $(VENV)/.installed-dev apt-test
+install-dev: $(VENV)/.installed-dev apt-test apt-assets
 	$(PY) -m streamer.assets
 
 apt-test:
-	@missing=$$(for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@$(MAKE) --no-print-directory apt-install PKGS="$(APT_TEST)"
+
+apt-assets:
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-install PKGS="$(APT_ASSETS)"
+
+apt-install:
+	@missing=$$(for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing apt packages: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \

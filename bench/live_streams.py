@@ -21,6 +21,7 @@ from streamer.inference import BatchedModel  # noqa: E402
 from streamer.model import Model  # noqa: E402
 from streamer.monitor.manager import Monitor  # noqa: E402
 from streamer.monitor.supervisor import StreamConfig  # noqa: E402
+from streamer.status import Event, ResultEvent  # noqa: E402
 
 RTSP_SERVER = ROOT / "tests" / "monitor" / "rtsp_server.py"
 
@@ -110,9 +111,9 @@ class StreamRun:
         self.configs = [StreamConfig(f"s{i}", url, fps=ceiling_fps, min_fps=floor_fps, threshold=1.01,
                                      stall_seconds=10, connect_timeout=10) for i in range(n)]
 
-    def _on_event(self, event: dict) -> None:
-        if event["type"] == "result" and self.keep_latencies:
-            self.latencies.setdefault(event["stream"], []).append((time.monotonic(), event["latency_ms"]))
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ResultEvent) and self.keep_latencies:
+            self.latencies.setdefault(event.stream, []).append((time.monotonic(), event.latency_ms))
 
     def start(self) -> None:
         for cfg in self.configs:

@@ -54,7 +54,7 @@ def sample_line(elapsed: float, run: StreamRun) -> str:
     heap_text = f"heap in use {heap.in_use_mb:6.1f} MB, free {heap.free_mb:5.1f} MB  " if heap else ""
     streams = run.monitor.streams.values()
     return (f"{elapsed / 60:5.1f} min  RSS {rss_mb():7.1f} MB  {heap_text}analysed {sum(run.counts().values())} "
-            f"frames  reconnects {sum(s.stats.reconnects for s in streams)}")
+            f"frames  reconnects {sum(s.source.reconnects for s in streams)}")
 
 
 def slope_per_hour(samples: list[Sample], base: float) -> float:

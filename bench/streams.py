@@ -37,7 +37,7 @@ async def measure(model, url: str, n: int, seconds: float, ceiling: float, floor
         first = run.latency_percentile(t0, t0 + 5, 50)
         last = run.latency_percentile(t1 - 5, t1, 50)
         dropped = sum(s.stats.frames_dropped for s in run.monitor.streams.values())
-        reconnects = sum(s.stats.reconnects for s in run.monitor.streams.values())
+        reconnects = sum(s.source.reconnects for s in run.monitor.streams.values())
         batch = run.shared.stats["encode"].mean
     finally:
         await run.close()

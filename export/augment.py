@@ -1,7 +1,10 @@
-"""Paired augmentation: one random draw applied identically to a real image and its fake."""
+"""Paired augmentation: one random draw applied identically to a real image and its fake.
+
+The whole-image changes here (colour, gamma, blur, sharpening, noise, skin smoothing, down-up
+resizing, JPEG/H.264) are also the evaluation's deployment conditions (``export.evaluate``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import av
@@ -20,11 +23,18 @@ class AugParams:
     noise_seed: int
     jpeg: int  # JPEG quality, 0 = none
     h264: int = 0  # H.264 intra-frame CRF (instead of JPEG), 0 = none
+    gamma: float = 1.0  # <1 brightens, >1 darkens
+    blur: float = 0.0  # Gaussian blur sigma (px of the image), 0 = none
+    sharpen: float = 0.0  # unsharp-mask amount, 0 = none
+    smooth: float = 0.0  # skin smoothing ("beauty filter") strength in [0, 1], 0 = none
 
 
-def sample_aug(rng: np.random.Generator, h264: float = 0.0) -> AugParams:
-    """A random augmentation; ``h264`` is the probability of H.264 intra coding instead of JPEG."""
-    return AugParams(
+def sample_aug(rng: np.random.Generator, h264: float = 0.0, strong: bool = False) -> AugParams:
+    """A random augmentation; ``h264`` is the probability of H.264 intra coding instead of JPEG.
+
+    ``strong`` adds gamma, blur, sharpening and skin smoothing draws (after the others, so a seed
+    gives the same base draw either way)."""
+    base = AugParams(
         flip=bool(rng.random() < 0.5),
         scale=float(rng.uniform(0.35, 1.0) if rng.random() < 0.3 else 1.0),
         brightness=float(rng.uniform(-0.08, 0.08)),
@@ -35,6 +45,38 @@ def sample_aug(rng: np.random.Generator, h264: float = 0.0) -> AugParams:
         jpeg=int(rng.integers(35, 96) if rng.random() < 0.7 else 0),
         h264=int(rng.integers(22, 41) if rng.random() < h264 else 0),
     )
+    if not strong:
+        return base
+    return replace(base,
+                   gamma=float(np.exp(rng.uniform(-0.6, 0.6)) if rng.random() < 0.4 else 1.0),
+                   blur=float(rng.uniform(0.5, 2.0) if rng.random() < 0.2 else 0.0),
+                   sharpen=float(rng.uniform(0.3, 1.5) if rng.random() < 0.15 else 0.0),
+                   smooth=float(rng.uniform(0.4, 1.0) if rng.random() < 0.25 else 0.0))
+
+
+def gamma(image: np.ndarray, g: float) -> np.ndarray:
+    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** g, 0, 255).astype(np.uint8)
+    return lut[image]
+
+
+def smooth_skin(image: np.ndarray, strength: float = 1.0) -> np.ndarray:
+    """A beauty filter: edge-preserving (bilateral) smoothing blended in at ``strength``."""
+    side = min(image.shape[:2])
+    d = max(3, int(side / 40) | 1)
+    smooth = cv2.bilateralFilter(np.ascontiguousarray(image), d, 40, d * 1.5)
+    return cv2.addWeighted(smooth, strength, image, 1.0 - strength, 0)
+
+
+def down_up(image: np.ndarray, scale: float) -> np.ndarray:
+    """Downscale then upscale back (a low-resolution camera)."""
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(8, int(w * scale)), max(8, int(h * scale))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def sharpen(image: np.ndarray, amount: float) -> np.ndarray:
+    blurred = cv2.GaussianBlur(image, (0, 0), 1.0)
+    return cv2.addWeighted(image, 1.0 + amount, blurred, -amount, 0)
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -45,11 +87,17 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 
 
 def augment(image: np.ndarray, p: AugParams) -> np.ndarray:
-    x = image[:, ::-1] if p.flip else image
-    h, w = x.shape[:2]
+    x = np.ascontiguousarray(image[:, ::-1] if p.flip else image)
+    if p.smooth > 0:
+        x = smooth_skin(x, p.smooth)
+    if p.blur > 0:
+        x = cv2.GaussianBlur(x, (0, 0), p.blur)
+    if p.sharpen > 0:
+        x = sharpen(x, p.sharpen)
     if p.scale < 1.0:
-        small = cv2.resize(x, (max(8, int(w * p.scale)), max(8, int(h * p.scale))), interpolation=cv2.INTER_AREA)
-        x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        x = down_up(x, p.scale)
+    if p.gamma != 1.0:
+        x = gamma(x, p.gamma)
     f = x.astype(np.float32)
     grey = f.mean(axis=2, keepdims=True)
     f = grey + (f - grey) * (1.0 + p.saturation)

@@ -1,20 +1,14 @@
-"""Platt calibration of a checkpoint on validation identities, so 0.5 means an even call.
-
-    python -m export.calibrate runs/NAME/model.pt
+"""Platt calibration of the detector's logits on validation identities, so 0.5 means an even call.
 
 Frame logits (encoder classifier) and window logits (temporal head) are each mapped by
-``a * z + b`` fitted on validation SBI pairs / clip windows; the manifest threshold becomes the
-equal-error threshold of the calibrated validation windows. Ranking (AUC) is unchanged.
+``a * z + b`` fitted on validation SBI pairs / clip windows. Ranking (AUC) is unchanged. Used by
+``export.train`` at the end of training and by ``export.recalibrate`` on a saved checkpoint.
 """
 from __future__ import annotations
-
-import argparse
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .metrics import auc, eer
 from .networks import Encoder, Temporal
 
 
@@ -65,42 +59,3 @@ def load_temporal(state: dict, dim: int) -> Temporal:
     if set(missing) - {"scale", "shift"} or unexpected:
         raise RuntimeError(f"temporal state mismatch: {missing} {unexpected}")
     return head
-
-
-def calibrate_checkpoint(path: Path) -> dict:
-    from .train import Config, clip_windows, load_clips, pair_set, run_epoch_scores
-
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = Config(**state["config"])
-    encoder = Encoder(cfg.embedding_dim)
-    encoder.load_state_dict(state["encoder"])
-    head = load_temporal(state["temporal"], cfg.embedding_dim)
-    clips, _ = load_clips(cfg)
-    reals, fakes = pair_set(cfg, clips["val"], cfg.val_variants, "val")
-    z, y = run_epoch_scores(encoder, reals, fakes)
-    frame = calibrate_encoder(encoder, z, y)
-    wx, wy = clip_windows(cfg, encoder, clips["val"], "val")
-    head.eval()
-    with torch.no_grad():
-        wz = head(torch.from_numpy(wx)).numpy()
-    window = calibrate_temporal(head, wz, wy)
-    with torch.no_grad():
-        scores = torch.sigmoid(head(torch.from_numpy(wx))).numpy()
-    val_eer, threshold = eer(wy, scores)
-    state["encoder"], state["temporal"], state["threshold"] = encoder.state_dict(), head.state_dict(), threshold
-    state["val"] = state.get("val", {}) | {"window_auc": auc(wy, scores), "window_eer": val_eer,
-                                           "frame_auc": auc(y, z), "calibration": {"frame": frame, "window": window}}
-    torch.save(state, path)
-    return state["val"] | {"threshold": threshold}
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", type=Path)
-    args = ap.parse_args(argv)
-    print(calibrate_checkpoint(args.checkpoint))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,7 +5,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from streamer.faces import FaceDetector, align_crop
+from streamer.faces import Face, FaceDetector, align_crop
+from streamer.quality import QualityConfig, assess
 
 from .augment import augment_pair, sample_aug
 from .data import Clip
@@ -23,26 +24,31 @@ class Cropper:
         self._t = 0.0
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
+        face = self.face(image)
+        return None if face is None else align_crop(image, face.keypoints, face.box, self.size, self.margin)
+
+    def face(self, image: np.ndarray) -> Face | None:
+        """The largest detected face."""
         self._t += 1 / 25.0
         faces = self._det.detect(image, self._t)
-        if not faces:
-            return None
-        face = max(faces, key=lambda f: f.box[2] - f.box[0])
-        return align_crop(image, face.keypoints, face.box, self.size, self.margin)
+        return max(faces, key=lambda f: f.box[2] - f.box[0]) if faces else None
 
     def close(self) -> None:
         self._det.close()
 
 
-def sbi_pairs(clip: Clip, step: int, variants: int, size: int, margin: float,
-              rng: np.random.Generator, h264: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """(reals, fakes) crops (N, S, S, 3): per-frame SBI, each pair sharing one augmentation."""
+def sbi_pairs(clip: Clip, step: int, variants: int, size: int, margin: float, rng: np.random.Generator,
+              h264: float = 0.0, regions: bool = False, strong: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(reals, fakes) crops (N, S, S, 3): per-frame SBI, each pair sharing one augmentation.
+
+    ``regions``: SBI of face parts (mouth, lower face, eyes, upper face, nose) besides the hull;
+    ``strong``: gamma, blur, sharpening and skin smoothing in the shared augmentation too."""
     reals, fakes = [], []
     cut_real, cut_fake = Cropper(size, margin), Cropper(size, margin)
     for i in range(0, len(clip), step):
         for _ in range(variants):
-            real, fake, _ = self_blend(clip.regions[i], clip.landmarks[i], sample_params(rng))
-            real, fake = augment_pair(real, fake, sample_aug(rng, h264))
+            real, fake, _ = self_blend(clip.regions[i], clip.landmarks[i], sample_params(rng, regions))
+            real, fake = augment_pair(real, fake, sample_aug(rng, h264, strong))
             r, f = cut_real(real), cut_fake(fake)
             if r is not None and f is not None:
                 reals.append(r), fakes.append(f)
@@ -62,3 +68,19 @@ def clip_crops(frames: Frames, size: int, margin: float,
             out[i], ok[i] = crop, True
     cut.close()
     return out, ok
+
+
+def gated_crops(frames: Frames, size: int, margin: float, quality: QualityConfig
+                ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Like ``clip_crops``, plus the face-quality gate's reason per frame (None: scored or no face)."""
+    cut = Cropper(size, margin)
+    out, ok = np.zeros((len(frames), size, size, 3), np.uint8), np.zeros(len(frames), bool)
+    reasons: list[str | None] = [None] * len(frames)
+    for i, frame in enumerate(frames):
+        face = cut.face(frame)
+        if face is None:
+            continue
+        out[i], ok[i] = align_crop(frame, face.keypoints, face.box, size, margin), True
+        reasons[i] = assess(frame, face, quality).reason
+    cut.close()
+    return out, ok, reasons

@@ -1,49 +1,72 @@
 """Evaluate an exported model directory on held-out identities (or FaceForensics++/Celeb-DF folders).
 
     python -m export.evaluate models/default [DATA ...] [--out DIR] [--no-manifest]
+    python -m export.evaluate DIR --split val --set-threshold 0.05   # threshold from validation people
 
-Without DATA: the test identities of the fetched assets (see ``export.data.ASSET_SPLIT``), each real
-clip against (a) video SBI fakes (blend parameters frozen per clip) and (b) identity swaps from
-another test identity (never used in training), clean and re-compressed (JPEG q75/q40 per frame,
-H.264 CRF 23/35 through PyAV). A DATA folder laid out like FaceForensics++ (``original_sequences/``,
-``manipulated_sequences/METHOD/``) or Celeb-DF (``Celeb-real``, ``YouTube-real``, ``Celeb-synthesis``)
+Without DATA: the real clips of the asset identities of one split (``test`` by default; see
+``export.data.ASSET_SPLIT``), each scored as the runtime scores it (face detection, the face-quality
+gate, ``align_crop``, the encoder, windows through the temporal head, ``streamer.scoring``'s track
+score and verdict), under deployment conditions (clean, H.264 CRF 23/35, downscale x0.5 and back,
+JPEG q40, dark and backlit, skin smoothing). Fakes, made from the same clips and held out of
+training: video SBI (parameters frozen per clip), identity swaps from another person of the split,
+and region swaps (lower face as in lip-sync fakes, upper face/eyes) from another person.
+
+What it reports, per condition: the share of real identities with a clip whose verdict is fake at the
+manifest threshold (with a per-identity table), frame and window false-positive rates with and
+without the quality gate and the share of real frames the gate refuses; per fake kind, AUC and the
+true-positive rate at 5 % false positives. 95 % intervals resample identities. A DATA folder laid
+out like FaceForensics++ (``original_sequences/``, ``manipulated_sequences/METHOD/``) or Celeb-DF
 is scored as real vs each fake kind (up to ``--max-frames`` full frames per video, the largest face).
-Frame-level and window-level AUC (95 % CI by bootstrap over clips), accuracy at the manifest
-threshold and EER go to ``evaluation.json``, ``roc.png`` and the manifest's ``metrics``.
+``--set-threshold F`` (validation split only) writes the threshold that calls F of the validation
+real windows fake into the manifest.
 """
 from __future__ import annotations
 
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from tqdm import tqdm
 
 from streamer.model import Model
+from streamer.quality import QualityConfig
+from streamer.scoring import FAKE, ScoringConfig, TrackScorer, verdict
 
-from .augment import jpeg
-from .crops import clip_crops
+from .augment import down_up, gamma, jpeg, smooth_skin
+from .crops import gated_crops
 from .data import VIDEO_EXT, Clip, asset_sources, load_split, read_video, split_identities
-from .metrics import roc, summary
-from .synth import identity_swap, sample_params, self_blend_clip
+from .metrics import grouped_rate_ci, roc, summary, threshold_at_fpr, tpr_at_fpr
+from .synth import identity_swap, sample_params, self_blend_clip, swap_triangles
 
 Frames = list[np.ndarray]
+FAKE_KINDS = ("sbi", "swap", "swap_lower", "swap_upper")
+REGION_OF = {"swap": "hull", "swap_lower": "lower", "swap_upper": "upper"}
+TARGET_FPR = 0.05  # the headline true-positive rates are read at this false-positive rate
 
 
 @dataclass
 class Scored:
-    """Scores of one clip under one condition."""
+    """Scores of one clip under one condition, with and without the face-quality gate."""
 
     clip: str
+    identity: str
     label: int
-    kind: str  # "real", "sbi", "swap", or a dataset's method name
-    frame_scores: np.ndarray
-    window_scores: np.ndarray
+    kind: str  # "real", a FAKE_KINDS entry, or a dataset's method name
+    frame_scores: np.ndarray  # frames the gate let through
+    window_scores: np.ndarray  # windows of gated frames
+    frame_all: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every frame with a face
+    window_all: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    faces: int = 0  # frames with a face
+    refused: dict = field(default_factory=dict)  # gate reason -> frames
+    verdict: str = "no face"  # the runtime's track verdict, gated
+    verdict_ungated: str = "no face"
+    track_mean: float | None = None
 
 
 def h264(frames: Frames, crf: int) -> Frames:
@@ -65,51 +88,97 @@ def h264(frames: Frames, crf: int) -> Frames:
         return [fr.to_ndarray(format="rgb24") for fr in inp.decode(video=0)]
 
 
+def backlit(image: np.ndarray) -> np.ndarray:
+    """A bright window behind the person: the face darkened (gamma 1.8), the surround brightened."""
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = np.sqrt(((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2)
+    glow = np.clip((r - 0.45) / 0.5, 0, 1)[..., None]
+    dark = gamma(image, 1.8).astype(np.float32)
+    return np.clip(dark * (1 - glow) + (dark * 0.4 + 200) * glow, 0, 255).astype(np.uint8)
+
+
 CONDITIONS: dict[str, Callable[[Frames], Frames]] = {
     "clean": lambda fs: fs,
-    "jpeg_q75": lambda fs: [jpeg(f, 75) for f in fs],
-    "jpeg_q40": lambda fs: [jpeg(f, 40) for f in fs],
     "h264_crf23": lambda fs: h264(fs, 23),
     "h264_crf35": lambda fs: h264(fs, 35),
+    "down_up_0.5": lambda fs: [down_up(f, 0.5) for f in fs],
+    "jpeg_q40": lambda fs: [jpeg(f, 40) for f in fs],
+    "dark": lambda fs: [gamma(f, 2.2) for f in fs],
+    "backlit": lambda fs: [backlit(f) for f in fs],
+    "skin_smoothing": lambda fs: [smooth_skin(f, 0.8) for f in fs],
 }
 
 
-def score_frames(model: Model, frames: Frames, segment: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Frame scores (frames with a face) and window scores (T consecutive frames, stride S)."""
+def _windows(keep: np.ndarray, segment: np.ndarray, t: int, stride: int) -> list[int]:
+    return [s for s in range(0, len(keep) - t + 1, stride)
+            if keep[s:s + t].all() and (segment[s:s + t] == segment[s]).all()]
+
+
+def track_verdict(emb: np.ndarray, scores: np.ndarray, model: Model, cfg: ScoringConfig) -> tuple[str, float | None]:
+    """The runtime's verdict for one track: ``TrackScorer`` fed frame by frame (25 fps), as the analyzer does."""
+    scorer = TrackScorer(cfg)
+    for i, (e, s) in enumerate(zip(emb, scores)):
+        due = scorer.add(e, s)
+        scorer.update(i / 25.0, float(model.temporal(scorer.window()[None])[0]) if due else None)
+    if scorer.frames == 0:
+        return "no face", None
+    mean = scorer.mean_score
+    return verdict(mean, cfg, scorer.frames), mean
+
+
+def score_clip(model: Model, frames: Frames, segment: np.ndarray | None, quality: QualityConfig,
+               cfg: ScoringConfig) -> dict:
+    """Everything ``Scored`` holds for one clip (frame/window scores, gate, verdicts)."""
     m = model.manifest
-    crops, ok = clip_crops(frames, m.input_size, m.crop_margin)
-    if not ok.any():
-        return np.zeros(0), np.zeros(0)
-    emb, scores = model.encode(crops[ok])
-    full = np.zeros((len(frames), m.embedding_dim), np.float32)
-    full[ok] = emb
+    crops, ok, reasons = gated_crops(frames, m.input_size, m.crop_margin, quality)
     seg = np.zeros(len(frames), int) if segment is None else segment
-    starts = [s for s in range(0, len(frames) - m.window + 1, m.stride)
-              if ok[s:s + m.window].all() and (seg[s:s + m.window] == seg[s]).all()]
-    wins = model.temporal(np.stack([full[s:s + m.window] for s in starts])) if starts else np.zeros(0)
-    return scores, wins
+    emb = np.zeros((len(frames), m.embedding_dim), np.float32)
+    score = np.zeros(len(frames), np.float32)
+    if ok.any():
+        emb[ok], score[ok] = model.encode(crops[ok])
+    gated = ok & np.array([r is None for r in reasons])
+    out = {"faces": int(ok.sum()), "refused": {}}
+    for r in reasons:
+        if r is not None:
+            out["refused"][r] = out["refused"].get(r, 0) + 1
+    for tag, keep in (("", gated), ("_all", ok)):
+        starts = _windows(keep, seg, m.window, m.stride)
+        wins = model.temporal(np.stack([emb[s:s + m.window] for s in starts])) if starts else np.zeros(0)
+        out["frame_scores" if not tag else "frame_all"] = score[keep]
+        out["window_scores" if not tag else "window_all"] = wins
+    out["verdict"], out["track_mean"] = track_verdict(emb[gated], score[gated], model, cfg)
+    out["verdict_ungated"], _ = track_verdict(emb[ok], score[ok], model, cfg)
+    return out
 
 
-def synth_sets(clips: list[Clip], seed: int, sbi_draws: int = 2) -> list[tuple[str, int, str, Frames, np.ndarray]]:
-    """(clip name, label, kind, frames, segment) for reals, video SBI and identity swaps."""
+def synth_sets(clips: list[Clip], seed: int, sbi_draws: int = 1, kinds: tuple[str, ...] = FAKE_KINDS
+               ) -> list[tuple[str, str, int, str, Frames, np.ndarray]]:
+    """(clip name, identity, label, kind, frames, segment) for reals, video SBI and (region) swaps.
+
+    Swap donors are other people of the same split, so they are held out of training too."""
     rng = np.random.default_rng(seed)
     sets = []
-    for k, clip in enumerate(clips):
-        sets.append((clip.source, 0, "real", list(clip.regions), clip.segment))
-        for d in range(sbi_draws):
+    for clip in clips:
+        sets.append((clip.source, clip.identity, 0, "real", list(clip.regions), clip.segment))
+        for d in range(sbi_draws if "sbi" in kinds else 0):
             _, fakes = self_blend_clip(list(clip.regions), list(clip.landmarks), sample_params(rng))
-            sets.append((f"{clip.source}/sbi{d}", 1, "sbi", fakes, clip.segment))
+            sets.append((f"{clip.source}/sbi{d}", clip.identity, 1, "sbi", fakes, clip.segment))
         donors = [c for c in clips if c.identity != clip.identity]
-        if donors:
+        triangles = swap_triangles(clip.landmarks[len(clip) // 2], clip.regions.shape[1:3])
+        for kind in (k for k in kinds if k in REGION_OF):
+            if not donors:
+                break
             donor = donors[int(rng.integers(len(donors)))]
             j = len(donor) // 2
-            fakes = [identity_swap(r, lm, donor.regions[j], donor.landmarks[j])[0]
-                     for r, lm in zip(clip.regions, clip.landmarks)]
-            sets.append((f"{clip.source}/swap<{donor.identity}", 1, "swap", fakes, clip.segment))
+            fakes = [identity_swap(r, lm, donor.regions[j], donor.landmarks[j], region=REGION_OF[kind],
+                                   triangles=triangles)[0] for r, lm in zip(clip.regions, clip.landmarks)]
+            sets.append((f"{clip.source}/{kind}<{donor.identity}", clip.identity, 1, kind, fakes, clip.segment))
     return sets
 
 
-def metrics_for(scored: list[Scored], kinds: list[str], threshold: float, n_boot: int) -> dict:
+def fake_metrics(scored: list[Scored], kinds: list[str], threshold: float, n_boot: int) -> dict:
+    """Per fake kind and level: AUC (CI over identities), TPR at 5 % FPR, accuracy, EER (gated scores)."""
     out = {}
     reals = [s for s in scored if s.kind == "real"]
     for kind in kinds:
@@ -118,43 +187,114 @@ def metrics_for(scored: list[Scored], kinds: list[str], threshold: float, n_boot
             continue
         out[kind] = {}
         for level, attr in (("frame", "frame_scores"), ("window", "window_scores")):
-            items = [(s.label, x, s.clip) for s in reals + fakes for x in getattr(s, attr)]
+            items = [(s.label, x, s.identity) for s in reals + fakes for x in getattr(s, attr)]
             if not items:
                 continue
             y, x, g = (np.asarray(v) for v in zip(*items))
             out[kind][level] = summary(y, x, threshold, groups=g, n_boot=n_boot)
+            out[kind][level]["tpr_at_5fpr"] = round(tpr_at_fpr(y, x, TARGET_FPR), 4)
+        caught = [s.verdict == FAKE for s in fakes]
+        out[kind]["clips_called_fake"] = round(float(np.mean(caught)), 4)
     return out
 
 
+def real_metrics(scored: list[Scored], threshold: float, n_boot: int) -> dict:
+    """The false-positive side: identities called fake, frame/window FPR with and without the gate."""
+    reals = [s for s in scored if s.kind == "real"]
+    if not reals:
+        return {}
+    people = sorted({s.identity for s in reals})
+    fake_people = np.array([any(s.verdict == FAKE for s in reals if s.identity == p) for p in people], float)
+    fake_people_ungated = np.array([any(s.verdict_ungated == FAKE for s in reals if s.identity == p)
+                                    for p in people], float)
+    out = {"identities": len(people),
+           "identities_fake": _rate(fake_people, np.arange(len(people)), n_boot),
+           "identities_fake_ungated": _rate(fake_people_ungated, np.arange(len(people)), n_boot)}
+    for level, gated, ungated in (("frame", "frame_scores", "frame_all"), ("window", "window_scores", "window_all")):
+        for tag, attr in (("", gated), ("_ungated", ungated)):
+            hits = np.concatenate([getattr(s, attr) >= threshold for s in reals])
+            groups = np.concatenate([[s.identity] * len(getattr(s, attr)) for s in reals])
+            out[f"{level}_fpr{tag}"] = _rate(hits, groups, n_boot)
+    faces = sum(s.faces for s in reals)
+    refused = sum(sum(s.refused.values()) for s in reals)
+    out["gate_refused_share"] = round(refused / max(faces, 1), 4)
+    reasons: dict[str, int] = {}
+    for s in reals:
+        for r, n in s.refused.items():
+            reasons[r] = reasons.get(r, 0) + n
+    out["gate_reasons"] = reasons
+    return out
+
+
+def _rate(hits: np.ndarray, groups: np.ndarray, n_boot: int) -> dict:
+    if len(hits) == 0:
+        return {"rate": None, "ci95": [None, None], "n": 0}
+    lo, hi = grouped_rate_ci(hits, groups, n_boot)
+    return {"rate": round(float(np.mean(hits)), 4), "ci95": [round(lo, 4), round(hi, 4)], "n": int(len(hits))}
+
+
+def per_identity(scored: list[Scored], threshold: float) -> dict:
+    """Each real person: clips, frames, gate refusals, mean window score, windows called fake, verdict."""
+    out: dict[str, dict] = {}
+    for s in (s for s in scored if s.kind == "real"):
+        row = out.setdefault(s.identity, {"clips": [], "faces": 0, "refused": 0, "windows": [], "verdicts": []})
+        row["clips"].append(s.clip)
+        row["faces"] += s.faces
+        row["refused"] += sum(s.refused.values())
+        row["windows"] += list(s.window_scores)
+        row["verdicts"].append(s.verdict)
+    table = {}
+    for person, row in sorted(out.items()):
+        w = np.asarray(row["windows"], float)
+        table[person] = {"clips": row["clips"], "faces": row["faces"], "refused": row["refused"],
+                         "window_mean": round(float(w.mean()), 4) if len(w) else None,
+                         "windows_fake": round(float((w >= threshold).mean()), 4) if len(w) else None,
+                         "verdict": FAKE if FAKE in row["verdicts"] else
+                         ("real" if "real" in row["verdicts"] else row["verdicts"][0])}
+    return table
+
+
 def per_clip(scored: list[Scored], threshold: float) -> dict:
-    """Mean frame/window score of each clip and the share of its windows called fake."""
+    """Mean frame/window score of each clip, the share of its windows called fake and its verdict."""
     out = {}
     for s in scored:
         if len(s.frame_scores):
             w = s.window_scores
-            out[s.clip] = {"kind": s.kind, "frame_mean": round(float(s.frame_scores.mean()), 4),
+            out[s.clip] = {"kind": s.kind, "identity": s.identity,
+                           "frame_mean": round(float(s.frame_scores.mean()), 4),
                            "window_mean": round(float(w.mean()), 4) if len(w) else None,
-                           "windows_fake": round(float((w >= threshold).mean()), 4) if len(w) else None}
+                           "windows_fake": round(float((w >= threshold).mean()), 4) if len(w) else None,
+                           "verdict": s.verdict}
     return out
 
 
-def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str],
-                    which: str = "test") -> tuple[dict, dict]:
+def scoring_config(model: Model) -> ScoringConfig:
+    m = model.manifest
+    return ScoringConfig(m.window, m.stride, m.threshold, m.uncertain_margin)
+
+
+def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str], which: str = "test",
+                    kinds: tuple[str, ...] = FAKE_KINDS, quality: QualityConfig | None = None
+                    ) -> tuple[dict, dict]:
     srcs = asset_sources()
     split = split_identities([s.identity for s in srcs])
     clips = load_split(srcs, split, which, log=tqdm.write)
-    sets = synth_sets(clips, seed)
+    sets = synth_sets(clips, seed, kinds=kinds)
+    quality = quality or QualityConfig()
+    cfg, thr = scoring_config(model), model.manifest.threshold
     results, raw = {}, {}
     for cond in conditions:
         scored = []
-        for name, label, kind, frames, seg in tqdm(sets, desc=cond):
-            f, w = score_frames(model, CONDITIONS[cond](frames), seg)
-            scored.append(Scored(name, label, kind, f, w))
-        results[cond] = metrics_for(scored, ["sbi", "swap"], model.manifest.threshold, n_boot)
-        results[cond]["per_clip"] = per_clip(scored, model.manifest.threshold)
+        for name, identity, label, kind, frames, seg in tqdm(sets, desc=cond):
+            scored.append(Scored(name, identity, label, kind, **score_clip(model, CONDITIONS[cond](frames), seg,
+                                                                             quality, cfg)))
+        results[cond] = {"real": real_metrics(scored, thr, n_boot),
+                         "fakes": fake_metrics(scored, list(kinds), thr, n_boot),
+                         "per_identity": per_identity(scored, thr), "per_clip": per_clip(scored, thr)}
         raw[cond] = scored
     info = {"split": which, f"{which}_identities": sorted({c.identity for c in clips}),
-            "clips": [c.source for c in clips], "frames": int(sum(len(c) for c in clips))}
+            "clips": [c.source for c in clips], "frames": int(sum(len(c) for c in clips)),
+            "quality_gate": asdict(quality)}
     return {"assets": info, "conditions": results}, raw
 
 
@@ -175,13 +315,14 @@ def dataset_videos(root: Path) -> list[tuple[Path, int, str]]:
 
 
 def evaluate_folder(model: Model, root: Path, n_boot: int, max_frames: int) -> dict:
-    scored = []
+    scored, cfg = [], scoring_config(model)
     for path, label, kind in tqdm(dataset_videos(root), desc=root.name):
-        frames, _ = read_video(path, max_frames)
-        f, w = score_frames(model, frames)  # full frames, largest face: as the runtime sees them
-        scored.append(Scored(str(path.relative_to(root)), label, kind, f, w))
+        frames, _ = read_video(path, max_frames)  # full frames, largest face: as the runtime sees them
+        name = str(path.relative_to(root))
+        scored.append(Scored(name, name, label, kind, **score_clip(model, frames, None, QualityConfig(), cfg)))
     kinds = sorted({s.kind for s in scored} - {"real"})
-    return metrics_for(scored, kinds, model.manifest.threshold, n_boot)
+    return {"real": real_metrics(scored, model.manifest.threshold, n_boot),
+            "fakes": fake_metrics(scored, kinds, model.manifest.threshold, n_boot)}
 
 
 def plot_roc(raw: dict[str, list[Scored]], path: Path) -> None:
@@ -193,7 +334,9 @@ def plot_roc(raw: dict[str, list[Scored]], path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     for ax, (level, attr) in zip(axes, (("frame", "frame_scores"), ("window", "window_scores"))):
         for cond, scored in raw.items():
-            for kind, ls in (("sbi", "-"), ("swap", "--")):
+            if cond not in ("clean", "h264_crf23"):
+                continue
+            for kind, ls in zip(FAKE_KINDS, ("-", "--", "-.", ":")):
                 items = [(s.label, x) for s in scored if s.kind in ("real", kind) for x in getattr(s, attr)]
                 if not items:
                     continue
@@ -210,19 +353,27 @@ def plot_roc(raw: dict[str, list[Scored]], path: Path) -> None:
 
 
 def compact(results: dict) -> dict:
-    """AUCs (with CIs) per condition and fake kind, for the manifest."""
+    """Headline figures per condition for the manifest: real identities called fake, window FPR,
+    and per fake kind the window AUC (CI) and TPR at 5 % FPR."""
     out = {}
-    for cond, kinds in results.get("conditions", {}).items():
-        for kind, levels in kinds.items():
-            if kind == "per_clip":
-                continue
+    for cond, res in results.get("conditions", {}).items():
+        real = res.get("real", {})
+        if real:
+            out[f"real_{cond}_identities_fake"] = real["identities_fake"]["rate"]
+            out[f"real_{cond}_identities_fake_ci95"] = real["identities_fake"]["ci95"]
+            out[f"real_{cond}_window_fpr"] = real["window_fpr"]["rate"]
+            out[f"real_{cond}_gate_refused"] = real["gate_refused_share"]
+        for kind, levels in res.get("fakes", {}).items():
+            m = levels.get("window") or levels.get("frame")
+            if m:
+                out[f"{kind}_{cond}_window_auc"] = m["auc"]
+                out[f"{kind}_{cond}_window_auc_ci95"] = m["auc_ci95"]
+                out[f"{kind}_{cond}_window_tpr_at_5fpr"] = m["tpr_at_5fpr"]
+    for name, res in results.get("datasets", {}).items():
+        for kind, levels in res.get("fakes", {}).items():
             for level, m in levels.items():
-                out[f"{kind}_{cond}_{level}_auc"] = m["auc"]
-                out[f"{kind}_{cond}_{level}_auc_ci95"] = m["auc_ci95"]
-    for name, kinds in results.get("datasets", {}).items():
-        for kind, levels in kinds.items():
-            for level, m in levels.items():
-                out[f"{name}_{kind}_{level}_auc"] = m["auc"]
+                if isinstance(m, dict):
+                    out[f"{name}_{kind}_{level}_auc"] = m["auc"]
     return out
 
 
@@ -238,16 +389,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-frames", type=int, default=64, help="frames per dataset video")
     ap.add_argument("--seed", type=int, default=123)
     ap.add_argument("--split", choices=("test", "val"), default="test",
-                    help="which asset identities to score; 'val' compares runs and never writes the manifest")
+                    help="which asset identities to score; 'val' compares runs and never writes the metrics")
+    ap.add_argument("--kinds", nargs="*", default=list(FAKE_KINDS), choices=list(FAKE_KINDS))
+    ap.add_argument("--no-gate", action="store_true", help="score every face (no face-quality gate)")
+    ap.add_argument("--set-threshold", type=float, metavar="FPR",
+                    help="with --split val: write the threshold calling FPR of the clean validation real windows "
+                         "fake into the manifest, then evaluate with it")
     args = ap.parse_args(argv)
+    if args.set_threshold is not None:
+        if args.split != "val":
+            ap.error("--set-threshold needs --split val: the threshold is chosen on validation people")
+        set_threshold(args.model_dir, args.set_threshold, args.seed)
     model = Model(args.model_dir)
     out = args.out or args.model_dir
     out.mkdir(parents=True, exist_ok=True)
     results: dict = {"model": model.manifest.name, "version": model.manifest.version,
                      "threshold": model.manifest.threshold,
-                     "ci": "95% percentile bootstrap over clips (frames of a clip resampled together)"}
+                     "ci": "95% percentile bootstrap over identities (all frames of a person resampled together)"}
     if not args.no_assets:
-        res, raw = evaluate_assets(model, args.seed, args.bootstrap, args.conditions, args.split)
+        res, raw = evaluate_assets(model, args.seed, args.bootstrap, args.conditions, args.split,
+                                   tuple(args.kinds), QualityConfig(enabled=not args.no_gate))
         results |= res
         plot_roc(raw, out / "roc.png")
     if args.data:
@@ -257,6 +418,25 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_manifest and args.split == "test":
         write_metrics(args.model_dir, results)
     return 0
+
+
+def set_threshold(model_dir: Path, target_fpr: float, seed: int) -> float:
+    """Threshold calling ``target_fpr`` of the clean, gated validation real windows fake -> manifest."""
+    model = Model(model_dir)
+    srcs = asset_sources()
+    clips = load_split(srcs, split_identities([s.identity for s in srcs]), "val", log=tqdm.write)
+    cfg, wins = scoring_config(model), []
+    for clip in tqdm(clips, desc="validation real windows"):
+        wins.append(score_clip(model, list(clip.regions), clip.segment, QualityConfig(), cfg)["window_scores"])
+    threshold = threshold_at_fpr(np.concatenate(wins), target_fpr)
+    path = model_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["threshold"] = round(float(threshold), 4)
+    manifest.setdefault("metrics", {}).setdefault("validation", {})["threshold_rule"] = (
+        f"{target_fpr:.0%} of the clean validation real windows (face-quality gate on) at or above it")
+    path.write_text(json.dumps(manifest, indent=2))
+    tqdm.write(f"threshold {threshold:.4f}: {target_fpr:.0%} of {sum(len(w) for w in wins)} validation real windows")
+    return threshold
 
 
 def write_metrics(model_dir: Path, results: dict) -> None:

@@ -77,3 +77,37 @@ def summary(labels: np.ndarray, scores: np.ndarray, threshold: float, groups: np
     return {"auc": round(auc(labels, scores), 4), "auc_ci95": [round(lo, 4), round(hi, 4)],
             "accuracy": round(accuracy(labels, scores, threshold), 4), "eer": round(e, 4),
             "n_real": int((~y).sum()), "n_fake": int(y.sum())}
+
+
+def threshold_at_fpr(real_scores: np.ndarray, target: float) -> float:
+    """The lowest threshold at which at most ``target`` of the real scores are called fake (>=)."""
+    s = np.sort(np.asarray(real_scores, np.float64))[::-1]
+    if len(s) == 0:
+        raise ValueError("no real scores to set a threshold on")
+    k = int(np.floor(target * len(s) + 1e-9))  # real scores allowed at or above the threshold
+    if k >= len(s):
+        return float(s[-1])
+    return float(np.nextafter(s[k], np.inf))
+
+
+def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, target: float) -> float:
+    """True-positive rate at the threshold that calls at most ``target`` of the reals fake."""
+    y, s = np.asarray(labels, bool), np.asarray(scores, np.float64)
+    if not y.any() or y.all():
+        return float("nan")
+    return float(np.mean(s[y] >= threshold_at_fpr(s[~y], target)))
+
+
+def grouped_rate_ci(hits: np.ndarray, groups: np.ndarray, n: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile CI of a rate (mean of 0/1 ``hits``), resampling whole groups (files, people)."""
+    hits, groups = np.asarray(hits, np.float64), np.asarray(groups)
+    uniq = np.unique(groups)
+    if len(uniq) == 0:
+        return float("nan"), float("nan")
+    sums = np.array([hits[groups == g].sum() for g in uniq])
+    counts = np.array([(groups == g).sum() for g in uniq])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(uniq), (n, len(uniq)))
+    rates = sums[idx].sum(1) / np.maximum(counts[idx].sum(1), 1)
+    lo, hi = np.percentile(rates, [2.5, 97.5])
+    return float(lo), float(hi)

@@ -31,11 +31,28 @@ class BlendParams:
     morph: int  # >0 dilate, <0 erode, kernel radius in px per 100 px of face
     blur: float  # mask blur sigma, fraction of the face size
     ratio: float  # blend ratio at the mask's centre
+    region: str = "hull"  # which part of the face is blended (REGIONS)
 
 
-def sample_params(rng: np.random.Generator) -> BlendParams:
-    """Random SBI parameters following the paper's ranges."""
-    return BlendParams(
+# MediaPipe face-mesh indices of the parts that region blends replace (lip-sync fakes change the mouth
+# and lower face, expression/eye edits the upper face).
+LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
+EYES = [33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173, 263, 249, 390, 373, 374,
+        380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398, 70, 63, 105, 66, 107, 336, 296, 334, 293, 300]
+NOSE = [168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 327, 129, 358, 48, 278, 64, 294, 218, 438]
+NOSE_TIP, NOSE_BRIDGE = 1, 168
+REGIONS = ("hull", "lower", "mouth", "upper", "eyes", "nose")
+REGION_WEIGHTS = (0.4, 0.15, 0.15, 0.1, 0.1, 0.1)
+
+
+def sample_params(rng: np.random.Generator, regions: bool = False) -> BlendParams:
+    """Random SBI parameters following the paper's ranges; ``regions``: also blend parts of the face."""
+    region = str(rng.choice(REGIONS, p=REGION_WEIGHTS)) if regions else "hull"
+    return BlendParams(region=region, **_blend_draw(rng))
+
+
+def _blend_draw(rng: np.random.Generator) -> dict:
+    return dict(
         alter_source=bool(rng.random() < 0.5),
         rgb_shift=tuple(rng.uniform(-20, 20, 3).tolist()),
         hsv_shift=(float(rng.uniform(-5, 5)), float(rng.uniform(-25, 25)), float(rng.uniform(-20, 20))),
@@ -68,6 +85,34 @@ def hull_mask(shape: tuple[int, int], landmarks: np.ndarray, shrink: float = 1.0
     return mask.astype(np.float32)
 
 
+def _scaled_hull(shape: tuple[int, int], pts: np.ndarray, grow: float) -> np.ndarray:
+    centre = pts.mean(0)
+    return hull_mask(shape, centre + (pts - centre) * grow)
+
+
+def region_mask(shape: tuple[int, int], landmarks: np.ndarray, region: str, shrink: float = 1.0) -> np.ndarray:
+    """float32 mask (H, W) in {0, 1} of one part of the face, always inside the face hull.
+
+    ``lower``/``upper``: the hull below the nose tip / above the nose bridge (along the face's own
+    vertical axis, so a tilted head is cut right); ``mouth``/``eyes``/``nose``: the hull of those mesh
+    points, grown a little around their centre.
+    """
+    face = hull_mask(shape, landmarks, shrink)
+    if region == "hull":
+        return face
+    if region in ("lower", "upper"):
+        axis = landmarks[152] - landmarks[10]  # forehead -> chin
+        axis = axis / max(float(np.linalg.norm(axis)), 1e-6)
+        t = (landmarks - landmarks[10]) @ axis
+        cut = t[NOSE_TIP] if region == "lower" else t[NOSE_BRIDGE]
+        pts = landmarks[t >= cut] if region == "lower" else landmarks[t <= cut]
+        part = hull_mask(shape, pts) if len(pts) >= 3 else face
+    else:
+        index, grow = {"mouth": (LIPS, 1.5), "eyes": (EYES, 1.25), "nose": (NOSE, 1.3)}[region]
+        part = _scaled_hull(shape, landmarks[index], grow)
+    return part * face
+
+
 def _elastic(mask: np.ndarray, seed: int, alpha_px: float) -> np.ndarray:
     h, w = mask.shape
     rng = np.random.default_rng(seed)
@@ -81,7 +126,9 @@ def _elastic(mask: np.ndarray, seed: int, alpha_px: float) -> np.ndarray:
 def blend_mask(shape: tuple[int, int], landmarks: np.ndarray, p: BlendParams) -> np.ndarray:
     """The soft SBI mask (H, W) float32 in [0, ratio]: hull, elastic warp, erosion/dilation, blur."""
     size = face_size(landmarks)
-    mask = hull_mask(shape, landmarks, p.hull_shrink)
+    mask = region_mask(shape, landmarks, p.region, p.hull_shrink)
+    if p.region != "hull":  # parts are smaller: deform and grow/shrink them less
+        size = size * 0.5
     mask = (_elastic(mask, p.elastic_seed, p.elastic_alpha * size) > 0.5).astype(np.float32)
     radius = int(round(abs(p.morph) * size / 100.0))
     if radius > 0:
@@ -180,12 +227,18 @@ def _triangles(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(out, np.int32)
 
 
-def warp_face(source: np.ndarray, src_lm: np.ndarray, dst_lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def swap_triangles(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Delaunay triangles of the swap points; the mesh topology is stable, so one set serves a clip."""
+    return _triangles(landmarks[_SWAP_POINTS].astype(np.float32), shape)
+
+
+def warp_face(source: np.ndarray, src_lm: np.ndarray, dst_lm: np.ndarray, shape: tuple[int, int],
+              triangles: np.ndarray | None = None) -> np.ndarray:
     """Piecewise-affine warp of the source face onto the target's landmark geometry."""
     src = src_lm[_SWAP_POINTS].astype(np.float32)
     dst = dst_lm[_SWAP_POINTS].astype(np.float32)
     out = np.zeros((*shape, 3), np.uint8)
-    for tri in _triangles(dst, shape):
+    for tri in _triangles(dst, shape) if triangles is None else triangles:
         _warp_triangle(source, out, src[tri], dst[tri])
     return out
 
@@ -219,12 +272,15 @@ def color_transfer(source: np.ndarray, target: np.ndarray, mask: np.ndarray) -> 
 
 
 def identity_swap(target: np.ndarray, tgt_lm: np.ndarray, source: np.ndarray, src_lm: np.ndarray,
-                  feather: float = 0.04) -> tuple[np.ndarray, np.ndarray]:
-    """The source person's face on the target frame: landmark warp, colour transfer, feathered hull."""
+                  feather: float = 0.04, region: str = "hull", triangles: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The source person's face (or one part of it: ``region``, see ``region_mask``) on the target
+    frame: landmark warp (``triangles``: from ``swap_triangles``, else triangulated here), colour
+    transfer, feathered mask."""
     shape = target.shape[:2]
-    warped = warp_face(source, src_lm, tgt_lm, shape)
+    warped = warp_face(source, src_lm, tgt_lm, shape, triangles)
     size = face_size(tgt_lm)
-    hard = hull_mask(shape, tgt_lm, 0.95)
+    hard = region_mask(shape, tgt_lm, region, 0.95)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     hard = cv2.erode(hard, kernel, iterations=max(1, int(size * 0.02)))
     warped = color_transfer(warped, target, hard)

@@ -26,7 +26,7 @@ from streamer.assets import asset_path, cache_dir
 from .crops import clip_crops, sbi_pairs
 from .data import Clip, Source, asset_sources, folder_sources, load_split, split_identities
 from .calibrate import calibrate_encoder, calibrate_temporal
-from .metrics import auc, eer
+from .metrics import auc, eer, threshold_at_fpr
 from .networks import Encoder, Temporal
 from .synth import sample_params, self_blend_clip
 
@@ -48,6 +48,11 @@ class Config:
     variants: int = 8  # SBI pairs per training frame
     val_variants: int = 4
     h264_aug: float = 0.0  # share of pairs coded with H.264 (intra) instead of JPEG
+    regions: bool = False  # SBI of face parts (mouth, lower face, eyes, upper face, nose) besides the hull
+    strong_aug: bool = False  # gamma, blur, sharpening, skin smoothing in the paired augmentation
+    balanced: bool = False  # sample training pairs so every identity weighs the same per epoch
+    weight_decay: float = 1e-4
+    dropout: float = 0.2
     keep_last: bool = False  # ship the last stage-1 epoch instead of the best validation epoch
     video_step: int = 2  # use every n-th frame of real videos in stage 1
     still_step: int = 4  # and of still pseudo-clips
@@ -58,6 +63,7 @@ class Config:
     clip_variants: int = 3  # video-SBI parameter draws per clip in stage 2
     temporal_epochs: int = 15
     threads: int = 2
+    target_fpr: float = 0.05  # the threshold lets this share of validation real windows be called fake
 
 
 def seed_all(seed: int) -> None:
@@ -95,32 +101,49 @@ def _key(cfg: Config, clips: list[Clip], extra: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def pair_set(cfg: Config, clips: list[Clip], variants: int, tag: str) -> tuple[np.ndarray, np.ndarray]:
-    """Cached stage-1 crops: (reals, fakes) with one shared augmentation per pair."""
+PairSet = tuple[np.ndarray, np.ndarray, np.ndarray]  # reals, fakes, identity index of each pair
+
+
+def pair_set(cfg: Config, clips: list[Clip], variants: int, tag: str) -> PairSet:
+    """Cached stage-1 crops: (reals, fakes, identities) with one shared augmentation per pair."""
     extra = f"{variants}{cfg.video_step}{cfg.still_step}" + (f"h{cfg.h264_aug}" if cfg.h264_aug else "")
+    extra += ("r" if cfg.regions else "") + ("s" if cfg.strong_aug else "")
     path = cache_dir() / "train" / f"pairs_{tag}_{_key(cfg, clips, extra)}.npz"
     if path.exists():
         z = np.load(path)
-        return z["reals"], z["fakes"]
+        return z["reals"], z["fakes"], z["identities"]
     rng = np.random.default_rng(cfg.seed + (tag == "val"))
-    reals, fakes = [], []
+    names = sorted({c.identity for c in clips})
+    reals, fakes, ids = [], [], []
     for clip in tqdm(clips, desc=f"SBI pairs ({tag})"):
         step = cfg.video_step if not clip.source.split("#")[-1].isdigit() else cfg.still_step
-        r, f = sbi_pairs(clip, step, variants, cfg.size, cfg.margin, rng, cfg.h264_aug)
-        reals.append(r), fakes.append(f)
-    reals, fakes = np.concatenate(reals), np.concatenate(fakes)
+        r, f = sbi_pairs(clip, step, variants, cfg.size, cfg.margin, rng, cfg.h264_aug, cfg.regions, cfg.strong_aug)
+        reals.append(r), fakes.append(f), ids.append(np.full(len(r), names.index(clip.identity)))
+    reals, fakes, identities = np.concatenate(reals), np.concatenate(fakes), np.concatenate(ids)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, reals=reals, fakes=fakes)
-    return reals, fakes
+    np.savez(path, reals=reals, fakes=fakes, identities=identities)
+    return reals, fakes, identities
+
+
+def epoch_order(identities: np.ndarray, balanced: bool, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Pair indices for one training epoch: a permutation, or (``balanced``) as many draws with
+    every identity equally likely, so people with long videos do not dominate."""
+    rng = rng or np.random.default_rng(np.random.randint(1 << 31))
+    if not balanced:
+        return rng.permutation(len(identities))
+    _, inverse, counts = np.unique(identities, return_inverse=True, return_counts=True)
+    weights = 1.0 / counts[inverse]
+    return rng.choice(len(identities), size=len(identities), p=weights / weights.sum())
 
 
 # --- stage 1 ---
 
-def run_epoch(model: Encoder, reals: np.ndarray, fakes: np.ndarray, opt: torch.optim.Optimizer | None,
+def run_epoch(model: Encoder, pairs: PairSet, opt: torch.optim.Optimizer | None,
               cfg: Config, desc: str) -> tuple[float, float]:
     """One pass over pairs (training when ``opt`` is given); mean loss and frame AUC."""
     dev = device()
-    order = np.random.permutation(len(reals)) if opt else np.arange(len(reals))
+    reals, fakes, identities = pairs
+    order = epoch_order(identities, cfg.balanced) if opt else np.arange(len(reals))
     losses, scores, labels = [], [], []
     loss_fn = nn.BCEWithLogitsLoss()
     model.train(opt is not None)
@@ -146,7 +169,7 @@ def run_epoch(model: Encoder, reals: np.ndarray, fakes: np.ndarray, opt: torch.o
 
 
 @torch.no_grad()
-def run_epoch_scores(model: Encoder, reals: np.ndarray, fakes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def run_epoch_scores(model: Encoder, reals: np.ndarray, fakes: np.ndarray, *_) -> tuple[np.ndarray, np.ndarray]:
     """Frame logits and labels of a pair set (eval mode)."""
     model.eval()
     dev = device()
@@ -155,20 +178,20 @@ def run_epoch_scores(model: Encoder, reals: np.ndarray, fakes: np.ndarray) -> tu
     return z, np.r_[np.zeros(len(reals)), np.ones(len(fakes))]
 
 
-def train_encoder(cfg: Config, out: Path, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> Encoder:
+def train_encoder(cfg: Config, out: Path, data: dict[str, PairSet]) -> Encoder:
     dev = device()
-    model = Encoder(cfg.embedding_dim)
+    model = Encoder(cfg.embedding_dim, cfg.dropout)
     model.load_imagenet(asset_path("mobilenet_v2-b0353104.pth"))
     model.to(dev)
     model.freeze_blocks(cfg.freeze_blocks)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     log, first = load_checkpoint(out, model, opt, sched)
     for epoch in range(first, cfg.epochs):
         t0 = time.time()
-        tr_loss, tr_auc = run_epoch(model, *data["train"], opt, cfg, f"stage 1 epoch {epoch + 1}/{cfg.epochs}")
-        va_loss, va_auc = run_epoch(model, *data["val"], None, cfg, "validate")
+        tr_loss, tr_auc = run_epoch(model, data["train"], opt, cfg, f"stage 1 epoch {epoch + 1}/{cfg.epochs}")
+        va_loss, va_auc = run_epoch(model, data["val"], None, cfg, "validate")
         sched.step()
         log.append({"stage": 1, "epoch": epoch + 1, "train_loss": tr_loss, "train_auc": tr_auc,
                     "val_loss": va_loss, "val_auc": va_auc, "seconds": round(time.time() - t0, 1)})
@@ -319,8 +342,11 @@ def parse(argv: list[str] | None = None) -> Config:
     for name in ("size", "epochs", "variants", "seed", "freeze_blocks", "window", "stride", "temporal_epochs",
                  "threads", "batch_pairs", "clip_variants"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
-    ap.add_argument("--lr", type=float, default=defaults.lr)
-    ap.add_argument("--h264-aug", type=float, default=defaults.h264_aug)
+    for name in ("lr", "h264_aug", "weight_decay", "dropout", "target_fpr"):
+        ap.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
+    ap.add_argument("--regions", action="store_true", help="SBI of face parts besides the whole hull")
+    ap.add_argument("--strong-aug", action="store_true", help="gamma/blur/sharpen/skin smoothing, paired")
+    ap.add_argument("--balanced", action="store_true", help="identity-balanced sampling of training pairs")
     ap.add_argument("--keep-last", action="store_true", help="use the last stage-1 epoch, not the best")
     for name in ("video_step", "still_step", "val_variants"):
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
@@ -348,14 +374,16 @@ def main(argv: list[str] | None = None) -> int:
     stage1 = [r for r in log if r["stage"] == 1]
     best_file = not cfg.keep_last and (out / "best_encoder.pt").exists()
     used = max(stage1, key=lambda r: r["val_auc"]) if best_file else stage1[-1]
-    z, y = run_epoch_scores(encoder, *pairs["val"])
+    z, y = run_epoch_scores(encoder, *pairs["val"][:2])
     frame_cal = calibrate_encoder(encoder, z, y)
     head.eval()
     with torch.no_grad():
         window_cal = calibrate_temporal(head, head(torch.from_numpy(wins["val"][0])).numpy(), wins["val"][1])
         val_scores = torch.sigmoid(head(torch.from_numpy(wins["val"][0]))).numpy()
-    val_eer, threshold = eer(wins["val"][1], val_scores)
+    val_eer, _ = eer(wins["val"][1], val_scores)
+    threshold = threshold_at_fpr(val_scores[wins["val"][1] == 0], cfg.target_fpr)
     val = {"window_auc": auc(wins["val"][1], val_scores), "window_eer": val_eer, "frame_auc": auc(y, z),
+           "threshold_rule": f"{cfg.target_fpr:.0%} of validation real windows at or above it",
            "encoder_epoch": used["epoch"], "calibration": {"frame": frame_cal, "window": window_cal}}
     torch.save({"encoder": encoder.state_dict(), "temporal": head.state_dict(), "config": asdict(cfg),
                 "split": split, "threshold": threshold, "val": val}, out / "model.pt")

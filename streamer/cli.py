@@ -1,29 +1,13 @@
-"""Command line: `deepfake-streamer scan VIDEO`, `monitor URL...` and `fetch-assets`."""
+"""Command line: `deepfake-streamer scan VIDEO`, `monitor URL...`, `calibrate FOOTAGE...` and `fetch-assets`."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+from .model_dir import DEFAULT_MODEL_DIR, load_model  # noqa: F401  (DEFAULT_MODEL_DIR: for benches)
+
 LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold before anything loads
-
-
-def model_dir(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("DFS_MODEL_DIR") or DEFAULT_MODEL_DIR)
-
-
-def load_model(arg: str | None, arena: bool = True):
-    from .model import Model, ModelError
-
-    path = model_dir(arg)
-    if not (path / "manifest.json").is_file():
-        raise ModelError(
-            f"no model at {path}: pass --model DIR (or set DFS_MODEL_DIR) to a directory with manifest.json, "
-            "encoder.onnx and temporal.onnx; train one with `python -m export.train` and "
-            "`python -m export.onnx` (see models/README.md)")
-    return Model(path, arena=arena)
 
 
 def _positive(value: str) -> float:
@@ -65,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .monitor.cli import add_parser as add_monitor
 
     add_monitor(sub, _positive)
+    add_calibrate(sub)
     fetch = sub.add_parser("fetch-assets", help="download the pinned third-party assets into the cache")
     fetch.set_defaults(func=lambda _args: __import__("streamer.assets", fromlist=["main"]).main())
     return parser
@@ -74,6 +59,32 @@ def run_scan(args: argparse.Namespace) -> int:
     from .segments.command import run
 
     return run(args, load_model(args.model), summary_table)
+
+
+def add_calibrate(sub) -> None:
+    cal = sub.add_parser("calibrate", help="set the threshold on a site's own real footage; writes a model dir")
+    cal.add_argument("footage", nargs="+", type=Path, help="real videos, or folders of them (searched recursively)")
+    cal.add_argument("--target-fpr", type=float, default=0.01, help="share of real windows allowed above the threshold")
+    cal.add_argument("--out", type=Path, required=True, help="model directory to write (ONNX files copied)")
+    cal.add_argument("--model", metavar="DIR", help="base model directory (default: $DFS_MODEL_DIR or models/default)")
+    cal.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import CalibrationError, calibrate
+
+    try:
+        result = calibrate(load_model(args.model), args.footage, args.target_fpr, args.out,
+                           log=lambda msg: print(msg, file=sys.stderr))
+    except CalibrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    lo, hi = result["held_out_fpr_ci95"]
+    print(f"threshold {result['threshold']:.4f} (was {result['base_model']['threshold']:.4f}) from "
+          f"{result['windows']} windows, {result['faces']} faces, {result['frames']} frames of {len(result['files'])} "
+          f"file(s); false-positive rate {result['measured_fpr']:.3f} here, {lo:.3f}-{hi:.3f} expected on new "
+          f"footage of this setup (95 %); wrote {args.out}")
+    return 0
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -91,8 +102,18 @@ def summary_table(result: dict) -> str:
         return f"{result['source']}: no faces found in {len(result['frames'])} frames"
     header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
     rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
-            f"{t['mean_score']:>6.3f}  {t['max_score']:>6.3f}  {t['verdict']}" for t in tracks]
+            f"{_num(t['mean_score'])}  {_num(t['max_score'])}  {t['verdict']}{_refused(t)}" for t in tracks]
     return "\n".join([header, *rows])
+
+
+def _num(x: float | None) -> str:
+    return f"{x:>6.3f}" if x is not None else f"{'-':>6}"
+
+
+def _refused(track: dict) -> str:
+    """Frames the face-quality gate refused, and its most frequent reason."""
+    n = track.get("not_scored", 0)
+    return f" ({n} frames not scored: {track['reason']})" if n else ""
 
 
 def main(argv: list[str] | None = None) -> int:

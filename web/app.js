@@ -1,7 +1,7 @@
 // Deepfake Streamer page: sends the camera over WebRTC, draws the server's per-frame results over the
 // local preview and measures glass-to-score latency. Plain ES module, no build step, nothing external.
 
-import { drawFace } from "./pages.js";
+import { drawFace, scoreText } from "./pages.js";
 
 const $ = (id) => document.getElementById(id);
 const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
@@ -98,7 +98,7 @@ const ui = {
   start: $("start"), stop: $("stop"), camera: $("camera"), banner: $("banner"), stage: $("stage"),
   video: $("preview"), overlay: $("overlay"), timeline: $("timeline"), faces: $("faces"),
   conn: $("conn"), connText: $("conn-text"), fps: $("m-fps"), latency: $("m-latency"), p95: $("m-p95"),
-  dropped: $("m-dropped"), droppedOf: $("m-dropped-of"), thresholdHint: $("threshold-hint"), modelLine: $("model-line"),
+  notice: $("notice"), dropped: $("m-dropped"), droppedOf: $("m-dropped-of"), thresholdHint: $("threshold-hint"), modelLine: $("model-line"),
 };
 
 const state = {
@@ -115,8 +115,14 @@ const probe = window.__dfs = {
 
 function setState(name, text) {
   probe.state = name;
-  ui.conn.dataset.state = name === "live" ? "live" : name === "error" || name === "full" ? "error" : name === "idle" || name === "stopped" ? "idle" : "connecting";
+  ui.conn.dataset.state = name === "live" ? "live" : name === "error" || name === "full" || name === "degraded" ? "error" : name === "idle" || name === "stopped" ? "idle" : "connecting";
   ui.connText.textContent = text;
+}
+
+function showNotice(message) {
+  probe.notice = message;
+  ui.notice.textContent = message;
+  ui.notice.hidden = !message;
 }
 
 function showError(message) {
@@ -188,6 +194,7 @@ async function start() {
   state.running = true;
   ui.start.disabled = true;
   showError("");
+  showNotice("");
   try {
     if (!navigator.mediaDevices?.getUserMedia) throw new Error("This browser cannot share a camera here: open the page over https or on localhost.");
     if (!state.config) await loadConfig();
@@ -206,7 +213,7 @@ async function start() {
     state.sender = pc.addTransceiver(track, { direction: "sendonly", streams: [state.stream] }).sender;
     if (CAN_TAP_ENCODER) tapEncoder(state.sender);
     const channel = state.channel = pc.createDataChannel("results", { ordered: false, maxRetransmits: 0 });
-    channel.onmessage = (event) => onResult(event.data, performance.now());
+    channel.onmessage = (event) => onMessage(event.data, performance.now());
     channel.onclose = () => { if (state.channel === channel && state.running) fail("The server ended the session."); };
     pc.onconnectionstatechange = () => {
       if (state.pc !== pc) return;
@@ -233,7 +240,9 @@ async function start() {
       return;
     }
     state.session = probe.session = answer.session;
+    if (answer.lowLatency === false) showNotice("The server's low-latency frame path is unavailable with its aiortc version: frames wait one frame interval longer, and the latency figures include that wait.");
     await pc.setRemoteDescription({ type: answer.type, sdp: answer.sdp });
+    watchConnection(pc, channel, state.config.connectTimeout || 10);
   } catch (err) {
     if (!state.running) return; // Stop was pressed; nothing went wrong
     await teardown(Boolean(state.session));
@@ -253,6 +262,33 @@ function tapEncoder(sender) {
       controller.enqueue(frame);
     },
   })).pipeTo(writable).catch(() => {});
+}
+
+// The server gives up on a session that is not connected within its timeout; so does the page, with the reason.
+function watchConnection(pc, channel, seconds) {
+  setTimeout(() => {
+    if (state.pc !== pc || !state.running) return;
+    if (pc.connectionState !== "connected") fail(`No connection to the server within ${seconds} s: ICE did not succeed (state: ${pc.connectionState}). Check the network, a firewall, or the server's ICE settings.`);
+    else if (channel.readyState !== "open") fail(`The results channel did not open within ${seconds} s: the server cannot send scores.`);
+  }, seconds * 1000);
+}
+
+function onMessage(text, arrival) {
+  const message = JSON.parse(text);
+  if (message.type === "status") return onStatus(message);
+  if (message.type === "result") onResult(message, arrival);
+}
+
+// The server's status of this session's analysis: "degraded" while frames arrive but their analysis fails.
+function onStatus(message) {
+  probe.serverStatus = message.status;
+  if (message.status === "degraded") {
+    setState("degraded", (state.config?.statuses || {}).degraded || "Analysis failing");
+    showError(`The server cannot analyse the video right now: ${message.error || "unknown error"}. It keeps trying.`);
+  } else if (message.status === "live" && probe.state === "degraded") {
+    setState("live", "Live");
+    showError("");
+  }
 }
 
 function fail(message) {
@@ -303,9 +339,7 @@ async function switchCamera() {
 }
 
 // ---------------------------------------------------------------------------------------------
-function onResult(text, arrival) {
-  const result = JSON.parse(text);
-  if (result.type !== "result") return;
+function onResult(result, arrival) {
   if (state.last && result.pts <= state.last.pts) return; // unordered channel: never go back in time
   state.last = result;
   state.lastArrival = arrival;
@@ -313,7 +347,7 @@ function onResult(text, arrival) {
   probe.results += 1;
   if (result.faces.length) probe.resultsWithFaces += 1;
   probe.lastResult = result;
-  Object.assign(probe, { fps: result.stats.fps, dropped: result.stats.dropped, received: result.stats.received });
+  Object.assign(probe, { fps: result.stats.fps, dropped: result.stats.frames_dropped, received: result.stats.frames_in });
 
   const frame = state.clock.match(result.rtp, arrival, !CAN_TAP_ENCODER);
   probe.sync = { locked: state.clock.offset !== null, offset: state.clock.offset, voters: state.clock.voters,
@@ -363,8 +397,8 @@ function renderMetrics() {
   const ms = (v) => (v === null ? "–" : Math.round(v) < 0 ? `\u2212${-Math.round(v)}` : `${Math.round(v)}`);
   ui.latency.textContent = ms(p50);
   ui.p95.textContent = ms(p95);
-  ui.dropped.textContent = s ? s.dropped : "–";
-  ui.droppedOf.textContent = s ? ` of ${s.received}` : "";
+  ui.dropped.textContent = s ? s.frames_dropped : "–";
+  ui.droppedOf.textContent = s ? ` of ${s.frames_in}` : "";
 }
 
 function renderFaces(now) {
@@ -390,8 +424,8 @@ function renderFaces(now) {
     li.dataset.verdict = track.verdict;
     li.querySelector(".id").textContent = `#${track.id}`;
     li.querySelector(".id").style.color = track.colour;
-    li.querySelector(".bar span").style.width = `${(track.score * 100).toFixed(1)}%`;
-    li.querySelector(".score").innerHTML = `${track.score.toFixed(2)}<span class="verdict">${track.verdict}</span>`;
+    li.querySelector(".bar span").style.width = `${((track.score ?? 0) * 100).toFixed(1)}%`;
+    li.querySelector(".score").innerHTML = `${scoreText(track.score)}<span class="verdict">${track.verdict}</span>`;
   }
 }
 

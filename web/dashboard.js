@@ -3,7 +3,7 @@
 // Live through /api/events (SSE); /api/streams is polled for the counters that events do not carry.
 // Plain ES module, no build step, nothing external.
 
-import { $, ago, api, clock, fitCanvas, h, safeUrl, trackColour, VERDICT, when } from "./pages.js";
+import { $, ago, api, clock, fitCanvas, h, safeUrl, scoreText, trackColour, VERDICT, when } from "./pages.js";
 
 const SPARK_SECONDS = 60;
 const POLL_MS = 3000;
@@ -11,8 +11,7 @@ const FPS_WINDOW_MS = 5000;
 const ALERT_FEED = 50;
 const ALARM_SECONDS = 15;
 const THUMB_MS = 2000;      // latest-frame picture refresh   // a tile stays red this long after an alert
-const STATUS_TEXT = { connecting: "Connecting", live: "Live", stalled: "Stalled", reconnecting: "Reconnecting",
-  failed: "Failed", stopped: "Stopped" };
+let statusText = {};  // from the server's /api/config: the one list of statuses
 
 const ui = {
   tiles: $("tiles"), streamCount: $("stream-count"), noStreams: $("no-streams"), alerts: $("alerts"), alertCount: $("alert-count"),
@@ -105,7 +104,7 @@ function render(s) {
   const { info, els } = s;
   s.tile.dataset.status = info.status;
   els.pill.dataset.state = info.status;
-  els.pillText.textContent = STATUS_TEXT[info.status] || info.status;
+  els.pillText.textContent = statusText[info.status] || info.status;
   els.url.textContent = safeUrl(info.url);
   els.url.title = `${safeUrl(info.url)} · ${info.fps} fps · threshold ${info.threshold} · alert after ${info.alert_seconds} s`;
   els.error.hidden = !info.error;
@@ -126,7 +125,7 @@ function render(s) {
   drawSpark(s);
   probe.streams[info.name] = {
     status: info.status, error: info.error, results: s.results, fps,
-    faces: s.latest ? s.latest.faces.map((f) => ({ track_id: f.track_id, score: f.score, verdict: f.verdict })) : [],
+    faces: s.latest ? s.latest.faces.map((f) => ({ track_id: f.track_id, score: f.score, verdict: f.verdict, reason: f.reason })) : [],
     shown: els.faces.textContent, frames_analysed: info.frames_analysed, alerts: info.alerts,
   };
   s.dirty = false;
@@ -156,7 +155,7 @@ function renderFaces(s) {
     items = [h("li", { class: "muted", text: "No face in view" })];
   } else {
     items = latest.faces.map((f) => h("li", { class: "chip", dataset: { verdict: f.verdict } },
-      h("b", { text: `#${f.track_id}` }), ` ${f.score.toFixed(2)} `, h("small", { text: f.verdict })));
+      h("b", { text: `#${f.track_id}` }), ` ${scoreText(f.score)} `, h("small", { text: f.reason || f.verdict })));
   }
   els.faces.replaceChildren(...items);
 }
@@ -347,6 +346,7 @@ function connect() {
   source.addEventListener("error", () => setConn("connecting", "Reconnecting"));
   source.addEventListener("status", (msg) => {
     const e = JSON.parse(msg.data);
+    if (e.kind === "webrtc") return; // webcam sessions are not tiles here
     const s = streams.get(e.stream);
     if (!s) return resyncSoon();
     s.info.status = e.status;
@@ -393,6 +393,7 @@ ui.form.addEventListener("submit", async (e) => {
 async function start() {
   try {
     const cfg = await api("/api/config");
+    statusText = cfg.statuses || {};
     if (cfg.model && typeof cfg.model.threshold === "number") {
       threshold = cfg.model.threshold;
       ui.threshold.value = String(threshold);

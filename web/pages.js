@@ -1,36 +1,21 @@
-// Shared helpers of the replay and dashboard pages: API calls (with the optional API token), DOM building,
+// Shared helpers of the replay and dashboard pages: API calls (signed in by cookie), DOM building,
 // canvas sizing and formatting. Plain ES module, no build step, nothing external.
 
-export const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a" };
+export const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a", not_scored: "#93a0b0" };
+/** A score for display; faces the quality gate refused (verdict not_scored) have none. */
+export const scoreText = (x) => (x === null || x === undefined ? "–" : x.toFixed(2));
 export const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
 export const trackColour = (id) => TRACK_COLOURS[(Math.max(1, id) - 1) % TRACK_COLOURS.length];
 export const $ = (id) => document.getElementById(id);
-
-const TOKEN_KEY = "dfs-api-token";
-
-/** The API token from ?token= (remembered in localStorage) or from an earlier visit; "" when none. */
-export function apiToken() {
-  const given = new URLSearchParams(location.search).get("token");
-  try {
-    if (given) localStorage.setItem(TOKEN_KEY, given);
-    return given || localStorage.getItem(TOKEN_KEY) || "";
-  } catch {
-    return given || "";
-  }
-}
 
 export class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
 }
 
-export function authHeaders(extra = {}) {
-  const token = apiToken();
-  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
-}
-
 /** fetch + JSON; a non-2xx answer becomes an ApiError with the server's own message. */
 export async function api(path, { method = "GET", json, body, headers = {} } = {}) {
-  const init = { method, headers: method === "GET" ? headers : authHeaders(headers) };
+  // A server with a token knows this browser by its sign-in cookie, which fetch sends by itself.
+  const init = { method, headers };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     init.headers = { ...init.headers, "Content-Type": "application/json" };
@@ -50,7 +35,8 @@ export async function api(path, { method = "GET", json, body, headers = {} } = {
 }
 
 export function explain(status, data) {
-  if (status === 401) return "This server needs an API token: open the page with ?token=YOUR_TOKEN once.";
+  if (status === 401) return "This server needs its access token: sign in at /signin.";
+  if (status === 403 && data && /viewer/.test(data.error || "")) return "Signed in read-only (viewer token): changes need the API token.";
   const text = (data && data.error) || `The server answered ${status}.`;
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -106,7 +92,9 @@ export function drawFace(ctx, box, face, rect) {
   ctx.strokeStyle = colour;
   roundRect(ctx, box.x, box.y, box.w, box.h, 8);
   ctx.stroke();
-  const label = `#${face.track_id}  ${face.score.toFixed(2)}  ${face.verdict.toUpperCase()}`;
+  const label = face.verdict === "not_scored"
+    ? `#${face.track_id}  NOT SCORED: ${String(face.reason).replace(/_/g, " ")}`
+    : `#${face.track_id}  ${scoreText(face.score)}  ${face.verdict.toUpperCase()}`;
   ctx.font = "600 13px system-ui, sans-serif";
   const tw = ctx.measureText(label).width + 16, th = 24;
   const ty = box.y - th - 6 >= rect.y ? box.y - th - 6 : Math.min(box.y + box.h + 6, rect.y + rect.h - th);
@@ -145,22 +133,15 @@ export function ago(epoch) {
   return when(epoch);
 }
 
-/** The worst of several verdicts: fake > uncertain > real. */
+/** The worst of several verdicts: fake > uncertain > real; not_scored only when nothing was scored. */
 export function worstVerdict(verdicts) {
   if (verdicts.includes("fake")) return "fake";
   if (verdicts.includes("uncertain")) return "uncertain";
-  return verdicts.length ? "real" : null;
+  if (verdicts.includes("real")) return "real";
+  return verdicts.length ? "not_scored" : null;
 }
 
 /** An rtsp URL for display, with any user:password hidden. */
 export function safeUrl(url) {
   return String(url || "").replace(/\/\/[^/@]*@/, "//•••@");
-}
-
-// Remember a token given in the address at once, and take it out of the address bar (and history).
-if (new URLSearchParams(location.search).has("token")) {
-  apiToken();
-  const url = new URL(location.href);
-  url.searchParams.delete("token");
-  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
 }

@@ -2,7 +2,7 @@
 // track ids and scores drawn over the picture in step with playback, a score-over-time plot and a summary.
 // Plain ES module, no build step, nothing external.
 
-import { $, api, ApiError, authHeaders, clock, drawFace, explain, fitCanvas, h, roundRect, trackColour, when,
+import { $, api, ApiError, clock, drawFace, scoreText, explain, fitCanvas, h, roundRect, trackColour, when,
   worstVerdict } from "./pages.js";
 
 const LIST_POLL_MS = 2000;
@@ -14,11 +14,15 @@ const ui = {
   summary: $("summary"), exports: $("exports"), exportJson: $("export-json"), exportCsv: $("export-csv"),
   drop: $("drop"), file: $("file"), upload: $("upload"), uploadName: $("upload-name"), uploadPct: $("upload-pct"),
   uploadBar: $("upload-bar"), uploadState: $("upload-state"), uploadError: $("upload-error"),
-  scans: $("scans"), scanCount: $("scan-count"),
+  scans: $("scans"), scanCount: $("scan-count"), search: $("scan-search"), more: $("scan-more"),
 };
+const PAGE = 50;
 
 const state = {
   scans: [],
+  total: 0,              // scans matching the search, on the server
+  shown: PAGE,           // how many of them the list asks for
+  query: "",
   verdicts: new Map(),   // scan id -> {verdict, max} of finished scans, filled lazily
   current: null,         // {id, scan, timeline, pts: Float64Array, series, duration, threshold, fps}
   time: 0,               // media time of the last drawn frame
@@ -40,7 +44,11 @@ const probe = window.__replay = {
 async function loadScans() {
   clearTimeout(state.pollTimer);
   try {
-    state.scans = (await api("/api/scans")).scans;
+    const params = new URLSearchParams({ limit: String(state.shown) });
+    if (state.query) params.set("q", state.query);
+    const page = await api(`/api/scans?${params}`);
+    state.scans = page.scans;
+    state.total = page.total;
   } catch (exc) {
     ui.scanCount.textContent = "";
     ui.scans.replaceChildren(h("li", { class: "empty", text: exc.message }));
@@ -60,9 +68,11 @@ async function loadScans() {
 }
 
 function renderScans() {
-  ui.scanCount.textContent = state.scans.length ? `${state.scans.length}` : "";
+  ui.scanCount.textContent = state.total ? `${state.total}` : "";
+  ui.more.hidden = state.scans.length >= state.total;
   if (!state.scans.length) {
-    ui.scans.replaceChildren(h("li", { class: "empty", text: "No scans yet. Upload a video to start." }));
+    const text = state.query ? "No scan matches that search." : "No scans yet. Upload a video to start.";
+    ui.scans.replaceChildren(h("li", { class: "empty", text }));
     return;
   }
   ui.scans.replaceChildren(...state.scans.map((scan) => {
@@ -71,7 +81,10 @@ function renderScans() {
     const pct = Math.round((scan.progress || 0) * 100);
     const tag = scan.status === "done" ? (known ? known.verdict : "done") : scan.status;
     const info = scan.info || {};
-    return h("li", {},
+    return h("li", { class: "scan-row" },
+      h("button", { type: "button", class: "scan-delete", title: "Delete this scan and its video",
+        "aria-label": `Delete scan ${scan.filename}`, text: "Delete",
+        onclick: (event) => deleteScan(scan, event.currentTarget) }),
       h("button", { type: "button", class: "scan", dataset: { id: scan.id, status: scan.status },
         "aria-current": state.current && state.current.id === scan.id ? "true" : null,
         onclick: () => openScan(scan.id) },
@@ -86,6 +99,56 @@ function renderScans() {
         scan.status === "failed" && scan.error ? h("span", { class: "scan-error", text: readable(scan.error) }) : null));
   }));
 }
+
+/** Two clicks: the first arms the button, the second deletes the scan (row, timeline and video) on the server. */
+async function deleteScan(scan, button) {
+  if (!button.classList.contains("armed")) {
+    button.classList.add("armed");
+    button.textContent = "Confirm";
+    clearTimeout(button.disarm);
+    button.disarm = setTimeout(() => { button.classList.remove("armed"); button.textContent = "Delete"; }, 4000);
+    return;
+  }
+  button.disabled = true;
+  try {
+    await api(`/api/scans/${scan.id}`, { method: "DELETE" });
+  } catch (exc) {
+    if (!(exc instanceof ApiError && exc.status === 404)) {
+      button.disabled = false;
+      showBanner(`${scan.filename} was not deleted: ${exc.message}`);
+      return;
+    }
+  }
+  state.verdicts.delete(scan.id);
+  if (state.current && state.current.id === scan.id) closeScan();
+  loadScans();
+}
+
+/** Back to the empty player (the shown scan is gone). */
+function closeScan() {
+  state.current = null;
+  state.plotCache = null;
+  probe.scanId = null;
+  probe.ready = false;
+  history.replaceState(null, "", location.pathname);
+  ui.video.removeAttribute("src");
+  ui.video.load();
+  ui.title.textContent = "No scan chosen";
+  ui.empty.hidden = false;
+  ui.stage.classList.remove("has-video");
+  ui.exports.hidden = true;
+  ui.banner.hidden = true;
+  renderSummary();
+  renderLegend();
+  draw(0, "close");
+}
+
+let searchTimer = 0;
+ui.search.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => { state.query = ui.search.value.trim(); state.shown = PAGE; loadScans(); }, 250);
+});
+ui.more.addEventListener("click", () => { state.shown += PAGE; loadScans(); });
 
 /** A server message for people: "the file: truncated: ..." -> "Truncated: ...". */
 function readable(message) {
@@ -132,7 +195,6 @@ function upload(file) {
   probe.upload = { phase: "uploading", progress: 0, id: null };
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/scans");
-  for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
   xhr.upload.onprogress = (e) => {
     if (e.lengthComputable) setProgress(e.loaded / e.total, `Uploading ${megabytes(e.loaded)} of ${megabytes(e.total)}`);
   };
@@ -280,7 +342,7 @@ function prepare(scan, timeline) {
   for (const frame of timeline.frames) {
     for (const face of frame.faces) {
       if (!cur.series.has(face.track_id)) cur.series.set(face.track_id, []);
-      cur.series.get(face.track_id).push([frame.pts, face.score, face.verdict]);
+      if (face.score !== null) cur.series.get(face.track_id).push([frame.pts, face.score, face.verdict]);
     }
   }
   return cur;
@@ -345,7 +407,7 @@ function renderNowFaces(frame) {
     return;
   }
   ui.nowFaces.replaceChildren(...frame.faces.map((f) => h("li", { class: "chip", dataset: { verdict: f.verdict } },
-    h("b", { text: `#${f.track_id}` }), ` ${f.score.toFixed(2)} `, h("small", { text: f.verdict }))));
+    h("b", { text: `#${f.track_id}` }), ` ${scoreText(f.score)} `, h("small", { text: f.reason || f.verdict }))));
 }
 
 // requestVideoFrameCallback gives the media time of each frame as it is shown; timeupdate is the fallback.
@@ -494,7 +556,7 @@ function drawHover(ctx, area, cur) {
   ctx.stroke();
   const i = frameAt(cur.pts, t);
   const faces = i >= 0 && t - cur.pts[i] <= Math.max(0.5, 3 / cur.fps) ? cur.frames[i].faces : [];
-  const lines = [clock(t), ...faces.map((f) => `#${f.track_id}  ${f.score.toFixed(2)}`)];
+  const lines = [clock(t), ...faces.map((f) => `#${f.track_id}  ${scoreText(f.score)}`)];
   ctx.font = "600 11px system-ui, sans-serif";
   const w = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 14, hgt = lines.length * 15 + 8;
   const bx = x + 8 + w > area.x + area.w ? x - 8 - w : x + 8, by = area.y + 4;
@@ -590,8 +652,8 @@ function renderSummary() {
     h("td", {}, swatch(t.track_id), `#${t.track_id}`),
     h("td", {}, h("button", { type: "button", class: "linklike", text: `${clock(t.first_pts)}–${clock(t.last_pts)}`,
       onclick: () => seek(t.first_pts) })),
-    h("td", { class: "num", text: t.mean_score.toFixed(2) }),
-    h("td", { class: "num", text: t.max_score.toFixed(2) }),
+    h("td", { class: "num", text: scoreText(t.mean_score) }),
+    h("td", { class: "num", text: scoreText(t.max_score) }),
     h("td", {}, h("span", { class: "tag", dataset: { tag: t.verdict }, text: t.verdict }))));
   const table = tracks.length ? h("div", { class: "table-wrap" }, h("table", { class: "tracks" },
     h("thead", {}, h("tr", {}, ...["Face", "Seen", "Mean", "Max", "Verdict"].map((c) => h("th", { text: c })))),

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from ..analyzer import FaceResult, FrameResult
+from ..scoring import NOT_SCORED
 
 
 @dataclass
@@ -58,7 +59,7 @@ class AlertRule:
         return alerts
 
     def _check_face(self, face: FaceResult, pts: float, image: np.ndarray) -> Alert | None:
-        if face.window_score is None or face.window_score < self.threshold:
+        if face.verdict == NOT_SCORED or face.window_score is None or face.window_score < self.threshold:
             self._above_since.pop(face.track_id, None)
             self._alerted.discard(face.track_id)
             return None

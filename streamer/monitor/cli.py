@@ -8,8 +8,10 @@ import signal
 import sys
 from urllib.parse import urlsplit
 
+from ..netpolicy import AddressPolicy, PolicyError, check_url_host
+from ..status import Event, Status
 from .manager import Monitor
-from .supervisor import FAILED, StreamConfig
+from .supervisor import StreamConfig
 from .urls import check_url
 
 
@@ -21,7 +23,10 @@ def add_parser(sub: argparse._SubParsersAction, positive) -> None:
     p.add_argument("--alert-seconds", type=positive, default=2.0, help="how long a score must stay high (default 2)")
     p.add_argument("--webhook", metavar="URL", help="POST each alert as JSON to this URL")
     p.add_argument("--db", metavar="PATH", help="store alerts in this SQLite file")
-    p.add_argument("--allow-http", action="store_true", help="also accept http(s) stream URLs")
+    from ..server.config import add_stream_arguments
+
+    add_stream_arguments(p)  # --allow-http-streams, --allow-stream-hosts: the same names as in `serve`
+    p.add_argument("--allow-http", dest="allow_http_streams", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--duration", type=positive, help="stop after this many seconds")
     p.add_argument("--results", action="store_true", help="also print every analysed frame's result")
     p.add_argument("--model", metavar="DIR")
@@ -34,42 +39,71 @@ def stream_name(url: str, index: int) -> str:
     return f"{index}-{parts.hostname}{'-' + path if path else ''}"
 
 
-def run_monitor(args: argparse.Namespace) -> int:
-    from ..cli import load_model
-    from .urls import UrlError
+def policy(args: argparse.Namespace) -> AddressPolicy:
+    """The URLs come from the operator's own command line: loopback and private networks are allowed unless
+    --allow-stream-hosts narrows them; link-local, metadata and multicast never are."""
+    hosts = getattr(args, "allow_stream_hosts", None)
+    return AddressPolicy.from_cidrs([h for v in hosts for h in v.replace(",", " ").split()]) if hosts \
+        else AddressPolicy.trusting()
 
-    for url in args.urls:
+
+def run_monitor(args: argparse.Namespace) -> int:
+    from ..model_dir import load_model
+    from .urls import UrlError, install_log_redaction, redact
+
+    install_log_redaction()
+    if "--allow-http" in sys.argv:
+        print("warning: --allow-http is deprecated; use --allow-http-streams", file=sys.stderr)
+    args.allow_http = bool(args.allow_http_streams)
+    try:
+        rules = policy(args)
+    except PolicyError as exc:
+        print(f"error: --allow-stream-hosts: {exc.reason}", file=sys.stderr)
+        return 2
+    for url in args.urls + ([args.webhook] if args.webhook else []):
         try:
-            check_url(url, args.allow_http)
+            if url == args.webhook:
+                if urlsplit(url).scheme not in ("http", "https"):
+                    raise UrlError("the webhook must be an http(s) URL")
+            else:
+                check_url(url, args.allow_http)
+            check_url_host(url, rules)
         except UrlError as exc:
-            print(f"error: {url}: {exc}", file=sys.stderr)
+            print(f"error: {redact(url)}: {exc}", file=sys.stderr)
             return 2
+        except PolicyError as exc:
+            print(f"error: {redact(url)}: {exc.reason}", file=sys.stderr)
+            return 2
+    args.policy = rules
     model = load_model(args.model)
     return asyncio.run(_monitor(args, model))
 
 
 async def _monitor(args: argparse.Namespace, model) -> int:
     from ..store import Store
+    from .urls import redact_value
     from .webhook import WebhookSender
 
-    def emit(event: dict) -> None:
-        if event["type"] != "result" or args.results:
-            print(json.dumps(event), flush=True)
+    def emit(event: Event) -> None:
+        data = event.to_dict()
+        if data["type"] != "result" or args.results:
+            print(json.dumps(redact_value(data)), flush=True)
 
-    webhook = WebhookSender(args.webhook) if args.webhook else None
+    webhook = WebhookSender(args.webhook, policy=args.policy) if args.webhook else None
     if webhook:
         webhook.start()
     monitor = Monitor(model, emit, Store(args.db) if args.db else None, webhook, max_streams=len(args.urls))
     threshold = args.threshold if args.threshold is not None else model.manifest.threshold
     for i, url in enumerate(args.urls, 1):
-        monitor.add(StreamConfig(stream_name(url, i), url, args.fps, threshold, args.alert_seconds, args.allow_http))
+        monitor.add(StreamConfig(stream_name(url, i), url, args.fps, threshold, args.alert_seconds, args.allow_http,
+                                 policy=args.policy))
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     start = loop.time()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, done.set)
     try:
-        while not done.is_set() and any(s.stats.status != FAILED for s in monitor.streams.values()):
+        while not done.is_set() and any(s.status != Status.FAILED for s in monitor.streams.values()):
             try:
                 await asyncio.wait_for(done.wait(), timeout=0.5)
             except asyncio.TimeoutError:
@@ -77,6 +111,6 @@ async def _monitor(args: argparse.Namespace, model) -> int:
             if args.duration and loop.time() - start >= args.duration:
                 break
     finally:
-        failed = all(s.stats.status == FAILED for s in monitor.streams.values())
+        failed = all(s.status == Status.FAILED for s in monitor.streams.values())
         await monitor.close()
     return 1 if failed else 0

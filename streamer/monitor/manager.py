@@ -2,13 +2,29 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from ..memory import HeapTrimmer
 from ..model import Model
+from ..pipeline import Sink
+from ..sinks import EventSink, FrameHook, stream_sinks
+from ..status import Status
 from ..store import Store
 from .alerts import Alert
-from .supervisor import EventSink, FrameHook, StreamConfig, StreamSupervisor
+from .supervisor import StreamConfig, StreamSupervisor
 from .webhook import WebhookSender
+
+
+class LiveSource(Protocol):
+    """What the monitor needs of a stream: an RTSP supervisor, a WHIP push."""
+    cfg: StreamConfig
+
+    @property
+    def status(self) -> Status: ...
+
+    async def stop(self) -> None: ...
+
+    def snapshot(self) -> dict: ...
 
 
 class MonitorError(ValueError):
@@ -18,25 +34,40 @@ class MonitorError(ValueError):
 class Monitor:
     def __init__(self, model: Model, emit: EventSink, store: Store | None = None,
                  webhook: WebhookSender | None = None, max_streams: int = 16, on_frame: FrameHook | None = None,
-                 trim_every: float = 30.0):
+                 trimmer: HeapTrimmer | None = None, trim_every: float = 30.0):
         self.model, self.emit, self.store, self.webhook, self.on_frame = model, emit, store, webhook, on_frame
         self.max_streams = max_streams
-        self.streams: dict[str, StreamSupervisor] = {}
+        self.streams: dict[str, StreamSupervisor | LiveSource] = {}
         # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
-        self.trimmer = HeapTrimmer(trim_every)
+        self._own_trimmer = trimmer is None
+        self.trimmer = trimmer or HeapTrimmer(trim_every)
 
     def add(self, cfg: StreamConfig, persist: bool = True) -> StreamSupervisor:
-        if cfg.name in self.streams:
-            raise MonitorError(f"a stream named {cfg.name!r} already exists")
-        if len(self.streams) >= self.max_streams:
-            raise MonitorError(f"at most {self.max_streams} streams can be monitored at once")
-        supervisor = StreamSupervisor(cfg, self.model, self.emit, self._on_alert, self.on_frame)
+        self._check_room(cfg.name)
+        supervisor = StreamSupervisor(cfg, self.model, self.emit, self._store_alert, self._notify, self.on_frame)
         self.streams[cfg.name] = supervisor
         supervisor.start()
         self.trimmer.start()
         if persist and self.store:
             self.store.save_stream(cfg.to_dict())
         return supervisor
+
+    def sinks(self, cfg: StreamConfig, kind: str) -> list[Sink]:
+        """The sinks of a stream this monitor keeps: events, stored alerts with the webhook, thumbnails."""
+        return stream_sinks(cfg.name, kind, self.emit, cfg.threshold, cfg.alert_seconds, self._store_alert,
+                            self._notify, self.on_frame)
+
+    def attach(self, source: LiveSource) -> None:
+        """Keep a source that was started elsewhere (a pushed stream); it is not stored for the next start."""
+        self._check_room(source.cfg.name)
+        self.streams[source.cfg.name] = source
+        self.trimmer.start()
+
+    def _check_room(self, name: str) -> None:
+        if name in self.streams:
+            raise MonitorError(f"a stream named {name!r} already exists")
+        if len(self.streams) >= self.max_streams:
+            raise MonitorError(f"at most {self.max_streams} streams can be monitored at once")
 
     async def remove(self, name: str) -> None:
         supervisor = self.streams.pop(name, None)
@@ -46,10 +77,13 @@ class Monitor:
             self.store.delete_stream(name)
         await supervisor.stop()
 
-    def _on_alert(self, alert: Alert) -> None:
+    def _store_alert(self, alert: Alert) -> None:
+        """On the stream's worker thread: SQLite stays off the event loop."""
         if self.store:
             alert.id = self.store.add_alert(alert.stream, alert.track_id, alert.pts, alert.score,
                                             alert.created, alert.snapshot)
+
+    def _notify(self, alert: Alert) -> None:
         if self.webhook:
             self.webhook.send(alert)
 
@@ -61,7 +95,8 @@ class Monitor:
         supervisors = list(self.streams.values())
         self.streams.clear()
         await asyncio.gather(*(s.stop() for s in supervisors))
-        await self.trimmer.stop()
+        if self._own_trimmer:
+            await self.trimmer.stop()
 
     async def close(self) -> None:
         await self.close_all_streams()

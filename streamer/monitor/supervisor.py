@@ -1,9 +1,9 @@
-"""One live stream's supervisor: connect, read with latest-frame semantics, analyse, reconnect.
+"""One live stream's supervisor: connect, read, reconnect; the analysis is the shared ``Pipeline``.
 
-A reader thread decodes (blocking PyAV) and hands the newest frame to the event loop through a
-``LatestSlot``; an analysis task runs the ``Analyzer`` in the stream's own worker thread at most
-``fps`` times per second. When the source stalls (no packet for ``stall_seconds``) or ends, the reader
-reconnects with exponential backoff and jitter; a source that never goes live ends ``failed``.
+A reader thread decodes (blocking PyAV) and offers each frame to the stream's ``Pipeline`` (latest-frame
+hand-off, at most ``fps`` analyses per second, fewer under load). When the source stalls (no packet for
+``stall_seconds``) or ends, the reader reconnects with exponential backoff and jitter; a source that never
+goes live ends ``failed``.
 """
 from __future__ import annotations
 
@@ -12,26 +12,21 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 
 import av
-import numpy as np
 
-from ..analyzer import Analyzer, FrameResult
-from ..handoff import LatestSlot
+from ..analyzer import Analyzer
 from ..model import Model
+from ..pipeline import Pipeline, PipelineStats
+from ..netpolicy import AddressPolicy
 from ..rate import AdaptiveRate
-from ..sources import Frame
-from .alerts import Alert, AlertRule
+from ..sinks import EventSink, FrameHook, stream_sinks
+from ..status import Status, StatusEvent
+from .alerts import Alert
 from .urls import av_options
 
-CONNECTING, LIVE, STALLED, RECONNECTING, FAILED, STOPPED = "connecting", "live", "stalled", "reconnecting", "failed", "stopped"
-
-Event = dict
-EventSink = Callable[[Event], None]
-FrameHook = Callable[[str, np.ndarray], object]  # (stream name, analysed RGB frame), on the analysis thread
+KIND = "rtsp"
 
 
 @dataclass
@@ -48,6 +43,7 @@ class StreamConfig:
     backoff_max: float = 10.0
     max_failures: int = 5  # consecutive attempts that never produce a frame before ``failed``
     min_fps: float = 2.0  # the analysis rate never adapts below this
+    policy: AddressPolicy | None = None  # outbound address rules, checked before every connect
 
     @property
     def floor_fps(self) -> float:
@@ -59,20 +55,11 @@ class StreamConfig:
 
 
 @dataclass
-class StreamStats:
-    status: str = CONNECTING
-    error: str | None = None
+class SourceStats:
+    """What the reader knows beyond the pipeline's counters."""
     connects: int = 0
     reconnects: int = 0
-    frames_in: int = 0
-    frames_analysed: int = 0
-    frames_dropped: int = 0  # the analysis was busy when a newer frame arrived
-    frames_skipped: int = 0  # not needed to keep the configured analysis rate
     last_frame_at: float | None = None
-    alerts: int = 0
-    target_fps: float = 0.0
-    latency_ms: float = 0.0  # decoder to result, of the last analysed frame
-    latest: dict | None = field(default=None, repr=False)
 
 
 def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random) -> float:
@@ -82,176 +69,100 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Rand
 
 
 class StreamSupervisor:
-    def __init__(self, cfg: StreamConfig, model: Model, emit: EventSink, on_alert: Callable[[Alert], None] | None = None,
-                 on_frame: FrameHook | None = None):
+    def __init__(self, cfg: StreamConfig, model: Model, emit: EventSink,
+                 store_alert: Callable[[Alert], None] | None = None, notify: Callable[[Alert], None] | None = None,
+                 on_frame: FrameHook | None = None, analyzer_factory: Callable[[], Analyzer] | None = None):
         av_options(cfg.url, cfg.allow_http)  # validate before anything starts
-        self.cfg, self.model, self.emit, self.on_alert, self.on_frame = cfg, model, emit, on_alert, on_frame
-        self.stats = StreamStats()
-        self._slot: LatestSlot[tuple[int, av.VideoFrame, float]] | None = None
+        self.cfg, self.emit = cfg, emit
+        self.source = SourceStats()
+        sinks = stream_sinks(cfg.name, KIND, emit, cfg.threshold, cfg.alert_seconds, store_alert, notify, on_frame)
+        factory = analyzer_factory or (lambda: Analyzer(model, source=KIND, keep_summaries=64))
+        self.pipeline = Pipeline(cfg.name, KIND, factory, sinks, AdaptiveRate(cfg.fps, cfg.floor_fps),
+                                 self._status_changed)
         self._stop = threading.Event()
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"analyse-{cfg.name}")
         self._reader: threading.Thread | None = None
-        self._task: asyncio.Task | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._rng = random.Random()
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._slot = LatestSlot()
+        self.pipeline.start()
         self._reader = threading.Thread(target=self._read_forever, name=f"read-{self.cfg.name}", daemon=True)
         self._reader.start()
-        self._task = asyncio.create_task(self._analyse_forever(), name=f"analyse-{self.cfg.name}")
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._slot:
-            self._slot.close()
-        if self._task:
-            await asyncio.gather(self._task, return_exceptions=True)
         if self._reader:
             await asyncio.to_thread(self._reader.join, self.cfg.stall_seconds + self.cfg.connect_timeout + 1)
-        self._executor.shutdown(wait=True)
-        self._set_status(STOPPED)
+        await self.pipeline.close()
+
+    @property
+    def stats(self) -> PipelineStats:
+        return self.pipeline.stats
+
+    @property
+    def status(self) -> Status:
+        return self.pipeline.status
+
+    @property
+    def error(self) -> str | None:
+        return self.pipeline.error
 
     @property
     def running(self) -> bool:
         return self._reader is not None and self._reader.is_alive()
 
+    def _status_changed(self, status: Status, error: str | None) -> None:
+        self.emit(StatusEvent(self.cfg.name, KIND, status, error))
+
     # -- reader thread -------------------------------------------------------------------------
     def _read_forever(self) -> None:
         failures = 0
         generation = 0
-        self._set_status(CONNECTING, force=True)
         while not self._stop.is_set():
             generation += 1
-            got_frames = self._read_once(generation)
+            got_frames, error = self._read_once(generation)
             if self._stop.is_set():
                 return
             failures = 0 if got_frames else failures + 1
             if failures >= self.cfg.max_failures:
-                self._set_status(FAILED)
+                self.pipeline.set_source_status(Status.FAILED, error)
                 return
-            self.stats.reconnects += 1
+            self.source.reconnects += 1
             delay = backoff_delay(max(failures, 1), self.cfg.backoff_initial, self.cfg.backoff_max, self._rng)
-            self._set_status(RECONNECTING)
+            self.pipeline.set_source_status(Status.RECONNECTING, error)
             self._stop.wait(delay)
 
-    def _read_once(self, generation: int) -> bool:
+    def _read_once(self, generation: int) -> tuple[bool, str]:
+        """One connection, until it ends; (whether it gave frames, why it ended)."""
         got = False
         started = time.monotonic()
-        options = av_options(self.cfg.url, self.cfg.allow_http, self.cfg.stall_seconds)
         try:
+            options = av_options(self.cfg.url, self.cfg.allow_http, self.cfg.stall_seconds, self.cfg.policy)
             with av.open(self.cfg.url, options=options, timeout=(self.cfg.connect_timeout, self.cfg.stall_seconds)) as c:
                 if not c.streams.video:
                     raise av.error.InvalidDataError(0, "source has no video stream")
-                self.stats.connects += 1
+                self.source.connects += 1
                 for frame in c.decode(video=0):
                     if self._stop.is_set():
-                        return got
+                        return got, "stopped"
                     got = True
-                    self._frame_in(generation, frame)
-            self.stats.error = "stream ended"
+                    self.source.last_frame_at = time.time()
+                    if not self.pipeline.offer_threadsafe(frame, generation):
+                        self._stop.set()  # the loop has closed
+            return got, "stream ended"
         except av.error.FFmpegError as exc:
-            quiet = (time.time() - self.stats.last_frame_at if got and self.stats.last_frame_at
-                     else time.monotonic() - started)
-            self.stats.error = _describe(exc, got, quiet, self.cfg)
+            last = self.source.last_frame_at
+            quiet = time.time() - last if got and last else time.monotonic() - started
+            error = _describe(exc, got, quiet, self.cfg)
             if got:
-                self._set_status(STALLED)
+                self.pipeline.set_source_status(Status.STALLED, error)
+            return got, error
         except Exception as exc:  # anything else the source throws must not kill the supervisor
-            self.stats.error = f"{type(exc).__name__}: {exc}"
-        return got
-
-    def _frame_in(self, generation: int, frame: av.VideoFrame) -> None:
-        self.stats.frames_in += 1
-        self.stats.last_frame_at = time.time()
-        if self.stats.status != LIVE:
-            self.stats.error = None
-            self._set_status(LIVE)
-        assert self._loop and self._slot
-        try:
-            self._loop.call_soon_threadsafe(self._slot.put, (generation, frame, time.perf_counter()))
-        except RuntimeError:  # the loop has closed
-            self._stop.set()
-
-    # -- analysis ------------------------------------------------------------------------------
-    async def _analyse_forever(self) -> None:
-        assert self._slot
-        loop = asyncio.get_running_loop()
-        analyzer: Analyzer | None = None
-        rule = AlertRule(self.cfg.name, self.cfg.threshold, self.cfg.alert_seconds)
-        rate = AdaptiveRate(self.cfg.fps, self.cfg.floor_fps)
-        generation, next_due = 0, 0.0
-        try:
-            while (item := await self._slot.get()) is not None:
-                gen, av_frame, decoded_at = item
-                now = time.monotonic()
-                if now < next_due - 0.2 * rate.interval:  # a little early still counts: sources jitter
-                    self.stats.frames_skipped += 1
-                    continue
-                next_due = max(next_due + rate.interval, now - rate.interval)
-                if analyzer is None:
-                    make = partial(Analyzer, self.model, source="rtsp", keep_summaries=64)
-                    analyzer = await loop.run_in_executor(self._executor, make)
-                if gen != generation:  # a new connection: timestamps restart, tracks cannot carry over
-                    analyzer.reset()
-                    generation = gen
-                    rule.reset()
-                result, alerts = await loop.run_in_executor(self._executor, self._analyse, analyzer, rule, av_frame)
-                self.stats.target_fps = rate.update(time.monotonic() - now)
-                self._publish(result, alerts, time.perf_counter() - decoded_at)
-        finally:
-            if analyzer:
-                await loop.run_in_executor(self._executor, analyzer.close)
-
-    def _analyse(self, analyzer: Analyzer, rule: AlertRule, av_frame: av.VideoFrame) -> tuple[FrameResult, list[Alert]]:
-        image = av_frame.to_ndarray(format="rgb24")
-        pts = float(av_frame.time) if av_frame.time is not None else time.monotonic()
-        result = analyzer.process(Frame(image, pts, analyzer.frames))
-        if self.on_frame:
-            self.on_frame(self.cfg.name, image)
-        return result, rule.check(result, image)
-
-    def _publish(self, result: FrameResult, alerts: list[Alert], latency: float) -> None:
-        """``latency``: seconds from the frame leaving the decoder to its result."""
-        assert self._slot
-        self.stats.frames_analysed += 1
-        self.stats.frames_dropped = self._slot.dropped
-        self.stats.latency_ms = round(latency * 1000, 1)
-        self.stats.latest = result.to_dict()
-        self.emit({"type": "result", "stream": self.cfg.name, **self.stats.latest,
-                   "latency_ms": self.stats.latency_ms})
-        for alert in alerts:
-            self.stats.alerts += 1
-            if self.on_alert:
-                self.on_alert(alert)
-            self.emit({"type": "alert", **alert.to_dict()})
-
-    def _set_status(self, status: str, force: bool = False) -> None:
-        if status == self.stats.status and not force:
-            return
-        self.stats.status = status
-        event = {"type": "status", "stream": self.cfg.name, "status": status, "error": self.stats.error,
-                 "time": time.time()}
-        try:
-            on_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            on_loop = False
-        if on_loop or self._loop is None:
-            self.emit(event)
-        else:
-            try:
-                self._loop.call_soon_threadsafe(self.emit, event)
-            except RuntimeError:  # the loop has closed: nobody is listening any more
-                pass
+            return got, f"{type(exc).__name__}: {exc}"
 
     def snapshot(self) -> dict:
-        s = self.stats
-        return {**self.cfg.to_dict(), "status": s.status, "error": s.error, "connects": s.connects,
-                "reconnects": s.reconnects, "frames_in": s.frames_in, "frames_analysed": s.frames_analysed,
-                "frames_dropped": s.frames_dropped, "frames_skipped": s.frames_skipped,
-                "target_fps": round(s.target_fps, 2), "latency_ms": s.latency_ms,
-                "last_frame_at": s.last_frame_at, "alerts": s.alerts,
-                "latest": s.latest}
+        return {**self.cfg.to_dict(), "kind": KIND, **self.pipeline.snapshot(), "connects": self.source.connects,
+                "reconnects": self.source.reconnects, "last_frame_at": self.source.last_frame_at,
+                "latest": self.pipeline.latest}
 
 
 def _describe(exc: av.error.FFmpegError, got_frames: bool, quiet: float, cfg: StreamConfig) -> str:

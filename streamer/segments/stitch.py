@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..analyzer import FaceResult, FrameResult, TrackSummary
-from ..scoring import ScoringConfig, verdict
+from ..scoring import NOT_SCORED, ScoringConfig, verdict
 from ..tracker import iou
 from .worker import SegmentResult
 
@@ -81,16 +81,25 @@ def renumber(frames: list[FrameResult]) -> list[FrameResult]:
 
 
 def summaries(frames: list[FrameResult], cfg: ScoringConfig) -> list[TrackSummary]:
-    """Per-track summaries from the frames, as ``Analyzer`` keeps them (smoothed-score mean and max)."""
+    """Per-track summaries from the frames, as ``Analyzer`` keeps them: mean and max of the smoothed score over
+    the scored frames, the count of frames the quality gate refused and its most frequent reason."""
     faces: dict[int, list[tuple[float, FaceResult]]] = {}
     for frame in frames:
         for face in frame.faces:
             faces.setdefault(face.track_id, []).append((frame.pts, face))
-    out = []
-    for tid in sorted(faces):
-        seen = faces[tid]
-        scores = [face.score for _, face in seen]
-        mean = sum(scores) / len(scores)
-        out.append(TrackSummary(tid, seen[0][0], seen[-1][0], len(seen), mean, max(0.0, *scores),
-                                verdict(mean, cfg, len(seen))))
-    return out
+    return [_summary(tid, faces[tid], cfg) for tid in sorted(faces)]
+
+
+def _summary(tid: int, seen: list[tuple[float, FaceResult]], cfg: ScoringConfig) -> TrackSummary:
+    scores = [face.score for _, face in seen if face.verdict != NOT_SCORED and face.score is not None]
+    refused: dict[str, int] = {}
+    for _, face in seen:
+        if face.verdict == NOT_SCORED:
+            refused[face.reason or ""] = refused.get(face.reason or "", 0) + 1
+    reason = max(refused, key=refused.get) if refused else None
+    base = (tid, seen[0][0], seen[-1][0])
+    if not scores:
+        return TrackSummary(*base, 0, None, None, NOT_SCORED, sum(refused.values()), reason)
+    mean = sum(scores) / len(scores)
+    return TrackSummary(*base, len(scores), mean, max(0.0, *scores), verdict(mean, cfg, len(scores)),
+                        sum(refused.values()), reason)

@@ -1,50 +1,89 @@
-"""The aiohttp application: routes, session registry, ICE address policy and clean shutdown."""
+"""The composition root: every long-lived service is created and closed here, in one ``cleanup_ctx``."""
 from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from ..inference import BatchedModel
+from ..memory import HeapTrimmer
 from ..metrics import observe_batch
 from ..model import Model
-from .auth import token_middleware
+from ..monitor.manager import Monitor
+from ..store import Store
+from . import aiortc_compat
 from .config import ServerConfig
-from .ice import restore_host_addresses, restrict_host_addresses
-from .routes import CFG_KEY, MODEL_KEY, SESSIONS_KEY, add_routes
-from .sessions import SessionManager
+from .events import EventHub
+from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
+                   THUMBNAILS_KEY, TRIMMER_KEY, WHIP_KEY)
 from .metrics import add_metrics
-from .storage import add_storage
+from .restore import restore_streams
+from .routes import add_routes, middlewares
+from .scan_routes import add_scan_routes
+from .scans import ScanService
+from .sessions import SessionManager
+from .stream_routes import add_stream_routes
+from .thumbnails import Thumbnails
+from .whip_routes import WhipEndpoint, add_whip_routes
 
 log = logging.getLogger(__name__)
 
 
 def create_app(cfg: ServerConfig, model: Model) -> web.Application:
-    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=[token_middleware(cfg.api_token)])
+    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg))
     app[CFG_KEY] = cfg
     app[MODEL_KEY] = model
-    shared = BatchedModel(model, on_batch=observe_batch)  # one inference service for every stream
-    app[SESSIONS_KEY] = SessionManager(cfg, shared)
     add_routes(app)
-    add_storage(app, cfg, shared)
+    add_scan_routes(app)
+    add_stream_routes(app)
+    add_whip_routes(app)
     add_metrics(app)
-
-    async def ice_policy(_app: web.Application):
-        restrict_host_addresses(cfg.ice_addresses)
-        yield
-        restore_host_addresses()
-
-    async def close_sessions(app: web.Application) -> None:
-        await app[SESSIONS_KEY].close_all()
-
-    async def close_inference(_app: web.Application) -> None:
-        shared.close()
-
-    app.cleanup_ctx.append(ice_policy)
-    app.on_shutdown.append(close_sessions)
-    app.on_cleanup.append(close_inference)
+    app.cleanup_ctx.append(services)
+    app.on_shutdown.append(end_live_connections)
     return app
+
+
+async def end_live_connections(app: web.Application) -> None:
+    """Before the server waits for open requests: end event streams and WebRTC sessions (again idempotent in
+    ``services``)."""
+    app[HUB_KEY].close()
+    await app[SESSIONS_KEY].close_all()
+
+
+async def services(app: web.Application) -> AsyncIterator[None]:
+    """Start every service in dependency order; close them in reverse, whatever was running."""
+    cfg = app[CFG_KEY]
+    aiortc_compat.restrict_host_addresses(cfg.ice_addresses)
+    inference = app[INFERENCE_KEY] = BatchedModel(app[MODEL_KEY], on_batch=observe_batch)  # one for every stream
+    hub = app[HUB_KEY] = EventHub()
+    store = app[STORE_KEY] = Store(cfg.data_dir / "deepfake-streamer.sqlite")
+    failed = store.fail_interrupted_scans()
+    if failed:
+        log.warning("%d scan(s) interrupted by the last shutdown were marked failed", failed)
+    # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
+    trimmer = app[TRIMMER_KEY] = HeapTrimmer()
+    trimmer.start()
+    thumbnails = app[THUMBNAILS_KEY] = Thumbnails()
+    sessions = app[SESSIONS_KEY] = SessionManager(cfg, inference, hub.publish)
+    scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
+                                         max_queued=cfg.max_queued_scans)
+    monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
+                                         on_frame=thumbnails.offer, trimmer=trimmer)
+    app[WHIP_KEY] = WhipEndpoint(cfg, monitor)
+    restore_streams(monitor, store, cfg)
+    try:
+        yield
+    finally:
+        hub.close()  # ends every open event stream first, so that the server can stop
+        await sessions.close_all()
+        await scans.close()
+        await monitor.close_all_streams()
+        await trimmer.stop()
+        store.close()
+        inference.close()
+        aiortc_compat.restore_host_addresses()
 
 
 def ssl_context(cfg: ServerConfig) -> ssl.SSLContext | None:

@@ -8,9 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .auth import is_loopback
+from .auth import Access, is_loopback
 
-WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+PACKAGE_WEB_DIR = Path(__file__).resolve().parent.parent / "web"  # in an installed wheel
+SOURCE_WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"  # in a checkout
+WEB_DIR = PACKAGE_WEB_DIR if PACKAGE_WEB_DIR.is_dir() else SOURCE_WEB_DIR
+MB = 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -48,9 +51,30 @@ class ServerConfig:
     data_dir: Path = Path("data")  # SQLite database and uploads
     max_upload_bytes: int = 2 * 1024**3
     media_dir: Path | None = None  # server-side folder whose files may be scanned by path
-    api_token: str | None = None  # required on mutating /api/ requests when set
+    api_token: str | None = None  # when set, every /api/ request, media file and /metrics needs it
+    viewer_token: str | None = None  # read-only access
     allow_http_streams: bool = False
+    allow_stream_hosts: tuple[str, ...] | None = None  # CIDRs; None: loopback on a loopback-only server
     max_streams: int = 16
+    max_queued_scans: int = 16
+    max_uploads: int = 4  # uploads being received at once
+    min_free_bytes: int = 1024 * MB  # refuse uploads that would leave less free disk than this
+    mutations_per_minute: int = 120  # per client address; 0: no limit
+    retention_days: float | None = None
+    max_storage_bytes: int | None = None
+    retention_interval: float = 300.0  # seconds between retention passes
+
+    @property
+    def access(self) -> Access:
+        return Access(self.api_token, self.viewer_token, secure_cookie=bool(self.tls_cert))
+
+    @property
+    def stream_policy(self):
+        from ..netpolicy import AddressPolicy
+
+        if self.allow_stream_hosts is not None:
+            return AddressPolicy.from_cidrs(self.allow_stream_hosts)
+        return AddressPolicy.loopback_only() if is_loopback(self.host) else AddressPolicy()
 
     @property
     def scheme(self) -> str:
@@ -113,10 +137,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "$DFS_MAX_UPLOAD_MB or 2048)")
     parser.add_argument("--media-dir", metavar="DIR", help="folder on the server whose files may be scanned by path "
                         "(default: $DFS_MEDIA_DIR, none)")
-    parser.add_argument("--api-token", help="token for POST/DELETE /api/ requests; required when listening beyond "
-                        "loopback (default: $DFS_API_TOKEN)")
+    parser.add_argument("--api-token", help="token for every /api/ request, media file and /metrics (pages: sign "
+                        "in once); required when listening beyond loopback (default: $DFS_API_TOKEN)")
+    parser.add_argument("--viewer-token", help="read-only token: pages and reads, no changes (default: "
+                        "$DFS_VIEWER_TOKEN)")
+    add_stream_arguments(parser)
+    parser.add_argument("--max-queued-scans", type=int, help="file scans queued or running at once (default: "
+                        "$DFS_MAX_QUEUED_SCANS or 16)")
+    parser.add_argument("--max-uploads", type=int, help="uploads received at once (default: $DFS_MAX_UPLOADS or 4)")
+    parser.add_argument("--min-free-disk-mb", type=int, help="refuse uploads that would leave less free disk "
+                        "(default: $DFS_MIN_FREE_DISK_MB or 1024)")
+    parser.add_argument("--rate-limit", type=int, metavar="N", help="changing requests per minute per client "
+                        "address, 0 for none (default: $DFS_RATE_LIMIT or 120)")
+    parser.add_argument("--retention-days", type=float, help="delete finished scans and alerts older than this "
+                        "(default: $DFS_RETENTION_DAYS, keep forever)")
+    parser.add_argument("--max-storage-gb", type=float, help="delete the oldest finished scans and alert snapshots "
+                        "while uploads and snapshots take more (default: $DFS_MAX_STORAGE_GB, no limit)")
+
+
+def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by `serve` and `monitor`, with the same names."""
     parser.add_argument("--allow-http-streams", action="store_true", default=None,
                         help="accept http(s) stream URLs besides rtsp(s) (default: $DFS_ALLOW_HTTP_STREAMS)")
+    parser.add_argument("--allow-stream-hosts", nargs="+", metavar="CIDR",
+                        help="loopback or private networks streams may come from, e.g. 192.168.1.0/24 (default: "
+                             "$DFS_ALLOW_STREAM_HOSTS, else loopback only when listening on loopback); link-local, "
+                             "metadata, multicast and unspecified addresses are always refused")
+
+
+def _number(value: object, default: object, kind: type, low: float, what: str):
+    try:
+        number = kind(_or(value, default))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{what} must be a number: {value!r}") from exc
+    if not number >= low:
+        raise ConfigError(f"{what} must be at least {low:g}")
+    return number
+
+
+def stream_hosts(args: argparse.Namespace | None, env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """The ``--allow-stream-hosts`` networks, validated; None when not given."""
+    from ..netpolicy import PolicyError, parse_networks
+
+    values = getattr(args, "allow_stream_hosts", None) if args is not None else None
+    if values is None and env.get("DFS_ALLOW_STREAM_HOSTS"):
+        values = _split(env["DFS_ALLOW_STREAM_HOSTS"])
+    if values is None:
+        return None
+    values = [part for value in values for part in _split(value)]
+    try:
+        parse_networks(values)
+    except PolicyError as exc:
+        raise ConfigError(f"--allow-stream-hosts: {exc.reason}") from exc
+    return tuple(values)
 
 
 def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
@@ -136,20 +209,30 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
         raise ConfigError(f"port {port} is out of range")
     if max_sessions < 1:
         raise ConfigError("max sessions must be at least 1")
-    try:
-        max_upload_mb = int(pick("max_upload_mb", "DFS_MAX_UPLOAD_MB") or 2048)
-    except ValueError as exc:
-        raise ConfigError(f"max upload must be an integer number of MB: {exc}") from exc
-    if max_upload_mb < 1:
-        raise ConfigError("max upload must be at least 1 MB")
+    max_upload_mb = _number(pick("max_upload_mb", "DFS_MAX_UPLOAD_MB"), 2048, int, 1, "max upload (MB)")
+    quotas = dict(
+        max_queued_scans=_number(pick("max_queued_scans", "DFS_MAX_QUEUED_SCANS"), 16, int, 1, "max queued scans"),
+        max_uploads=_number(pick("max_uploads", "DFS_MAX_UPLOADS"), 4, int, 1, "max uploads"),
+        min_free_bytes=_number(pick("min_free_disk_mb", "DFS_MIN_FREE_DISK_MB"), 1024, int, 0, "min free disk") * MB,
+        mutations_per_minute=_number(pick("rate_limit", "DFS_RATE_LIMIT"), 120, int, 0, "rate limit"))
+    days = pick("retention_days", "DFS_RETENTION_DAYS")
+    gb = pick("max_storage_gb", "DFS_MAX_STORAGE_GB")
+    retention = dict(
+        retention_days=None if days is None else _number(days, None, float, 0.001, "retention days"),
+        max_storage_bytes=None if gb is None else int(_number(gb, None, float, 0.001, "max storage (GB)") * 1024 * MB))
     media_dir = pick("media_dir", "DFS_MEDIA_DIR")
     if media_dir and not Path(media_dir).is_dir():
         raise ConfigError(f"media folder {media_dir} does not exist")
     host = pick("host", "DFS_HOST") or "127.0.0.1"
     token = pick("api_token", "DFS_API_TOKEN")
     if not token and not is_loopback(host):
-        raise ConfigError(f"listening on {host} needs an API token for the mutating endpoints: "
-                          "pass --api-token or set DFS_API_TOKEN")
+        raise ConfigError(f"listening on {host} needs an API token: pass --api-token or set DFS_API_TOKEN")
+    viewer = pick("viewer_token", "DFS_VIEWER_TOKEN")
+    if viewer and not token:
+        raise ConfigError("a viewer token needs an API token too (--api-token)")
+    if viewer and viewer == token:
+        raise ConfigError("the viewer token must differ from the API token")
+    hosts = stream_hosts(args, env)
     allow_http = getattr(args, "allow_http_streams", None)
     if allow_http is None:
         allow_http = env.get("DFS_ALLOW_HTTP_STREAMS", "").lower() in ("1", "true", "yes")
@@ -163,7 +246,8 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
             raise ConfigError(f"TLS file {path} does not exist")
     return ServerConfig(
         data_dir=Path(pick("data_dir", "DFS_DATA_DIR") or "data"), max_upload_bytes=max_upload_mb * 1024 * 1024,
-        media_dir=Path(media_dir) if media_dir else None, api_token=token, allow_http_streams=allow_http,
+        media_dir=Path(media_dir) if media_dir else None, api_token=token, viewer_token=viewer,
+        allow_http_streams=allow_http, allow_stream_hosts=hosts, **quotas, **retention,
         host=host, port=port, model_dir=pick("model", "DFS_MODEL_DIR"),
         ice_servers=ice_server_list(urls, pick("turn_username", "DFS_TURN_USERNAME"),
                                     pick("turn_credential", "DFS_TURN_CREDENTIAL")),

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ..status import Event
+
 HEARTBEAT_SECONDS = 15.0
 CLOSED = {"type": "closed"}  # sentinel: the hub is shutting down
 
@@ -18,7 +20,9 @@ class EventHub:
         self.maxsize = maxsize
         self._subscribers: set[asyncio.Queue] = set()
 
-    def publish(self, event: dict) -> None:
+    def publish(self, event: Event | dict) -> None:
+        if not isinstance(event, dict):
+            event = event.to_dict()
         for queue in self._subscribers:
             if queue.full():
                 queue.get_nowait()
@@ -42,9 +46,10 @@ class EventHub:
 
 async def stream_events(request: web.Request, hub: EventHub, keep: Callable[[dict], bool] = lambda e: True,
                         initial: list[dict] | None = None,
-                        last: Callable[[dict], bool] = lambda e: False) -> web.StreamResponse:
+                        last: Callable[[dict], bool] = lambda e: False,
+                        transform: Callable[[dict], dict] = lambda e: e) -> web.StreamResponse:
     """Serve ``hub``'s events matching ``keep`` as text/event-stream until the client goes away, the
-    hub closes, or an event for which ``last`` is true has been sent."""
+    hub closes, or an event for which ``last`` is true has been sent; ``transform`` shapes what is sent."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
@@ -63,7 +68,7 @@ async def stream_events(request: web.Request, hub: EventHub, keep: Callable[[dic
             if event is CLOSED:
                 break
             if keep(event):
-                await response.write(_encode(event))
+                await response.write(_encode(transform(event)))
                 if last(event):
                     break
     except (ConnectionResetError, asyncio.CancelledError):

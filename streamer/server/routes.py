@@ -5,27 +5,50 @@ import logging
 
 from aiohttp import web
 
-from ..model import Model
+from ..status import STATUS_TEXT
 from .config import ServerConfig
-from .sessions import SessionManager
+from .auth import access_middleware, add_auth_routes
+from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
+from .limits import rate_limit_middleware
+from .responses import error
 from .signalling import OfferError, parse_offer
 
 log = logging.getLogger(__name__)
-CFG_KEY = web.AppKey("cfg", ServerConfig)
-MODEL_KEY = web.AppKey("model", Model)
-SESSIONS_KEY = web.AppKey("sessions", SessionManager)
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
 # Nothing outside this server may load: no CDN, fonts or trackers.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' blob: mediastream:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
+@web.middleware
+async def json_errors(request: web.Request, handler):
+    """Every 4xx/5xx answer has a JSON body {"error", "status"}, whoever raised it (router, size limit...)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        text = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if exc.status == 413:
+            text = f"the request body is too large (at most {request.app[CFG_KEY].max_offer_bytes} bytes here)"
+        response = error(exc.status, text)
+        for name in ("Allow", "Retry-After", "Location"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+
+
+def middlewares(cfg: ServerConfig) -> list:
+    """Outermost first: JSON errors, access control, per-client rate limit of changing requests."""
+    return [json_errors, access_middleware(cfg.access), rate_limit_middleware(cfg.mutations_per_minute)]
 
 
 async def index(request: web.Request) -> web.StreamResponse:
     return static_file(request.app[CFG_KEY], "index.html")
+
+
+async def signin(request: web.Request) -> web.StreamResponse:
+    return static_file(request.app[CFG_KEY], "signin.html")
 
 
 async def page(request: web.Request) -> web.StreamResponse:
@@ -59,7 +82,8 @@ async def offer(request: web.Request) -> web.Response:
         if exc.status >= 500:
             log.warning("offer refused: %s", exc.message)
         return error(exc.status, exc.message)
-    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
+    return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id,
+                              "lowLatency": session.low_latency})
 
 
 async def close_session(request: web.Request) -> web.Response:
@@ -77,6 +101,7 @@ async def config(request: web.Request) -> web.Response:
     cfg, manifest = request.app[CFG_KEY], request.app[MODEL_KEY].manifest
     return web.json_response({
         "iceServers": [s.to_page() for s in cfg.ice_servers], "maxSessions": cfg.max_sessions,
+        "connectTimeout": cfg.connect_timeout, "statuses": {str(k): v for k, v in STATUS_TEXT.items()},
         "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
                   "uncertainMargin": manifest.uncertain_margin, "window": manifest.window},
     })
@@ -93,6 +118,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/replay", page)
     app.router.add_get("/dashboard", page)
+    app.router.add_get("/signin", signin)
+    add_auth_routes(app, app[CFG_KEY].access)
     app.router.add_post("/api/offer", offer)
     app.router.add_get("/api/sessions", sessions)
     app.router.add_delete("/api/sessions/{sid}", close_session)

@@ -1,21 +1,29 @@
 """HTTP API of file scans: upload or server-side path, status, live progress, timeline export, video."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import re
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import web
 
 from .. import timeline as timeline_io
+from ..retention import Pruned, Retention
 from .events import stream_events
-from .keys import HUB_KEY, SCANS_KEY, STORE_KEY
-from .routes import CFG_KEY, error
+from .keys import CFG_KEY, HUB_KEY, SCANS_KEY, STORE_KEY
+from .limits import Full, Slots, check_disk
+from .responses import error
 from .scans import ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
+
+UPLOADS_KEY = web.AppKey("uploads_in_flight", Slots)
+RETENTION_KEY = web.AppKey("retention", Retention)
+RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
 
 SCAN_ID = re.compile(r"^[0-9a-f]{16}$")
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "matroska": "video/x-matroska"}
@@ -24,26 +32,50 @@ VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm
 async def create_scan(request: web.Request) -> web.Response:
     cfg, scans = request.app[CFG_KEY], request.app[SCANS_KEY]
     try:
-        scans.reserve()
+        scans.reserve()  # the queue slot is held from now on, so concurrent uploads cannot overbook it
     except ScanQueueFull as exc:
         return error(429, str(exc))
+    try:
+        return await _create_scan(request, cfg, scans)
+    finally:
+        scans.release()  # a submitted scan now counts as pending: the slot never was free in between
+
+
+async def _create_scan(request: web.Request, cfg, scans) -> web.Response:
     scan_id = new_scan_id()
     upload = scans.upload_dir / scan_id
+    uploads = request.app[UPLOADS_KEY]
+    taken = False
     try:
         if request.content_type == "application/json":
             path, filename = await _server_path(request, cfg.media_dir)
         elif request.content_type == "multipart/form-data":
-            filename = await receive_upload(request, upload, cfg.max_upload_bytes)
+            uploads.take()
+            taken = True
+            filename = await receive_upload(request, upload, cfg.max_upload_bytes,
+                                            lambda more: _disk(scans.upload_dir, cfg.min_free_bytes, more))
             path = upload
         else:
             raise UploadError(415, "send multipart/form-data with a 'file' field, or JSON {\"path\": ...}")
         info = await check_video(path)
+    except Full as exc:
+        return error(429, str(exc))
     except UploadError as exc:
         upload.unlink(missing_ok=True)
         return error(exc.status, exc.message.replace(scan_id, "the upload"))
+    finally:
+        if taken:
+            uploads.give()
     scans.submit(scan_id, filename, path, asdict(info))
     return web.json_response({"id": scan_id, "status": "queued", "filename": filename, "info": asdict(info)},
                              status=202, headers={"Location": f"/api/scans/{scan_id}"})
+
+
+def _disk(folder: Path, floor: int, more: int) -> None:
+    try:
+        check_disk(folder, floor, more)
+    except Full as exc:
+        raise UploadError(507, str(exc)) from exc
 
 
 async def _server_path(request: web.Request, media_dir: Path | None) -> tuple[Path, str]:
@@ -71,8 +103,31 @@ def public(row: dict) -> dict:
     return {k: v for k, v in row.items() if k != "path"}
 
 
+def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name, str(default))
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"'{name}' must be an integer from {low} to {high}",
+                                                  "status": 400}), content_type="application/json")
+    return int(raw)
+
+
 async def list_scans(request: web.Request) -> web.Response:
-    return web.json_response({"scans": [public(r) for r in request.app[STORE_KEY].scans()]})
+    """Newest first, ``?limit=&offset=`` pages, ``?q=`` a part of the file name."""
+    limit = _int_query(request, "limit", 50, 1, 500)
+    offset = _int_query(request, "offset", 0, 0, 10**9)
+    query = request.query.get("q", "")[:200]
+    store = request.app[STORE_KEY]
+    return web.json_response({"scans": [public(r) for r in store.scans(limit, offset, query)],
+                              "total": store.count_scans(query), "limit": limit, "offset": offset})
+
+
+async def delete_scan(request: web.Request) -> web.Response:
+    """Stops the scan if it is still going; removes its row, timeline and uploaded file."""
+    scan_id = request.match_info["id"]
+    row = await request.app[SCANS_KEY].delete(scan_id) if SCAN_ID.match(scan_id) else None
+    if row is None:
+        return error(404, "no such scan")
+    return web.json_response({"deleted": scan_id})
 
 
 async def get_scan(request: web.Request) -> web.Response:
@@ -84,7 +139,7 @@ async def get_scan(request: web.Request) -> web.Response:
 async def scan_events(request: web.Request) -> web.StreamResponse:
     row = _scan_or_404(request)
     return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("id") == row["id"],
-                               last=lambda e: e.get("status") in ("done", "failed"),
+                               last=lambda e: e.get("status") in ("done", "failed", "deleted"),
                                initial=[{"type": "scan", "id": row["id"], "status": row["status"],
                                          "progress": row["progress"], "error": row["error"]}])
 
@@ -96,7 +151,7 @@ async def export_timeline(request: web.Request) -> web.Response:
     stem = Path(row["filename"]).stem or "scan"
     if request.match_info["fmt"] == "json":
         response = web.json_response(row["timeline"], headers={
-            "Content-Disposition": f'attachment; filename="{stem}.timeline.json"'})
+            "Content-Disposition": attachment(f"{stem}.timeline.json")})
         response.enable_compression()
         return response
     out = io.StringIO()
@@ -104,7 +159,13 @@ async def export_timeline(request: web.Request) -> web.Response:
     writer.writerow(timeline_io.CSV_FIELDS)
     writer.writerows(timeline_io.csv_rows(row["timeline"]))
     return web.Response(text=out.getvalue(), content_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.timeline.csv"'})
+                        headers={"Content-Disposition": attachment(f"{stem}.timeline.csv")})
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for any file name: an ASCII fallback and the exact name (RFC 6266)."""
+    fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def scan_video(request: web.Request) -> web.StreamResponse:
@@ -117,10 +178,35 @@ async def scan_video(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": kind})
 
 
+async def start_retention(app: web.Application) -> None:
+    """After the storage services started (on_startup runs after every cleanup context has)."""
+    cfg, scans = app[CFG_KEY], app[SCANS_KEY]
+    retention = Retention(app[STORE_KEY], scans.upload_dir, cfg.retention_days, cfg.max_storage_bytes,
+                          busy=scans.active)
+    app[RETENTION_KEY] = retention
+    if retention.enabled:
+        def announce(pruned: Pruned) -> None:
+            for scan_id in pruned.scans:
+                app[HUB_KEY].publish({"type": "scan", "id": scan_id, "status": "deleted", "progress": 0.0})
+
+        app[RETENTION_TASK] = asyncio.create_task(retention.run(cfg.retention_interval, announce), name="retention")
+
+
+async def stop_retention(app: web.Application) -> None:
+    task = app.get(RETENTION_TASK)
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 def add_scan_routes(app: web.Application) -> None:
+    app[UPLOADS_KEY] = Slots(app[CFG_KEY].max_uploads, "uploads")
+    app.on_startup.append(start_retention)
+    app.on_shutdown.append(stop_retention)
     app.router.add_post("/api/scans", create_scan)
     app.router.add_get("/api/scans", list_scans)
     app.router.add_get("/api/scans/{id}", get_scan)
+    app.router.add_delete("/api/scans/{id}", delete_scan)
     app.router.add_get("/api/scans/{id}/events", scan_events)
     app.router.add_get("/api/scans/{id}/timeline.{fmt:json|csv}", export_timeline)
     app.router.add_get("/api/scans/{id}/video", scan_video)

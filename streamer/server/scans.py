@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..inference import default_threads
 from ..model import Model
+from ..retention import remove_upload
 from ..segments import SegmentPool, scan_parallel
 from ..sources import MediaError
 from ..store import Store
@@ -27,18 +28,22 @@ class ScanCancelled(Exception):
 
 
 class ScanService:
-    """Runs at most ``concurrency`` scans at a time; at most ``max_queued`` wait. A long file is split into
-    segments scanned by ``workers`` processes at once (started on the first such file, kept until close)."""
+    """Runs at most ``concurrency`` scans at a time; at most ``max_queued`` are queued, running or being
+    uploaded: a slot is reserved (synchronously) when a request starts, so concurrent uploads cannot overbook.
+    A long file is split into segments scanned by ``workers`` processes at once (started on the first such
+    file, kept until close)."""
 
     def __init__(self, store: Store, model: Model, hub: EventHub, upload_dir: Path,
                  concurrency: int = 1, max_queued: int = 16, workers: int | None = None):
         self.store, self.model, self.hub, self.upload_dir = store, model, hub, upload_dir
         self.max_queued = max_queued
+        self.reserved = 0  # slots held by requests still uploading or probing
         self.workers = default_threads() if workers is None else workers
         self._pool: SegmentPool | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task] = {}
         self._cancelled: set[str] = set()
+        self._running: set[str] = set()
         upload_dir.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -46,10 +51,19 @@ class ScanService:
         return len(self._tasks)
 
     def reserve(self) -> None:
-        if self.pending >= self.max_queued:
-            raise ScanQueueFull(f"{self.pending} scans are already queued; try again later")
+        """Hold one queue slot; give it back with ``release`` or turn it into a scan with ``submit``."""
+        if self.pending + self.reserved >= self.max_queued:
+            raise ScanQueueFull(f"{self.pending + self.reserved} scans are already queued; try again later")
+        self.reserved += 1
+
+    def release(self) -> None:
+        self.reserved = max(0, self.reserved - 1)
+
+    def active(self, scan_id: str) -> bool:
+        return scan_id in self._tasks
 
     def submit(self, scan_id: str, filename: str, path: Path, info: dict) -> None:
+        """Start a scan (in the slot its request reserved, which the request then releases)."""
         self.store.create_scan(scan_id, filename, str(path))
         self.store.update_scan(scan_id, info=info)
         self._tasks[scan_id] = asyncio.create_task(self._run(scan_id, path), name=f"scan-{scan_id}")
@@ -58,8 +72,15 @@ class ScanService:
     async def _run(self, scan_id: str, path: Path) -> None:
         try:
             async with self._slots:
+                if scan_id in self._cancelled:  # stopped while it waited its turn
+                    if self.store.scan(scan_id):
+                        self._set(scan_id, status="failed", error="interrupted by a server shutdown",
+                                  finished=time.time())
+                    return
+                self._running.add(scan_id)
                 await self._scan(scan_id, path)
         finally:
+            self._running.discard(scan_id)
             self._tasks.pop(scan_id, None)
 
     async def _scan(self, scan_id: str, path: Path) -> None:
@@ -82,7 +103,8 @@ class ScanService:
         try:
             timeline = await asyncio.to_thread(self._scan_file, path, progress)
         except ScanCancelled:
-            self._set(scan_id, status="failed", error="interrupted by a server shutdown", finished=time.time())
+            if self.store.scan(scan_id):  # not deleted meanwhile
+                self._set(scan_id, status="failed", error="interrupted by a server shutdown", finished=time.time())
             return
         except MediaError as exc:
             self._set(scan_id, status="failed", error=str(exc).replace(str(path), "the file"), finished=time.time())
@@ -111,6 +133,22 @@ class ScanService:
         row = self.store.scan(scan_id)
         self.hub.publish({"type": "scan", "id": scan_id, "status": row["status"], "progress": row["progress"],
                           "error": row["error"]})
+
+    async def delete(self, scan_id: str) -> dict | None:
+        """Stop the scan if it is queued or running, then remove its row, timeline and uploaded file.
+        Returns the removed row, or None if there was no such scan."""
+        task = self._tasks.get(scan_id)
+        if task is not None:
+            self._cancelled.add(scan_id)
+            if scan_id not in self._running:
+                task.cancel()  # still waiting for its turn
+            await asyncio.gather(task, return_exceptions=True)
+            self._cancelled.discard(scan_id)
+        row = self.store.delete_scan(scan_id)
+        if row is not None:
+            remove_upload(self.upload_dir, Path(row["path"]))
+            self.hub.publish({"type": "scan", "id": scan_id, "status": "deleted", "progress": row["progress"]})
+        return row
 
     async def close(self) -> None:
         """Stop every scan: running ones end at their next frame and are marked failed."""

@@ -1,4 +1,4 @@
-"""WebRTC sessions: one peer connection, data channel and frame consumer each, and their registry."""
+"""WebRTC sessions: one peer connection, data channel and live pipeline each, and their registry."""
 from __future__ import annotations
 
 import asyncio
@@ -14,31 +14,52 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from ..analyzer import Analyzer
 from ..model import Model
-from . import jitter
+from ..pipeline import THREAD_PREFIX, Analysed, Pipeline, Sink
+from ..sinks import EventSink
+from ..status import Status, StatusEvent
+from . import aiortc_compat
 from .config import ServerConfig
-from .consumer import THREAD_PREFIX, FrameConsumer
 from .ice import rtc_configuration
 from .signalling import OfferError, SessionLimitError
+from .track_source import TrackSource
 
 log = logging.getLogger(__name__)
+KIND = "webrtc"
+SESSION_THREADS = f"{THREAD_PREFIX}-{KIND}-"
 MAX_BUFFERED = 256 * 1024  # bytes queued on the data channel before results are skipped
+
+
+class DataChannelResults(Sink):
+    """Each analysed frame to the page, with the counters and timings its latency breakdown needs."""
+
+    def __init__(self, session: "Session"):
+        self.session = session
+
+    def on_result(self, out: Analysed) -> None:
+        r, item = out.result, out.incoming
+        stats = {**self.session.pipeline.stats.to_dict(), "wait_ms": out.wait_ms, "process_ms": out.process_ms,
+                 "received_at": round(item.wall * 1000, 1), "skipped": self.session.skipped}
+        self.session.send({"type": "result", **r.to_dict(), "rtp": item.rtp, "width": r.width, "height": r.height,
+                           "stats": stats})
 
 
 class Session:
     """One browser's live analysis; ``close`` is idempotent and leaves no task or thread behind."""
 
     def __init__(self, sid: str, pc: RTCPeerConnection, analyzer_factory: Callable[[], Analyzer],
-                 on_closed: Callable[["Session"], None]):
+                 on_closed: Callable[["Session"], None], emit: EventSink | None = None):
         self.id = sid
         self.pc = pc
         self.channel: RTCDataChannel | None = None
-        self.consumer = FrameConsumer(sid, analyzer_factory, self.send, self._rtp_of)
+        self.pipeline = Pipeline(sid, KIND, analyzer_factory, [DataChannelResults(self)],
+                                 on_status=self._status_changed)
+        self.source: TrackSource | None = None
         self.skipped = 0
         self.close_reason: str | None = None
+        self._emit = emit
         self._on_closed = on_closed
         self._closing: asyncio.Task | None = None
         self._watchdog: asyncio.Task | None = None
-        self._rtp_origin: Callable[[], int | None] = lambda: None
         self.low_latency = False  # frames leave the jitter buffer on their marker packet
 
     async def negotiate(self, offer: RTCSessionDescription, connect_timeout: float) -> RTCSessionDescription:
@@ -52,34 +73,31 @@ class Session:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if track.kind != "video" or self.consumer.tasks:
+            if track.kind != "video" or self.source is not None:
                 return
-            self._rtp_origin = self._find_rtp_origin(track)
-            self.consumer.start(track, lambda: self.schedule_close("video track ended"))
+            origin = self._rtp_origin(track)
+            self.source = TrackSource(track, self.pipeline, lambda pts: _rtp(pts, origin()))
+            self.source.start(lambda: self.schedule_close("video track ended"))
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
                 self.schedule_close(f"connection {pc.connectionState}")
 
+        self.pipeline.start()
         await pc.setRemoteDescription(offer)
         # Media flows only once ICE and DTLS are up, after the answer: the swap is safe here.
-        self.low_latency = all(jitter.install(t.receiver) for t in pc.getTransceivers() if t.kind == "video")
+        self.low_latency = all(aiortc_compat.install_marker_jitter_buffer(t.receiver)
+                               for t in pc.getTransceivers() if t.kind == "video")
         await pc.setLocalDescription(await pc.createAnswer())
         self._watchdog = asyncio.get_running_loop().create_task(self._watch(connect_timeout), name=f"{self.id}-watch")
         return pc.localDescription
 
-    def _find_rtp_origin(self, track: MediaStreamTrack) -> Callable[[], int | None]:
-        """aiortc hands out RTP timestamps relative to the first frame; its mapper knows the origin."""
+    def _rtp_origin(self, track: MediaStreamTrack) -> Callable[[], int | None]:
         for receiver in self.pc.getReceivers():
             if receiver.track is track:
-                mapper = getattr(receiver, "_RTCRtpReceiver__timestamp_mapper", None)
-                return lambda: getattr(mapper, "_origin", None)
+                return aiortc_compat.rtp_origin(receiver)
         return lambda: None
-
-    def _rtp_of(self, pts: int) -> int | None:
-        origin = self._rtp_origin()
-        return None if origin is None else (pts + origin) % (1 << 32)
 
     async def _watch(self, timeout: float) -> None:
         await asyncio.sleep(timeout)
@@ -96,6 +114,11 @@ class Session:
         if isinstance(data, dict) and data.get("type") == "bye":
             self.schedule_close("page stopped")
 
+    def _status_changed(self, status: Status, error: str | None) -> None:
+        self.send({"type": "status", "status": str(status), "error": error})
+        if self._emit:
+            self._emit(StatusEvent(self.id[:4], KIND, status, error))
+
     def send(self, message: dict) -> None:
         channel = self.channel
         if channel is None or channel.readyState != "open":
@@ -103,7 +126,6 @@ class Session:
         if channel.bufferedAmount > MAX_BUFFERED:
             self.skipped += 1
             return
-        message["stats"]["skipped"] = self.skipped
         channel.send(json.dumps(message, separators=(",", ":")))
 
     def schedule_close(self, reason: str) -> asyncio.Task:
@@ -122,7 +144,9 @@ class Session:
             self._watchdog.cancel()
         try:
             try:
-                await self.consumer.close()
+                if self.source is not None:
+                    await self.source.close()
+                await self.pipeline.close()
             except Exception:  # the peer connection must close whatever happened to the analysis
                 log.exception("session %s: closing the analysis failed", self.id)
             await self.pc.close()
@@ -131,16 +155,27 @@ class Session:
 
     @property
     def tasks(self) -> list[asyncio.Task]:
-        own = [*self.consumer.tasks, self._watchdog, self._closing]
+        own = [self.source.task if self.source else None, self.pipeline.task, self._watchdog, self._closing]
         return [t for t in own if t is not None and not t.done() and t is not asyncio.current_task()]
+
+    def snapshot(self) -> dict:
+        # Only a prefix of the id: the full id lets its page end the session without a token.
+        return {"id": self.id[:4], "kind": KIND, "state": self.pc.connectionState, "low_latency": self.low_latency,
+                **self.pipeline.snapshot()}
+
+
+def _rtp(pts: int, origin: int | None) -> int | None:
+    """aiortc's frame pts are RTP timestamps relative to the first frame's."""
+    return None if origin is None else (pts + origin) % (1 << 32)
 
 
 class SessionManager:
     """Opens sessions up to the configured limit and keeps the counters /api/sessions reports."""
 
-    def __init__(self, cfg: ServerConfig, model: Model):
+    def __init__(self, cfg: ServerConfig, model: Model, emit: EventSink | None = None):
         self.cfg = cfg
         self.model = model
+        self.emit = emit
         self.active: dict[str, Session] = {}
         self.created = 0
         self.closed = 0
@@ -154,8 +189,8 @@ class SessionManager:
             raise SessionLimitError(self.cfg.max_sessions)
         sid = secrets.token_hex(6)
         session = Session(sid, RTCPeerConnection(rtc_configuration(self.cfg)),
-                          lambda: Analyzer(self.model, source="webrtc", keep_summaries=64),
-                          self._closed)
+                          lambda: Analyzer(self.model, source=KIND, keep_summaries=64),
+                          self._closed, self.emit)
         self.active[sid] = session  # counted before any await, so concurrent offers respect the limit
         self.created += 1
         try:
@@ -184,7 +219,7 @@ class SessionManager:
 
     def stats(self) -> dict:
         loop_tasks = asyncio.all_tasks()
-        session_threads = [t.name for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
+        session_threads = [t.name for t in threading.enumerate() if t.name.startswith(SESSION_THREADS)]
         return {
             "sessions": {"active": len(self.active), "max": self.cfg.max_sessions, "created": self.created,
                          "closed": self.closed, "rejected": self.rejected, "failed": self.failed},
@@ -194,9 +229,5 @@ class SessionManager:
             "peer_connections": sum(1 for s in self.active.values() if s.pc.connectionState != "closed"),
             "tasks": len(loop_tasks),
             "threads": threading.active_count(),
-            # Only a prefix of each id: the full id lets its page end the session without a token.
-            "live": [{"id": s.id[:4], "state": s.pc.connectionState, "low_latency": s.low_latency,
-                      "received": s.consumer.slot.received,
-                      "dropped": s.consumer.slot.dropped, "analysed": s.consumer.analysed,
-                      "fps": round(s.consumer.fps(), 2)} for s in self.active.values()],
+            "live": [s.snapshot() for s in self.active.values()],
         }

@@ -40,6 +40,11 @@ def parse_offer(body: bytes) -> RTCSessionDescription:
     sdp, kind = data["sdp"], data["type"]
     if kind != "offer":
         raise OfferError(400, f"Expected type 'offer', got {kind!r}.")
+    return check_offer_sdp(sdp, data_channel=True)
+
+
+def check_offer_sdp(sdp: object, data_channel: bool) -> RTCSessionDescription:
+    """Check an SDP offer sends video (and, for the page, opens a data channel); raise OfferError."""
     if not isinstance(sdp, str) or not sdp.startswith("v=0"):
         raise OfferError(400, "The 'sdp' field is not a session description (it must start with 'v=0').")
     sections = sdp.replace("\r\n", "\n").split("\nm=")[1:]
@@ -48,6 +53,6 @@ def parse_offer(body: bytes) -> RTCSessionDescription:
         raise OfferError(400, "The offer has no video: send the camera track.")
     if not any(_sends(section) for section in video):
         raise OfferError(400, "The offer's video is not sent: add the camera track as sendonly or sendrecv.")
-    if not any(section.startswith("application ") for section in sections):
+    if data_channel and not any(section.startswith("application ") for section in sections):
         raise OfferError(400, "The offer has no data channel for the results.")
     return RTCSessionDescription(sdp=sdp, type="offer")

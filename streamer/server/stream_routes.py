@@ -3,19 +3,39 @@ from __future__ import annotations
 
 import json
 import math
-import re
+import time
+import unicodedata
 
 from aiohttp import web
 
 from ..monitor.manager import MonitorError
 from ..monitor.supervisor import StreamConfig
-from ..monitor.urls import UrlError, check_url
+from ..monitor.urls import UrlError, check_url, install_log_redaction, redact_value
+from ..netpolicy import PolicyError, check_url_host_async
 from .events import stream_events
-from .keys import HUB_KEY, MONITOR_KEY, STORE_KEY
-from .routes import CFG_KEY, error
-from .thumbnails import THUMBNAILS_KEY, thumbnail_url
+from .keys import CFG_KEY, HUB_KEY, MONITOR_KEY, STORE_KEY, THUMBNAILS_KEY
+from .responses import error
+from .thumbnails import thumbnail_url
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
+NAME_PUNCTUATION = set(" _.-'()#&+,:@")
+
+
+def clean_name(name: object) -> str:
+    """A stream name: 1-64 letters (any script), digits, spaces and a little punctuation; NFC, trimmed."""
+    if not isinstance(name, str):
+        raise BodyError("'name' must be a string")
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    ok = name and len(name) <= 64 and (name[0].isalnum()) and all(
+        c.isalnum() or c in NAME_PUNCTUATION or unicodedata.category(c) in ("Mn", "Mc") for c in name)
+    if not ok:
+        raise BodyError("'name' must be 1-64 letters, digits, spaces or . _ - ' ( ) # & + , : @, "
+                        "starting with a letter or digit")
+    return name
+
+
+def name_key(name: str) -> str:
+    """Names that differ only in case or spacing are the same stream."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 class BodyError(ValueError):
@@ -37,9 +57,7 @@ def parse_stream(body: object, allow_http: bool, default_threshold: float) -> St
     unknown = set(body) - {"name", "url", "fps", "threshold", "alert_seconds"}
     if unknown:
         raise BodyError(f"unknown fields: {', '.join(sorted(map(str, unknown)))}")
-    name = body.get("name")
-    if not isinstance(name, str) or not NAME.match(name):
-        raise BodyError("'name' must be 1-64 letters, digits, spaces, '.', '_' or '-'")
+    name = clean_name(body.get("name"))
     url = body.get("url")
     try:
         check_url(url, allow_http)
@@ -58,22 +76,29 @@ async def add_stream(request: web.Request) -> web.Response:
         return error(400, "the body is not valid JSON")
     try:
         stream = parse_stream(body, cfg.allow_http_streams, monitor.model.manifest.threshold)
+        await check_url_host_async(stream.url, cfg.stream_policy)
+        taken = {name_key(n) for n in monitor.streams}
+        if name_key(stream.name) in taken:
+            raise MonitorError(f"a stream named {stream.name!r} already exists")
+        stream.policy = cfg.stream_policy
         supervisor = monitor.add(stream)
-    except BodyError as exc:
+    except (BodyError, PolicyError) as exc:
         return error(400, str(exc))
     except MonitorError as exc:
         return error(409, str(exc))
-    return web.json_response(supervisor.snapshot(), status=201)
+    return web.json_response(public(request.app, supervisor.snapshot()), status=201)
 
 
-def with_thumbnail(app: web.Application, snapshot: dict) -> dict:
+def public(app: web.Application, snapshot: dict) -> dict:
+    """A stream as the API shows it: credentials in its URL (or errors) redacted, its thumbnail if any."""
+    snapshot = redact_value(snapshot)
     if app[THUMBNAILS_KEY].has(snapshot["name"]):
         snapshot["thumbnail"] = thumbnail_url(snapshot["name"])
     return snapshot
 
 
 async def list_streams(request: web.Request) -> web.Response:
-    streams = [with_thumbnail(request.app, s) for s in request.app[MONITOR_KEY].snapshot()]
+    streams = [public(request.app, s) for s in request.app[MONITOR_KEY].snapshot()]
     return web.json_response({"streams": streams})
 
 
@@ -105,14 +130,33 @@ async def alert_snapshot(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
 
 
+async def stream_thumbnail(request: web.Request) -> web.Response:
+    latest = request.app[THUMBNAILS_KEY].get(request.match_info["name"])
+    if latest is None:
+        return error(404, "no thumbnail for this stream yet")
+    data, taken = latest
+    return web.Response(body=data, content_type="image/jpeg", headers={
+        "Cache-Control": "no-store", "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(taken)),
+        "X-Thumbnail-Age": f"{max(0.0, time.time() - taken):.2f}"})
+async def delete_alert(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    if not (raw.isdigit() and len(raw) < 12 and request.app[STORE_KEY].delete_alert(int(raw))):
+        return error(404, "no such alert")
+    return web.json_response({"deleted": int(raw)})
+
+
 async def monitor_events(request: web.Request) -> web.StreamResponse:
-    return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("type") in ("status", "result", "alert"))
+    return await stream_events(request, request.app[HUB_KEY], lambda e: e.get("type") in ("status", "result", "alert"),
+                               transform=redact_value)
 
 
 def add_stream_routes(app: web.Application) -> None:
+    install_log_redaction()  # no stream password may reach a log line
     app.router.add_post("/api/streams", add_stream)
     app.router.add_get("/api/streams", list_streams)
     app.router.add_delete("/api/streams/{name}", delete_stream)
     app.router.add_get("/api/alerts", list_alerts)
     app.router.add_get("/api/alerts/{id}/snapshot.jpg", alert_snapshot)
+    app.router.add_get("/api/streams/{name}/thumbnail.jpg", stream_thumbnail)
+    app.router.add_delete("/api/alerts/{id}", delete_alert)
     app.router.add_get("/api/events", monitor_events)

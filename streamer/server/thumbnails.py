@@ -11,9 +11,7 @@ from urllib.parse import quote
 
 import cv2
 import numpy as np
-from aiohttp import web
 
-from .routes import error
 
 def thumbnail_url(name: str) -> str:
     return f"/api/streams/{quote(name, safe='')}/thumbnail.jpg"
@@ -56,21 +54,3 @@ class Thumbnails:
     def drop(self, name: str) -> None:
         with self._lock:
             self._latest.pop(name, None)
-
-
-THUMBNAILS_KEY = web.AppKey("thumbnails", Thumbnails)
-
-
-async def stream_thumbnail(request: web.Request) -> web.Response:
-    latest = request.app[THUMBNAILS_KEY].get(request.match_info["name"])
-    if latest is None:
-        return error(404, "no thumbnail for this stream yet")
-    data, taken = latest
-    return web.Response(body=data, content_type="image/jpeg", headers={
-        "Cache-Control": "no-store", "Last-Modified": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(taken)),
-        "X-Thumbnail-Age": f"{max(0.0, time.time() - taken):.2f}"})
-
-
-def add_thumbnail_routes(app: web.Application, thumbnails: Thumbnails) -> None:
-    app[THUMBNAILS_KEY] = thumbnails
-    app.router.add_get("/api/streams/{name}/thumbnail.jpg", stream_thumbnail)

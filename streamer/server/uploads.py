@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -12,6 +13,9 @@ from aiohttp import BodyPartReader, web
 from ..sources import MediaError, VideoInfo, probe
 
 CHUNK = 1 << 20
+DISK_CHECK_EVERY = 64 * CHUNK
+# one parameter of a Content-Disposition header: name=token or name="quoted \"string\"" (';' allowed inside)
+PARAM = re.compile(r';\s*([A-Za-z0-9_*\-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 class UploadError(Exception):
@@ -25,26 +29,50 @@ def new_scan_id() -> str:
 
 
 def display_name(filename: str | None) -> str:
-    """A harmless label for the user's file name: never used as a path."""
+    """A harmless label for the user's file name (any characters but control ones): never used as a path."""
     name = Path(unquote(filename or "upload").replace("\\", "/")).name
-    name = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "upload"
+    name = "".join(c for c in name if c.isprintable()).strip(" .") or "upload"
     return name[:120]
 
 
-async def receive_upload(request: web.Request, dest: Path, max_bytes: int) -> str:
-    """Stream the multipart field ``file`` to ``dest``; returns the user's file name (for display)."""
+def disposition(header: str) -> dict[str, str]:
+    """The parameters of a multipart part's Content-Disposition, tolerant of ';' and '=' in quoted file names
+    (which aiohttp's own parser rejects); ``filename*`` (RFC 5987) wins over ``filename``."""
+    params: dict[str, str] = {}
+    for key, raw in PARAM.findall(";" + header.split(";", 1)[1] if ";" in header else ""):
+        value = raw.strip()
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[key.lower()] = value
+    if "filename*" in params:
+        charset, _, encoded = params["filename*"].partition("''")
+        try:
+            params["filename"] = unquote(encoded, encoding=charset or "utf-8", errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return params
+
+
+async def receive_upload(request: web.Request, dest: Path, max_bytes: int,
+                         check_disk: Callable[[int], None] = lambda _more: None) -> str:
+    """Stream the multipart field ``file`` to ``dest``; returns the user's file name (for display).
+    ``check_disk(bytes_still_expected)`` raises to stop an upload that would fill the disk."""
     if request.content_length is not None and request.content_length > max_bytes + 64 * 1024:
         raise UploadError(413, f"the upload is larger than the {max_bytes} byte limit")
+    check_disk(request.content_length or 0)
     try:
         reader = await request.multipart()
         part = await reader.next()
-        while part is not None and (not isinstance(part, BodyPartReader) or part.name != "file"):
+        params = disposition(part.headers.get("Content-Disposition", "")) if isinstance(part, BodyPartReader) else {}
+        while part is not None and (not isinstance(part, BodyPartReader) or params.get("name") != "file"):
             part = await reader.next()
+            params = disposition(part.headers.get("Content-Disposition", "")) \
+                if isinstance(part, BodyPartReader) else {}
     except (ValueError, AssertionError, KeyError) as exc:
         raise UploadError(400, f"malformed multipart body: {exc}") from exc
     if part is None:
         raise UploadError(400, "the form has no 'file' field")
-    name = display_name(part.filename)
+    name = display_name(params.get("filename"))
     size = 0
     tmp = dest.with_suffix(".part")
     try:
@@ -53,6 +81,8 @@ async def receive_upload(request: web.Request, dest: Path, max_bytes: int) -> st
                 size += len(chunk)
                 if size > max_bytes:
                     raise UploadError(413, f"the upload is larger than the {max_bytes} byte limit")
+                if size // DISK_CHECK_EVERY != (size - len(chunk)) // DISK_CHECK_EVERY:
+                    check_disk(0)
                 await asyncio.to_thread(fh.write, chunk)
         if size == 0:
             raise UploadError(400, "the uploaded file is empty")

@@ -34,3 +34,34 @@ def test_platt_calibration_recovers_log_odds():
     assert abs(a - 2.0) < 0.2 and abs(b) < 0.15
     a100, b100 = platt(z * 100 + 7, y)  # invariant to an affine change of the input logits
     assert abs(a100 * 100 - a) < 0.05 and abs(b100 + 7 * a100 - b) < 0.05
+
+
+def test_threshold_at_a_target_false_positive_rate():
+    from export.metrics import threshold_at_fpr, tpr_at_fpr
+
+    reals = np.linspace(0, 1, 101)
+    t = threshold_at_fpr(reals, 0.05)
+    assert np.mean(reals >= t) <= 0.05 and np.mean(reals >= reals[reals < t].max()) > 0.05
+    assert threshold_at_fpr(reals, 0.0) > reals.max()
+    y = np.r_[np.zeros(101), np.ones(50)]
+    s = np.r_[reals, np.full(50, 0.97)]
+    assert tpr_at_fpr(y, s, 0.05) == 1.0 and tpr_at_fpr(y, s, 0.0) == 0.0
+
+
+def test_rate_interval_resamples_groups():
+    from export.metrics import grouped_rate_ci
+
+    hits = np.r_[np.ones(50), np.zeros(50)]
+    lo, hi = grouped_rate_ci(hits, np.r_[np.zeros(50), np.ones(50)], n=300)  # two people: 0 % or 100 %
+    assert lo == 0.0 and hi == 1.0
+    lo, hi = grouped_rate_ci(hits, np.arange(100) // 2, n=300)  # fifty people: 25 always hit, 25 never
+    assert 0.3 < lo < 0.5 < hi < 0.7
+
+
+def test_no_import_cycle_between_train_and_calibrate():
+    import ast
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "export" / "calibrate.py"
+    imported = {n.module for n in ast.walk(ast.parse(src.read_text())) if isinstance(n, ast.ImportFrom)}
+    assert "train" not in imported and not any(m and m.endswith(".train") for m in imported)

@@ -89,3 +89,73 @@ def test_h264_intra_augmentation(face_image):
     assert out.shape == img.shape and out.dtype == np.uint8
     err = np.abs(out.astype(int) - img.astype(int)).mean()
     assert 0 < err < 60
+
+
+def _real_face(clip, name: str = "grace_hopper.jpg") -> tuple[np.ndarray, np.ndarray]:
+    """A fetched real photo and its 468-point mesh, found as in training."""
+    from export.data import find_still_faces, read_image
+    from export.landmarks import MeshModel
+
+    img = read_image(clip(name))
+    face = find_still_faces(img)[0]
+    landmarks, flag = MeshModel()(img, face)
+    assert flag > 0.5
+    return img, landmarks
+
+
+def test_region_masks_stay_inside_the_face(clip):
+    from export.synth import REGIONS, region_mask
+
+    img, lm = _real_face(clip)
+    face = hull_mask(img.shape[:2], lm).astype(bool)
+    masks = {r: region_mask(img.shape[:2], lm, r).astype(bool) for r in REGIONS}
+    axis = (lm[152] - lm[10]) / np.linalg.norm(lm[152] - lm[10])
+    depth = {r: float(((np.argwhere(m)[:, ::-1] - lm[10]) @ axis).mean()) for r, m in masks.items()}
+    for region, mask in masks.items():
+        assert mask.sum() > 0.02 * face.sum(), region
+        assert not mask[~face].any(), f"{region} mask leaves the face"
+    assert masks["hull"].sum() == face.sum()
+    assert depth["upper"] < depth["eyes"] < depth["nose"] < depth["mouth"] and depth["upper"] < depth["lower"]
+    assert (masks["mouth"] & ~masks["lower"]).sum() < 0.2 * masks["mouth"].sum()  # the mouth is lower face
+    assert masks["lower"].sum() + masks["upper"].sum() < face.sum()
+
+
+def test_region_sbi_changes_only_that_region(clip):
+    from dataclasses import replace
+
+    from export.synth import region_mask
+
+    img, lm = _real_face(clip)
+    rng = np.random.default_rng(4)
+    size = float((lm.max(0) - lm.min(0)).max())
+    for region in ("mouth", "eyes", "lower", "upper"):
+        p = replace(sample_params(rng), region=region, ratio=1.0)
+        real, fake, mask = self_blend(img, lm, p)
+        changed = np.abs(fake.astype(int) - real.astype(int)).sum(-1) > 0
+        allowed = _dilate(region_mask(img.shape[:2], lm, region), int(0.15 * size))
+        assert changed.any() and not changed[~allowed].any(), region
+    assert {sample_params(np.random.default_rng(s), regions=True).region for s in range(40)} > {"hull", "mouth"}
+
+
+def test_region_swap_from_another_person_stays_in_its_region(clip):
+    from export.synth import region_mask
+
+    img, lm = _real_face(clip)
+    donor, donor_lm = _real_face(clip, "obama.jpg")
+    for region in ("lower", "upper"):
+        fake, mask = identity_swap(img, lm, donor, donor_lm, region=region)
+        assert not (mask > 0)[~region_mask(img.shape[:2], lm, region).astype(bool)].any()
+        outside = ~_dilate(mask, 1)
+        assert np.array_equal(fake[outside], img[outside]) and (mask > 0.5).sum() > 100
+
+
+def test_strong_augmentation_is_shared_by_the_pair(face_image):
+    img, lm = face_image
+    real, fake, _ = self_blend(img, lm, sample_params(np.random.default_rng(1)))
+    rng = np.random.default_rng(7)
+    draws = [sample_aug(rng, strong=True) for _ in range(60)]
+    assert any(d.gamma != 1 for d in draws) and any(d.smooth > 0 for d in draws) and any(d.blur > 0 for d in draws)
+    for p in draws[:12]:
+        a, b = augment_pair(real, fake, p)
+        same = augment(real, p)
+        assert np.array_equal(a, same) and a.shape == b.shape

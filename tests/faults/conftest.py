@@ -51,7 +51,8 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(random_model_dir: Path, data_dir: Path):
-    cfg = loopback_config(data_dir=data_dir, max_sessions=2, max_upload_bytes=3_000_000)
+    cfg = loopback_config(data_dir=data_dir, max_sessions=2, max_upload_bytes=3_000_000,
+                          mutations_per_minute=0)  # fuzzing sends thousands of requests on purpose
     with ServerThread(cfg, Model(random_model_dir)) as running:
         yield running
 

@@ -3,7 +3,8 @@ import random
 import pytest
 
 from streamer.monitor.manager import Monitor, MonitorError
-from streamer.monitor.supervisor import FAILED, LIVE, StreamConfig, StreamSupervisor, backoff_delay
+from streamer.monitor.supervisor import StreamConfig, StreamSupervisor, backoff_delay
+from streamer.status import Status
 from streamer.monitor.urls import UrlError
 
 from .conftest import wait_for
@@ -17,7 +18,7 @@ def config(name, url, **kw):
 
 async def test_analyses_frames_from_a_real_rtsp_source(rtsp_server, random_model):
     events = []
-    sup = StreamSupervisor(config("cam", rtsp_server.url), random_model, events.append)
+    sup = StreamSupervisor(config("cam", rtsp_server.url), random_model, lambda e: events.append(e.to_dict()))
     sup.start()
     try:
         await wait_for(lambda: sup.stats.frames_analysed >= 15, timeout=20)
@@ -34,36 +35,36 @@ async def test_analyses_frames_from_a_real_rtsp_source(rtsp_server, random_model
 
 async def test_reconnects_after_the_server_is_killed_and_restarted(rtsp_server, random_model):
     events = []
-    sup = StreamSupervisor(config("cam", rtsp_server.url), random_model, events.append)
+    sup = StreamSupervisor(config("cam", rtsp_server.url), random_model, lambda e: events.append(e.to_dict()))
     sup.start()
     try:
-        await wait_for(lambda: sup.stats.status == LIVE and sup.stats.frames_analysed > 5, timeout=20)
+        await wait_for(lambda: sup.status == Status.LIVE and sup.stats.frames_analysed > 5, timeout=20)
         rtsp_server.kill()
-        await wait_for(lambda: sup.stats.status != LIVE, timeout=10)
+        await wait_for(lambda: sup.status != Status.LIVE, timeout=10)
         rtsp_server.start()
         before = sup.stats.frames_analysed
-        took = await wait_for(lambda: sup.stats.status == LIVE and sup.stats.frames_analysed > before + 5, timeout=15)
+        took = await wait_for(lambda: sup.status == Status.LIVE and sup.stats.frames_analysed > before + 5, timeout=15)
     finally:
         await sup.stop()
     assert took < 10
-    assert sup.stats.reconnects >= 1
+    assert sup.source.reconnects >= 1
     statuses = [e["status"] for e in events if e["type"] == "status"]
     assert "reconnecting" in statuses and statuses.count("live") >= 2
 
 
 async def test_silent_source_fails_with_a_reason_while_others_keep_working(rtsp_server, silent_port, random_model):
     events = []
-    monitor = Monitor(random_model, events.append)
+    monitor = Monitor(random_model, lambda e: events.append(e.to_dict()))
     good = monitor.add(config("good", rtsp_server.url))
     bad = monitor.add(config("silent", f"rtsp://127.0.0.1:{silent_port}/x", connect_timeout=1.0, stall_seconds=1.0))
     try:
-        await wait_for(lambda: bad.stats.status == FAILED, timeout=30)
+        await wait_for(lambda: bad.status == Status.FAILED, timeout=30)
         analysed = good.stats.frames_analysed
         await wait_for(lambda: good.stats.frames_analysed > analysed + 5, timeout=10)
-        assert good.stats.status == LIVE
+        assert good.status == Status.LIVE
     finally:
         await monitor.close()
-    assert bad.stats.error and "no answer within the 1 s timeout" in bad.stats.error
+    assert bad.error and "no answer within the 1 s timeout" in bad.error
     assert bad.stats.frames_in == 0
 
 

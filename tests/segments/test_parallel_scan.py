@@ -19,12 +19,20 @@ def compare(whole: dict, parts: dict) -> float:
         assert (a["pts"], a["frame_index"]) == (b["pts"], b["frame_index"])
         assert [f["track_id"] for f in a["faces"]] == [f["track_id"] for f in b["faces"]]
         for fa, fb in zip(a["faces"], b["faces"]):
-            assert fa["box"] == fb["box"] and fa["frame_score"] == fb["frame_score"]
-            worst = max(worst, abs(fa["score"] - fb["score"]))
+            assert (fa["box"], fa["frame_score"], fa["reason"]) == (fb["box"], fb["frame_score"], fb["reason"])
+            worst = max(worst, difference(fa["score"], fb["score"]))
     for ta, tb in zip(whole["tracks"], parts["tracks"]):
-        assert (ta["first_pts"], ta["last_pts"], ta["frames"]) == (tb["first_pts"], tb["last_pts"], tb["frames"])
-        assert abs(ta["mean_score"] - tb["mean_score"]) <= TOLERANCE
+        same = ("first_pts", "last_pts", "frames", "not_scored", "reason")
+        assert [ta[k] for k in same] == [tb[k] for k in same]
+        assert difference(ta["mean_score"], tb["mean_score"]) <= TOLERANCE
     return worst
+
+
+def difference(a: float | None, b: float | None) -> float:
+    """Unscored (None) on both sides is no difference; on one side only, the largest there is."""
+    if a is None or b is None:
+        return 0.0 if a is b else 1.0
+    return abs(a - b)
 
 
 @pytest.mark.parametrize("fps", [None, 8.0])

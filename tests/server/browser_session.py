@@ -173,6 +173,33 @@ async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
     await page.close()
     report["after_close"] = await wait_idle(url)
     report["close_seconds"] = round(time.monotonic() - closed_at, 2)
+    report["no_ice"] = await scenario_no_ice(browser, url, out)
+    return report
+
+
+async def scenario_no_ice(browser: Browser, url: str, out: Path) -> dict:
+    """Offer and answer without ICE candidates never connect: the page must say so within the server's timeout."""
+    page = await open_page(browser, url, [], [])
+
+    def without_candidates(description: dict) -> dict:
+        lines = description["sdp"].splitlines(keepends=True)
+        return {**description, "sdp": "".join(line for line in lines if not line.startswith("a=candidate"))}
+
+    async def strip_candidates(route) -> None:
+        offer = without_candidates(json.loads(route.request.post_data))
+        response = await route.fetch(post_data=json.dumps(offer))
+        await route.fulfill(response=response, json=without_candidates(await response.json()))
+
+    await page.route("**/api/offer", strip_candidates)
+    timeout = await page.evaluate("fetch('/api/config').then((r) => r.json()).then((c) => c.connectTimeout)")
+    started = time.monotonic()
+    await page.click("#start")
+    await page.wait_for_function("() => window.__dfs.state === 'error'", timeout=(timeout + 15) * 1000)
+    report = {"seconds": round(time.monotonic() - started, 2), "timeout": timeout,
+              "banner": await page.inner_text("#banner"), "pill": await page.inner_text("#conn")}
+    await page.screenshot(path=str(out / "webcam-no-ice.png"))
+    await page.close()
+    report["after"] = await wait_idle(url, timeout=timeout + 10)
     return report
 
 
@@ -207,7 +234,8 @@ async def main_async(args: argparse.Namespace) -> dict:
     from tests.server.harness import ServerThread
 
     pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` does
-    cfg = ServerConfig(host="127.0.0.1", port=0, ice_addresses=("127.0.0.1",), max_sessions=args.max_sessions)
+    cfg = ServerConfig(host="127.0.0.1", port=0, ice_addresses=("127.0.0.1",), max_sessions=args.max_sessions,
+                       connect_timeout=args.connect_timeout)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with ServerThread(cfg, Model(args.model)) as server:
@@ -234,6 +262,7 @@ def main() -> int:
     parser.add_argument("--out", required=True, help="directory for report.json and screenshots")
     parser.add_argument("--seconds", type=float, default=25.0, help="bench: seconds to measure")
     parser.add_argument("--max-sessions", type=int, default=1)
+    parser.add_argument("--connect-timeout", type=float, default=20.0, help="the server's ICE/DTLS deadline")
     args = parser.parse_args()
     if not only_loopback():
         print("refusing to run: this network namespace has interfaces besides lo; use run_isolated()", file=sys.stderr)

@@ -43,6 +43,7 @@ class Peer:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.channel: RTCDataChannel = self.pc.createDataChannel("results", ordered=False, maxRetransmits=0)
         self.results: list[dict] = []
+        self.statuses: list[dict] = []
         self.got_result = asyncio.Event()
         self.answer: dict = {}
         if track is not None:
@@ -50,7 +51,8 @@ class Peer:
 
         @self.channel.on("message")
         def on_message(message: str) -> None:
-            self.results.append(json.loads(message))
+            data = json.loads(message)
+            (self.statuses if data.get("type") == "status" else self.results).append(data)
             self.got_result.set()
 
     async def offer(self) -> dict:

@@ -42,8 +42,9 @@ class ServerThread:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def get_json(self, path: str) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+    def get_json(self, path: str, token: str | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with urllib.request.urlopen(urllib.request.Request(self.url + path, headers=headers), timeout=10) as response:
             return json.loads(response.read())
 
     def stop(self) -> None:

@@ -40,7 +40,7 @@ def browser_report(tmp_path_factory: pytest.TempPathFactory, random_model_dir: P
     y4m = write_y4m(clip(CLIP), work / "camera.y4m", seconds=4)
     out = work / "out"
     result = run_isolated(["--mode", "test", "--model", str(random_model_dir), "--y4m", str(y4m),
-                           "--out", str(out)], timeout=240)
+                           "--out", str(out), "--connect-timeout", "5"], timeout=300)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for shot in out.glob("*.png"):
         shutil.copy(shot, ARTIFACTS / shot.name)
@@ -130,3 +130,12 @@ def test_closing_the_tab_ends_the_session(browser_report: dict) -> None:
     assert after["sessions"]["active"] == 0 and after["sessions"]["closed"] == 2
     assert after["session_tasks"] == 0 and after["session_threads"] == 0 and after["peer_connections"] == 0
     assert browser_report["close_seconds"] < 10
+
+
+def test_the_page_says_so_when_ice_never_connects(browser_report: dict) -> None:
+    report = browser_report["no_ice"]
+    assert report["timeout"] == 5
+    assert report["seconds"] < report["timeout"] + 6  # the page's own deadline, plus ICE gathering
+    assert "No connection to the server within 5 s" in report["banner"] and "ICE" in report["banner"]
+    assert report["pill"].strip() == "Disconnected"
+    assert report["after"]["sessions"]["active"] == 0  # the server gave up on it too

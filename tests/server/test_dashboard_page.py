@@ -113,11 +113,12 @@ def test_dashboard_with_an_api_token_and_a_camera_that_does_not_answer(random_mo
         base = server.url
         log = PageLog(base)
         page = open_page(browser, base, "/dashboard", log)
-        page.wait_for_function("() => window.__dash.sse === 'live'", timeout=10000)
-        fill(page, "gate", "rtsp://127.0.0.1:9/none")
-        page.wait_for_selector("#form-error:not([hidden])")
-        assert "?token=" in page.inner_text("#form-error")
-        assert server.get_json("/api/streams")["streams"] == []
+        # Not signed in: the page sends us to the sign-in form, which refuses a wrong token.
+        page.wait_for_url(f"{base}/signin?next=/dashboard")
+        page.fill("#token", "wrong")
+        page.click("#signin-submit")
+        page.wait_for_selector("#signin-error:not([hidden])")
+        assert server.get_json("/api/streams", token="s3cret-token")["streams"] == []
 
         # No frame ever comes from this camera, so the server has no thumbnail of it; pretend it has one, to see
         # that a stream that is not live keeps its last picture, dimmed.
@@ -137,9 +138,11 @@ def test_dashboard_with_an_api_token_and_a_camera_that_does_not_answer(random_mo
         page.route(f"{base}/api/streams/gate/thumbnail.jpg*",
                    lambda route: route.fulfill(body=jpeg, content_type="image/jpeg"))
 
-        # Once given in the address, the token is remembered and sent on POST and DELETE.
-        page.goto(base + "/dashboard?token=s3cret-token")
-        page.goto(base + "/dashboard")
+        # Signed in, the cookie carries the token on every request, POST and DELETE included.
+        page.fill("#token", "s3cret-token")
+        page.click("#signin-submit")
+        page.wait_for_url(f"{base}/dashboard")
+        assert "s3cret-token" not in page.url and not any("s3cret-token" in u for u in log.requests)
         page.wait_for_function("() => window.__dash.sse === 'live'", timeout=10000)
         fill(page, "gate", "rtsp://127.0.0.1:9/none")
         page.wait_for_function("() => document.getElementById('form-ok').textContent || window.__dash.formError")
@@ -158,6 +161,6 @@ def test_dashboard_with_an_api_token_and_a_camera_that_does_not_answer(random_mo
         tile.locator("button.remove").click()
         tile.locator("button.remove").click()
         tile.wait_for(state="detached", timeout=10000)
-        assert server.get_json("/api/streams")["streams"] == []
+        assert server.get_json("/api/streams", token="s3cret-token")["streams"] == []
         assert log.blocked == []
         assert [e for e in log.errors if "401" not in e] == []

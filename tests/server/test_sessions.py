@@ -37,13 +37,14 @@ async def test_results_describe_the_face(server, clip) -> None:
         live = server.get_json("/api/sessions")
         assert live["sessions"]["active"] == 1 and live["session_threads"] == 1 and live["session_tasks"] >= 2
         assert live["live"][0]["low_latency"] is True  # frames leave aiortc's jitter buffer on their marker
+        assert peer.answer["lowLatency"] is True
         assert peer.answer["session"] not in json.dumps(live)  # the id is the page's key to its session
         first = next(r for r in peer.results if r["faces"])
         face = first["faces"][0]
         x0, y0, x1, y1 = face["box"]
         assert 0 <= x0 < x1 <= first["width"] and 0 <= y0 < y1 <= first["height"]
         assert 0.0 <= face["score"] <= 1.0 and face["verdict"] in ("real", "fake", "uncertain")
-        assert isinstance(first["rtp"], int) and first["stats"]["analysed"] >= 1
+        assert isinstance(first["rtp"], int) and first["stats"]["frames_analysed"] >= 1
         track_ids = {f["track_id"] for r in peer.results for f in r["faces"]}
         assert len(track_ids) == 1  # one face, one stable track
         pts = [r["pts"] for r in peer.results]
@@ -134,3 +135,17 @@ async def test_ice_failure_ends_the_session(server, clip, monkeypatch) -> None:
     # aiortc reports the expired ICE connection as failed or closed, depending on which transport notices first.
     assert list(stats["close_reasons"]) in (["connection failed"], ["connection closed"])
     await peer.close()
+
+
+async def test_the_answer_says_when_the_low_latency_path_is_unavailable(server, clip, monkeypatch) -> None:
+    from streamer.server import aiortc_compat
+
+    monkeypatch.setattr(aiortc_compat, "install_marker_jitter_buffer", lambda receiver: False)
+    peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=1.0))
+    async with aiohttp.ClientSession() as http:
+        assert (await peer.connect(http, server.url)).status == 200
+        assert peer.answer["lowLatency"] is False
+        assert await wait_for(lambda: len(peer.results) >= 3, timeout=30)  # aiortc's own buffer still works
+        assert server.get_json("/api/sessions")["live"][0]["low_latency"] is False
+    await peer.close()
+    assert await wait_for(lambda: idle(server), timeout=15)

@@ -93,8 +93,8 @@ async def test_session_limit_answers_503_with_message(server, clip) -> None:
             await peer.close()
 
 
-async def test_webcam_signalling_needs_no_api_token(random_model_dir, clip) -> None:
-    """With an API token set (required beyond loopback), visitors of the page can still connect."""
+async def test_webcam_signalling_after_signing_in(random_model_dir, clip) -> None:
+    """With an API token set (required beyond loopback), a visitor signed in by cookie connects."""
     from streamer.model import Model
     from tests.server.client import ClipTrack
     from tests.server.conftest import loopback_config
@@ -103,7 +103,11 @@ async def test_webcam_signalling_needs_no_api_token(random_model_dir, clip) -> N
     with ServerThread(loopback_config(api_token="s3cret"), Model(random_model_dir)) as server:
         peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=0.3))
         try:
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                response = await peer.connect(http, server.url)
+                assert response.status == 401
+                async with http.post(server.url + "/api/auth/login", json={"token": "s3cret"}) as signed_in:
+                    assert signed_in.status == 200
                 response = await peer.connect(http, server.url)
                 assert response.status == 200, await response.text()
                 async with http.delete(f"{server.url}/api/sessions/{peer.answer['session']}") as closed:

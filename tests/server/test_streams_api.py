@@ -86,18 +86,20 @@ async def test_duplicates_and_garbage(random_model, tmp_path):
         assert (await client.get("/api/alerts/99999/snapshot.jpg")).status == 404
 
 
-async def test_token_is_required_for_mutations_when_configured(random_model, tmp_path):
+async def test_token_is_required_when_configured(random_model, tmp_path):
     async with api_client(random_model, tmp_path / "data", api_token="s3cret") as client:
         body = {"name": "cam", "url": "rtsp://127.0.0.1:9/none"}
         denied = await client.post("/api/streams", json=body)
         assert denied.status == 401 and "token" in (await denied.json())["error"]
         assert (await client.post("/api/streams", json=body, headers={"Authorization": "Bearer nope"})).status == 401
-        assert (await client.get("/api/streams")).status == 200
+        assert (await client.get("/api/streams")).status == 401
         ok = await client.post("/api/streams", json=body, headers={"Authorization": "Bearer s3cret"})
         assert ok.status == 201
         assert (await client.delete("/api/streams/cam")).status == 401
-        # the webcam page is for whoever can open it: its offer needs no token (and this one is garbage)
-        assert (await client.post("/api/offer", json={"sdp": "x", "type": "offer"})).status == 400
+        # the webcam page's offer needs a credential too (and this one is garbage)
+        assert (await client.post("/api/offer", json={"sdp": "x", "type": "offer"})).status == 401
+        assert (await client.post("/api/offer", json={"sdp": "x", "type": "offer"},
+                                  headers={"Authorization": "Bearer s3cret"})).status == 400
 
 
 def test_listening_beyond_loopback_needs_a_token():

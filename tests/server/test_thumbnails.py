@@ -6,7 +6,9 @@ import numpy as np
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from streamer.server.thumbnails import Thumbnails, add_thumbnail_routes, thumbnail_url
+from streamer.server.keys import THUMBNAILS_KEY
+from streamer.server.stream_routes import stream_thumbnail
+from streamer.server.thumbnails import Thumbnails, thumbnail_url
 
 
 def test_offer_downscales_and_throttles() -> None:
@@ -28,7 +30,8 @@ def test_offer_downscales_and_throttles() -> None:
 async def test_route_serves_the_latest_jpeg_or_404() -> None:
     app = web.Application()
     thumbs = Thumbnails()
-    add_thumbnail_routes(app, thumbs)
+    app[THUMBNAILS_KEY] = thumbs
+    app.router.add_get("/api/streams/{name}/thumbnail.jpg", stream_thumbnail)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         missing = await client.get(thumbnail_url("front door"))
         assert missing.status == 404 and (await missing.json())["status"] == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-from streamer.server.jitter import MarkerJitterBuffer
+from streamer.server.aiortc_compat import MarkerJitterBuffer
 
 
 def packet(seq: int, ts: int, data: bytes, marker: bool = False) -> RtpPacket:
@@ -55,3 +55,14 @@ def test_a_gap_holds_frames_back_until_it_is_filled() -> None:
     assert feed(buffer, [packet(5, 300, b"e")]) == [(200, b"d")]
     # ...and the next multi-packet frame catches up on its marker.
     assert feed(buffer, [packet(6, 300, b"f", True)]) == [(300, b"ef")]
+
+
+def test_this_aiortc_still_has_every_internal_the_server_relies_on() -> None:
+    """Fails on an aiortc/aioice upgrade that moves what aiortc_compat patches: re-check it, then re-pin."""
+    import aioice
+    import aiortc
+
+    from streamer.server.aiortc_compat import capabilities
+
+    missing = [name for name, ok in capabilities().items() if not ok]
+    assert not missing, f"aiortc {aiortc.__version__} / aioice {aioice.__version__} lack: {missing}"

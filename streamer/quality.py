@@ -1,0 +1,108 @@
+"""Face-quality gate: can this face be judged at all? Decided per face before it is scored.
+
+A face that is too small, too blurred, too dark, blown out, turned too far or barely detected gets
+the verdict ``not_scored`` with a ``reason`` and never counts toward a fake verdict or an alert.
+The thresholds come from measurements on real frames (see the model card, *Face-quality gate*).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+from .faces import Face
+from .faces.align import LEFT_EYE, MOUTH, NOSE, RIGHT_EYE, crop_transform
+
+PATCH = 64  # side of the face patch the image measures are taken on (margin 0: the face itself)
+
+TOO_SMALL, TOO_BLURRED, TOO_DARK, OVEREXPOSED, EXTREME_POSE, LOW_CONFIDENCE = (
+    "too_small", "too_blurred", "too_dark", "overexposed", "extreme_pose", "low_confidence")
+REASONS = (TOO_SMALL, LOW_CONFIDENCE, EXTREME_POSE, TOO_DARK, OVEREXPOSED, TOO_BLURRED)
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    min_eye_px: float = 10.0  # pixels between the eye keypoints in the frame
+    min_sharpness: float = 0.3  # Laplacian energy over contrast of the face patch (see ``sharpness``)
+    min_brightness: float = 35.0  # mean grey level of the face patch
+    max_brightness: float = 225.0
+    max_clipped: float = 0.35  # share of face pixels at 250 or above
+    max_yaw: float = 0.5  # nose offset from the eye midline, in eye distances
+    min_pitch: float = 0.15  # nose height between eye line and mouth (0 = at the eyes, 1 = at the mouth)
+    max_pitch: float = 0.85
+    min_confidence: float = 0.75  # detector score
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Quality:
+    eye_px: float
+    sharpness: float
+    brightness: float
+    clipped: float
+    yaw: float
+    pitch: float
+    confidence: float
+    reason: str | None  # None: the face can be scored
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def face_patch(image: np.ndarray, face: Face) -> np.ndarray:
+    """The face itself (margin 0), eye line horizontal, as a PATCH x PATCH grey float32 image."""
+    m = crop_transform(face.keypoints, face.box, PATCH, margin=0.0)
+    patch = cv2.warpAffine(image, m, (PATCH, PATCH), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def sharpness(grey: np.ndarray) -> float:
+    """Energy of the Laplacian relative to the patch's contrast: falls as the face blurs, and does
+    not depend on how bright or contrasty the face is."""
+    lap = cv2.Laplacian(grey, cv2.CV_32F, ksize=3)
+    return float(lap.var() / (grey.var() + 25.0))
+
+
+def pose(face: Face) -> tuple[float, float]:
+    """(yaw, pitch) proxies from the keypoints, in the eye-line frame.
+
+    yaw: horizontal offset of the nose from the eye midpoint, in eye distances (0 frontal);
+    pitch: the nose's position between the eye line (0) and the mouth (1)."""
+    kp = np.asarray(face.keypoints, np.float64)
+    eyes = kp[LEFT_EYE] - kp[RIGHT_EYE]
+    dist = max(float(np.linalg.norm(eyes)), 1e-6)
+    x_axis = eyes / dist
+    y_axis = np.array([-x_axis[1], x_axis[0]])
+    mid = (kp[LEFT_EYE] + kp[RIGHT_EYE]) / 2.0
+    nose, mouth = kp[NOSE] - mid, kp[MOUTH] - mid
+    yaw = float(nose @ x_axis / dist)
+    pitch = float((nose @ y_axis) / max(mouth @ y_axis, 1e-6))
+    return yaw, pitch
+
+
+def assess(image: np.ndarray, face: Face, cfg: QualityConfig = QualityConfig()) -> Quality:
+    """The face's measures and the first reason (in REASONS order) it cannot be scored, if any."""
+    kp = np.asarray(face.keypoints, np.float64)
+    eye_px = float(np.linalg.norm(kp[LEFT_EYE] - kp[RIGHT_EYE]))
+    grey = face_patch(image, face)
+    yaw, pitch = pose(face)
+    q = dict(eye_px=eye_px, sharpness=sharpness(grey), brightness=float(grey.mean()),
+             clipped=float((grey >= 250).mean()), yaw=yaw, pitch=pitch, confidence=float(face.score))
+    return Quality(**q, reason=_reason(q, cfg) if cfg.enabled else None)
+
+
+def _reason(q: dict, cfg: QualityConfig) -> str | None:
+    checks = {
+        TOO_SMALL: q["eye_px"] < cfg.min_eye_px,
+        LOW_CONFIDENCE: q["confidence"] < cfg.min_confidence,
+        EXTREME_POSE: abs(q["yaw"]) > cfg.max_yaw or not cfg.min_pitch <= q["pitch"] <= cfg.max_pitch,
+        TOO_DARK: q["brightness"] < cfg.min_brightness,
+        OVEREXPOSED: q["brightness"] > cfg.max_brightness or q["clipped"] > cfg.max_clipped,
+        TOO_BLURRED: q["sharpness"] < cfg.min_sharpness,
+    }
+    return next((r for r in REASONS if checks[r]), None)

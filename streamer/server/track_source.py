@@ -1,0 +1,37 @@
+"""A WebRTC video track as a pipeline source: every decoded frame is offered, nothing is queued."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from ..pipeline import Pipeline
+
+
+class TrackSource:
+    """Receives ``track`` on the event loop and offers its frames to ``pipeline``; ``on_end`` when it ends."""
+
+    def __init__(self, track: MediaStreamTrack, pipeline: Pipeline, rtp_of: Callable[[int], int | None]):
+        self.track, self.pipeline, self._rtp_of = track, pipeline, rtp_of
+        self.task: asyncio.Task | None = None
+
+    def start(self, on_end: Callable[[], None]) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._receive(), name=f"{self.pipeline.name}-receive")
+        self.task.add_done_callback(lambda _task: on_end())
+
+    async def _receive(self) -> None:
+        while True:
+            try:
+                frame = await self.track.recv()
+            except MediaStreamError:
+                break
+            if isinstance(frame, av.VideoFrame) and frame.pts is not None:
+                self.pipeline.offer(frame, rtp=self._rtp_of(frame.pts))
+        self.pipeline.end()
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
