@@ -55,6 +55,13 @@ def node_id() -> str:
     return ray().get_runtime_context().get_node_id()
 
 
+def on_node(node: str):
+    """The scheduling strategy that keeps an actor on one node (no fallback elsewhere)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node, soft=False)
+
+
 def alive_nodes() -> list[str]:
     return [n["NodeID"] for n in ray().nodes() if n.get("Alive")]
 

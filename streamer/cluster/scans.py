@@ -6,49 +6,22 @@ Files are read by the nodes where the tasks run, so they must be at the same pat
 from __future__ import annotations
 
 import itertools
-import tempfile
 from pathlib import Path
 
-from ..model import Model
 from ..segments import Segment, SegmentResult, scan_segment
 from . import compat
+from .models import load, model_blob
 
 POLL_SECONDS = 0.25
-_models: dict[str, Model] = {}  # per worker process: model files' checksum -> loaded model
 _task = None
 _board = None
-
-
-def model_blob(model_dir: Path | str) -> dict[str, bytes]:
-    """The model directory's manifest and ONNX files, to send through the object store."""
-    root = Path(model_dir)
-    manifest = (root / "manifest.json").read_bytes()
-    files = {"manifest.json": manifest}
-    import json
-
-    for entry in json.loads(manifest)["files"].values():
-        files[entry["path"]] = (root / entry["path"]).read_bytes()
-    return files
-
-
-def _model(blob: dict[str, bytes]) -> Model:
-    import hashlib
-
-    key = hashlib.sha256(b"".join(blob[k] for k in sorted(blob))).hexdigest()
-    if key not in _models:
-        root = Path(tempfile.mkdtemp(prefix="dfs-model-"))
-        for name, data in blob.items():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_bytes(data)
-        _models[key] = Model(root, threads=1)
-    return _models[key]
 
 
 def _scan_task(blob: dict[str, bytes], path: str, segment: Segment, board, job: int) -> SegmentResult:
     from ..native_logs import filter_native_logs
 
     filter_native_logs()
-    result = scan_segment(path, segment, _model(blob), lambda n, s, f: board.report.remote(job, n, s, f))
+    result = scan_segment(path, segment, load(blob), lambda n, s, f: board.report.remote(job, n, s, f))
     result.node = compat.node_id()
     return result
 

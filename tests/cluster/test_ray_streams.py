@@ -1,0 +1,51 @@
+"""Live streams on Ray actors across a local two-node cluster: spread, scored, re-placed when a node dies."""
+from __future__ import annotations
+
+import time
+
+from streamer.cli import DEFAULT_MODEL_DIR
+from streamer.cluster.placement import RayStreams
+from streamer.monitor.manager import Monitor
+from streamer.monitor.supervisor import StreamConfig
+from streamer.status import ResultEvent, Status, StatusEvent
+
+from tests.monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
+
+STREAMS = 4
+
+
+async def test_streams_spread_over_both_nodes_score_and_move_when_a_node_is_lost(cluster, rtsp_server):  # noqa: F811
+    events: list[tuple[float, object]] = []
+    placer = RayStreams(cluster.address, DEFAULT_MODEL_DIR)
+    monitor = Monitor(None, lambda e: events.append((time.monotonic(), e)), placer=placer)
+    names = [f"cam{i}" for i in range(STREAMS)]
+    try:
+        for name in names:
+            monitor.add(StreamConfig(name, rtsp_server.url, fps=4.0, threshold=0.5))
+
+        def scored_since(t: float, name: str) -> bool:
+            return any(at >= t and isinstance(e, ResultEvent) and e.stream == name for at, e in events)
+
+        await wait_for(lambda: all(scored_since(0, n) for n in names), timeout=150)
+        nodes = {placer.streams[n].node for n in names}
+        assert len(nodes) == 2 and len(placer.workers) == 2
+        assert all(s["status"] == "live" and s["node"] for s in monitor.snapshot())
+
+        lost = cluster.workers[0]
+        moved = [n for n in names if placer.streams[n].node == cluster.node_id(lost)]
+        assert len(moved) == STREAMS // 2
+        killed = time.monotonic()
+        cluster.kill(lost)
+        recovered = await wait_for(lambda: all(scored_since(killed + 0.5, n) for n in moved), timeout=90)
+        assert {placer.streams[n].node for n in names} == {w.node for w in placer.workers.values()}
+        assert len(placer.workers) == 1
+        reasons = [e for _, e in events if isinstance(e, StatusEvent) and e.stream in moved
+                   and e.status == Status.RECONNECTING and "cluster node lost" in (e.error or "")]
+        assert len(reasons) == len(moved)
+        assert all(placer.streams[n].recoveries for n in moved)
+        print(f"recovered {recovered:.1f} s after the node was killed; "
+              f"live again {[round(placer.streams[n].recoveries[0], 1) for n in moved]} s after loss was detected")
+        assert recovered < 60
+    finally:
+        await monitor.close()
+    assert all(s.status == Status.STOPPED for s in placer.streams.values()) and not placer.workers
