@@ -92,6 +92,10 @@ def run_serve(args: argparse.Namespace) -> int:
     from .server.config import from_args
 
     cfg = from_args(args)
+    if cfg.ray:
+        from .cluster.compat import ray
+
+        ray()  # without the cluster extra: say how to install it, before anything starts
     serve(cfg, load_model(cfg.model_dir))
     return 0
 

@@ -1,6 +1,8 @@
 """The composition root: every long-lived service is created and closed here, in one ``cleanup_ctx``."""
 from __future__ import annotations
 
+import asyncio
+
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -70,7 +72,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
                                          max_queued=cfg.max_queued_scans)
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
-                                         on_frame=thumbnails.offer, trimmer=trimmer)
+                                         on_frame=thumbnails.offer, trimmer=trimmer,
+                                         placer=await ray_placer(cfg.ray, app[MODEL_KEY]))
     app[WHIP_KEY] = WhipEndpoint(cfg, monitor)
     restore_streams(monitor, store, cfg)
     try:
@@ -84,6 +87,15 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         store.close()
         inference.close()
         aiortc_compat.restore_host_addresses()
+
+
+async def ray_placer(address: str | None, model: Model):
+    """With ``--ray``: the placer that runs monitored streams on the cluster's nodes (streamer/cluster)."""
+    if not address:
+        return None
+    from ..cluster.placement import RayStreams
+
+    return await asyncio.to_thread(RayStreams, address, model.dir)
 
 
 def ssl_context(cfg: ServerConfig) -> ssl.SSLContext | None:

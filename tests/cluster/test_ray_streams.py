@@ -1,6 +1,10 @@
 """Live streams on Ray actors across a local two-node cluster: spread, scored, re-placed when a node dies."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 from streamer.cli import DEFAULT_MODEL_DIR
@@ -12,6 +16,18 @@ from streamer.status import ResultEvent, Status, StatusEvent
 from tests.monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
 
 STREAMS = 4
+
+
+def test_monitor_ray_runs_the_streams_on_the_cluster(cluster, rtsp_server):  # noqa: F811
+    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    proc = subprocess.run([sys.executable, "-m", "streamer.cli", "monitor", rtsp_server.url, rtsp_server.url,
+                           "--ray", cluster.address, "--fps", "4", "--duration", "25", "--results"],
+                          capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    streams = {e["stream"] for e in events if e["type"] == "result"}
+    assert len(streams) == 2
+    assert any(e["type"] == "status" and e["status"] == "live" for e in events)
 
 
 async def test_streams_spread_over_both_nodes_score_and_move_when_a_node_is_lost(cluster, rtsp_server):  # noqa: F811
