@@ -27,6 +27,7 @@ from streamer.cli import model_dir  # noqa: E402
 from streamer.inference import default_threads  # noqa: E402
 from streamer.model import Model  # noqa: E402
 from streamer.native_logs import filter_native_logs  # noqa: E402
+from streamer.scan import scan_file  # noqa: E402
 from streamer.segments import SegmentPool, scan_parallel  # noqa: E402
 from streamer.sources import file_frames, probe  # noqa: E402
 
@@ -50,11 +51,23 @@ def pipeline_fps(path: Path, model: Model) -> tuple[int, float, int]:
     return n, n / (time.perf_counter() - start), faces
 
 
-def parallel_fps(path: Path, model: Model, pool: SegmentPool) -> tuple[int, float, int]:
+def timed_scan(scan) -> tuple[dict, float]:
     start = time.perf_counter()
-    result = scan_parallel(path, model, pool.run, pool.workers)
-    elapsed = time.perf_counter() - start
-    return len(result["frames"]), len(result["frames"]) / elapsed, sum(len(f["faces"]) for f in result["frames"])
+    result = scan()
+    return result, len(result["frames"]) / (time.perf_counter() - start)
+
+
+def score_gap(whole: dict, parts: dict) -> tuple[float, int, int]:
+    """Largest |score difference| of the parallel scan from the sequential one, faces compared, faces that differ
+    in anything but the score (track id, box, verdict of an unscored face): should be 0."""
+    worst, faces, other = 0.0, 0, 0
+    for a, b in zip(whole["frames"], parts["frames"], strict=True):
+        for fa, fb in zip(a["faces"], b["faces"], strict=True):
+            faces += 1
+            other += (fa["track_id"], fa["box"], fa["reason"]) != (fb["track_id"], fb["box"], fb["reason"])
+            if fa["score"] is not None and fb["score"] is not None:
+                worst = max(worst, abs(fa["score"] - fb["score"]))
+    return worst, faces, other
 
 
 def batch_fps(paths: list[Path], model: Model) -> tuple[int, float, float]:
@@ -105,13 +118,18 @@ def main() -> None:
     try:
         for i in range(args.repeat):
             n, d_fps = decode_fps(path)
-            m, s_fps, faces = pipeline_fps(path, model)
-            k, p_fps, p_faces = parallel_fps(path, model, pool)
+            whole, s_fps = timed_scan(lambda: scan_file(path, model))
+            parts, p_fps = timed_scan(lambda: scan_parallel(path, model, pool.run, pool.workers))
+            m, k = len(whole["frames"]), len(parts["frames"])
+            faces, p_faces = (sum(len(f["faces"]) for f in t["frames"]) for t in (whole, parts))
             for key, value in (("decode", d_fps), ("seq", s_fps), ("par", p_fps)):
                 best[key] = max(best[key], value)
             print(f"run {i + 1}: decode-only {d_fps:6.1f} fps ({n} frames) | sequential {s_fps:6.1f} fps ({m} frames, "
                   f"{faces} faces) | parallel {p_fps:6.1f} fps ({k} frames, {p_faces} faces) | "
                   f"sequential/decode {s_fps / d_fps:.3f}, parallel/decode {p_fps / d_fps:.3f}", flush=True)
+            worst, compared, other = score_gap(whole, parts)
+            print(f"       parallel vs sequential: largest score difference {worst:.4f} over {compared} faces "
+                  f"({other} differ in track id, box or reason)", flush=True)
     finally:
         pool.close()
     d, s_, p = best["decode"], best["seq"], best["par"]
