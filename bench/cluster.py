@@ -7,7 +7,8 @@
    Worker processes are started and warm before each timed run (their start-up is printed apart).
 2. Live streams: --streams RTSP sessions of a real 640x480 30 fps face clip (bench/live_streams.py), at
    most 10 analysed fps each, on Ray stream workers: a cluster of one node, then one of two nodes.
-   Printed: analysed fps per stream (min/mean), how many streams held >= 9.5 fps, machine CPU use.
+   Printed: analysed fps per stream (min/mean), how many streams held >= 9.5 fps, machine CPU use; then
+   one node of the two is killed and the time until its streams score again on the other is printed.
 
 All nodes share this machine's cores (2 here), so the two-node figures show what a second process gains
 on the same cores, not what a second machine gains; see the README for what scales with what.
@@ -84,17 +85,19 @@ def scans(model: Model, path: Path) -> dict[str, float]:
     return fps
 
 
-async def streams_on(nodes: int, model_dir: Path, url: str, n: int, seconds: float) -> dict:
+async def streams_on(nodes: int, model_dir: Path, url: str, n: int, seconds: float, kill: bool = False) -> dict:
     from streamer.cluster.placement import RayStreams
     from streamer.monitor.manager import Monitor
     from streamer.monitor.supervisor import StreamConfig
 
     cluster = compat.LocalCluster(nodes, 1)  # on the main thread: Ray installs signal handlers
     counts: dict[str, int] = {}
+    last: dict[str, float] = {}
 
     def on_event(event) -> None:
         if isinstance(event, ResultEvent):
             counts[event.stream] = counts.get(event.stream, 0) + 1
+            last[event.stream] = time.monotonic()
 
     try:
         placer = await asyncio.to_thread(RayStreams, cluster.address, model_dir)
@@ -111,12 +114,28 @@ async def streams_on(nodes: int, model_dir: Path, url: str, n: int, seconds: flo
         await asyncio.sleep(seconds)
         elapsed, busy1 = time.monotonic() - t0, machine_busy()
         fps = [(counts.get(f"s{i}", 0) - before.get(f"s{i}", 0)) / elapsed for i in range(n)]
+        recovery = await lose_a_node(cluster, placer, last) if kill else None
         await monitor.close()
     finally:
         cluster.shutdown()
     cpu = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]) * 100
     return {"min": min(fps), "mean": sum(fps) / n, "held": sum(f >= 9.5 for f in fps), "cpu": cpu,
-            "total": sum(fps)}
+            "total": sum(fps), "recovery": recovery}
+
+
+async def lose_a_node(cluster, placer, last: dict[str, float]) -> tuple[int, float, float]:
+    """Kill one worker node's processes; (streams moved, seconds until each of them scored again: max, mean)."""
+    node = cluster.workers[0]
+    moved = [name for name, s in placer.streams.items() if s.node == cluster.node_id(node)]
+    killed = time.monotonic()
+    cluster.kill(node)
+    deadline = killed + 120
+    while any(last.get(m, 0) <= killed + 0.5 for m in moved) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    back = [last[m] - killed for m in moved if last.get(m, 0) > killed + 0.5]
+    if len(back) < len(moved):
+        return len(moved), float("nan"), float("nan")
+    return len(moved), max(back), sum(back) / len(back)
 
 
 def main() -> None:
@@ -143,10 +162,15 @@ def main() -> None:
         try:
             results = {}
             for nodes in (1, 2):
-                r = results[nodes] = asyncio.run(streams_on(nodes, args.model, server.url, args.streams, args.seconds))
+                r = results[nodes] = asyncio.run(streams_on(nodes, args.model, server.url, args.streams, args.seconds,
+                                                             kill=nodes == 2))
                 print(f"{args.streams} streams on {nodes} node(s): analysed fps per stream min {r['min']:.1f} "
                       f"mean {r['mean']:.1f} (all streams {r['total']:.1f}); {r['held']} held >= 9.5 fps; "
                       f"machine CPU {r['cpu']:.0f}%", flush=True)
+                if r["recovery"]:
+                    moved, worst, mean = r["recovery"]
+                    print(f"node lost: its {moved} streams scored again on the other node {mean:.1f} s (mean), "
+                          f"{worst:.1f} s (last) after its processes were killed", flush=True)
             print(f"streams ratio: two nodes/one node analysed fps {results[2]['total'] / results[1]['total']:.2f}, "
                   f"streams held {results[1]['held']} -> {results[2]['held']}")
         finally:

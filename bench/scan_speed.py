@@ -12,6 +12,7 @@ contract and input size is used and labelled as such.
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -23,7 +24,7 @@ from compose import long_file  # noqa: E402
 
 from streamer.analyzer import Analyzer  # noqa: E402
 from streamer.assets import ASSETS, asset_path  # noqa: E402
-from streamer.cli import model_dir  # noqa: E402
+from streamer.model_dir import model_dir  # noqa: E402
 from streamer.inference import default_threads  # noqa: E402
 from streamer.model import Model  # noqa: E402
 from streamer.native_logs import filter_native_logs  # noqa: E402
@@ -32,9 +33,18 @@ from streamer.segments import SegmentPool, scan_parallel  # noqa: E402
 from streamer.sources import file_frames, probe  # noqa: E402
 
 
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+CPU_MS: dict[str, list[float]] = {"decode": [], "sequential": []}  # CPU ms per frame, this process, per run
+
+
 def decode_fps(path: Path) -> tuple[int, float]:
-    start = time.perf_counter()
+    start, c0 = time.perf_counter(), cpu()
     n = sum(1 for _ in file_frames(path))
+    CPU_MS["decode"].append((cpu() - c0) * 1000 / n)
     return n, n / (time.perf_counter() - start)
 
 
@@ -118,7 +128,9 @@ def main() -> None:
     try:
         for i in range(args.repeat):
             n, d_fps = decode_fps(path)
+            c0 = cpu()
             whole, s_fps = timed_scan(lambda: scan_file(path, model))
+            CPU_MS["sequential"].append((cpu() - c0) * 1000 / len(whole["frames"]))
             parts, p_fps = timed_scan(lambda: scan_parallel(path, model, pool.run, pool.workers))
             m, k = len(whole["frames"]), len(parts["frames"])
             faces, p_faces = (sum(len(f["faces"]) for f in t["frames"]) for t in (whole, parts))
@@ -135,6 +147,12 @@ def main() -> None:
     d, s_, p = best["decode"], best["seq"], best["par"]
     print(f"best: decode-only {d:.1f} fps, sequential {s_:.1f} fps ({s_ / d:.3f} of decode), parallel {p:.1f} fps "
           f"({p / d:.3f} of decode, {p / s_:.2f}x sequential, {p / info.fps:.1f}x real time)")
+    d_ms, s_ms = min(CPU_MS["decode"]), min(CPU_MS["sequential"])
+    cores = default_threads()
+    print(f"CPU per frame (this process, least of the runs): decode-only {d_ms:.2f} ms, whole pipeline {s_ms:.2f} ms; "
+          f"so {cores} fully used cores analyse at most {cores * 1000 / s_ms:.0f} fps: parallel/decode can reach "
+          f"{d_ms / s_ms:.2f} (decode-only on every core too) to {cores * d_ms / s_ms:.2f} (decode-only on one core) "
+          f"on an idle machine")
     if args.batch > 1:
         frames, fps, mean_batch = batch_fps([path] * args.batch, model)
         print(f"batch of {args.batch} files at once: {fps:.1f} fps in all ({frames} frames), "
