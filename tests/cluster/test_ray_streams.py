@@ -1,6 +1,7 @@
 """Live streams on Ray actors across a local two-node cluster: spread, scored, re-placed when a node dies."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from streamer.monitor.supervisor import StreamConfig
 from streamer.status import ResultEvent, Status, StatusEvent
 
 from tests.monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
+from tests.server.api import api_client
 
 STREAMS = 4
 
@@ -28,6 +30,32 @@ def test_monitor_ray_runs_the_streams_on_the_cluster(cluster, rtsp_server):  # n
     streams = {e["stream"] for e in events if e["type"] == "result"}
     assert len(streams) == 2
     assert any(e["type"] == "status" and e["status"] == "live" for e in events)
+
+
+async def test_serve_ray_results_come_back_and_alerts_are_stored_by_the_server(cluster, rtsp_server,  # noqa: F811
+                                                                              random_model, tmp_path):
+    async with api_client(random_model, tmp_path / "data", ray=cluster.address) as client:
+        resp = await client.post("/api/streams", json={"name": "door", "url": rtsp_server.url, "fps": 5,
+                                                       "threshold": 0.0, "alert_seconds": 0.5})
+        assert resp.status == 201, await resp.text()
+        door: dict = {}
+        alerts: list = []
+
+        async def live_with_alerts() -> bool:
+            door.update((await (await client.get("/api/streams")).json())["streams"][0])
+            alerts[:] = (await (await client.get("/api/alerts?stream=door")).json())["alerts"]
+            return door["status"] == "live" and door.get("frames_analysed", 0) >= 5 and bool(alerts)
+
+        for _ in range(600):
+            if await live_with_alerts():
+                break
+            await asyncio.sleep(0.2)
+        assert door["status"] == "live" and door["node"] and door["latest"]["faces"]
+        assert alerts and alerts[0]["stream"] == "door" and alerts[0]["id"]  # an id: stored in the server's SQLite
+        snapshot = await client.get(f"/api/alerts/{alerts[0]['id']}/snapshot.jpg")
+        assert snapshot.status == 200 and (await snapshot.read())[:2] == b"\xff\xd8"
+        assert (await client.delete("/api/streams/door")).status == 200
+        assert (await (await client.get("/api/streams")).json())["streams"] == []
 
 
 async def test_streams_spread_over_both_nodes_score_and_move_when_a_node_is_lost(cluster, rtsp_server):  # noqa: F811
