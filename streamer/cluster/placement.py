@@ -2,9 +2,9 @@
 
 The placer collects every worker's events a few times a second and hands them to the server as if the
 streams ran here: results and status into the event hub, alerts stored in SQLite (here) and sent to the
-webhook. A worker that does not answer for ``LOST_AFTER`` seconds (its node is gone) is dropped and its
-streams are re-placed on the other workers: they announce ``reconnecting`` with the reason, then ``live``
-again from their new node. New nodes get a worker as they join.
+webhook. A worker whose actor died, or that does not answer for ``LOST_AFTER`` seconds (its node is gone),
+is dropped and its streams are re-placed on the other workers: they announce ``reconnecting`` with the
+reason, then ``live`` again from their new node. New nodes get a worker as they join.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .worker import StreamWorker
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
-LOST_AFTER = 5.0  # seconds without an answer from a running worker
+LOST_AFTER = 10.0  # seconds without an answer from a running worker
 START_TIMEOUT = 120.0  # a new worker loads its model and detectors first
 NODES_EVERY = 5.0  # seconds between looks for new nodes
 _actor = None

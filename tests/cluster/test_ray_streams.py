@@ -72,20 +72,21 @@ async def test_streams_spread_over_both_nodes_score_and_move_when_a_node_is_lost
 
         await wait_for(lambda: all(scored_since(0, n) for n in names), timeout=150)
         nodes = {placer.streams[n].node for n in names}
-        assert len(nodes) == 2 and len(placer.workers) == 2
+        assert len(nodes) == 2 and len(placer.workers) == 2, (nodes, placer.workers)
         assert all(s["status"] == "live" and s["node"] for s in monitor.snapshot())
 
         lost = cluster.workers[0]
         moved = [n for n in names if placer.streams[n].node == cluster.node_id(lost)]
-        assert len(moved) == STREAMS // 2
+        assert len(moved) == STREAMS // 2, (moved, cluster.node_id(lost), {n: placer.streams[n].node for n in names})
         killed = time.monotonic()
         cluster.kill(lost)
         recovered = await wait_for(lambda: all(scored_since(killed + 0.5, n) for n in moved), timeout=90)
-        assert {placer.streams[n].node for n in names} == {w.node for w in placer.workers.values()}
-        assert len(placer.workers) == 1
+        statuses = [(e.stream, str(e.status), e.error) for _, e in events if isinstance(e, StatusEvent)]
+        assert {placer.streams[n].node for n in names} == {w.node for w in placer.workers.values()}, statuses
+        assert len(placer.workers) == 1, statuses
         reasons = [e for _, e in events if isinstance(e, StatusEvent) and e.stream in moved
                    and e.status == Status.RECONNECTING and "cluster node lost" in (e.error or "")]
-        assert len(reasons) == len(moved)
+        assert len(reasons) == len(moved), statuses
         assert all(placer.streams[n].recoveries for n in moved)
         print(f"recovered {recovered:.1f} s after the node was killed; "
               f"live again {[round(placer.streams[n].recoveries[0], 1) for n in moved]} s after loss was detected")
