@@ -1,6 +1,9 @@
-"""Encoder speed of a model directory: ms per crop at batch 1 and 16 (ONNX Runtime, CPU, 1 thread).
+"""Encoder speed of a model directory: ms per crop at several batch sizes (ONNX Runtime, CPU 1 thread or CUDA).
 
-    python bench/model_speed.py [MODEL_DIR] [--runs 200]
+    python bench/model_speed.py [MODEL_DIR] [--runs 200] [--batch 1,16] [--provider cpu|cuda]
+
+With --provider cuda (onnxruntime-gpu and a GPU), the input is copied to the GPU in every run, as the
+live pipeline does; the figure is the median time of one run divided by the batch.
 """
 from __future__ import annotations
 
@@ -13,13 +16,22 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
-def session(path: Path) -> ort.InferenceSession:
+
+def session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    name = PROVIDERS[provider]
+    if name not in ort.get_available_providers():
+        raise SystemExit(f"{name} is not available in this onnxruntime ({ort.get_available_providers()}); "
+                         "for cuda install onnxruntime-gpu (the gpu extra)")
+    sess = ort.InferenceSession(str(path), opts, providers=[name])
+    if sess.get_providers()[0] != name:
+        raise SystemExit(f"{name} could not be used: {sess.get_providers()}")
+    return sess
 
 
 def ms_per_crop(sess: ort.InferenceSession, size: int, batch: int, runs: int, warmup: int = 20) -> float:
@@ -34,18 +46,28 @@ def ms_per_crop(sess: ort.InferenceSession, size: int, batch: int, runs: int, wa
     return statistics.median(times) * 1000.0 / batch
 
 
+def batches(text: str) -> list[int]:
+    values = [int(v) for v in text.split(",") if v.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of batch sizes >= 1")
+    return values
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_dir", type=Path, nargs="?", default=Path(__file__).resolve().parents[1] / "models/default")
     ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--batch", type=batches, default=[1, 16], help="batch sizes, comma-separated (default 1,16)")
+    ap.add_argument("--provider", choices=sorted(PROVIDERS), default="cpu")
     args = ap.parse_args()
     manifest = json.loads((args.model_dir / "manifest.json").read_text())
     size = int(manifest["input_size"])
-    sess = session(args.model_dir / manifest["files"]["encoder"]["path"])
-    for batch in (1, 16):
+    sess = session(args.model_dir / manifest["files"]["encoder"]["path"], args.provider)
+    where = "CPU, 1 thread" if args.provider == "cpu" else "CUDA"
+    for batch in args.batch:
         runs = args.runs if batch == 1 else max(10, args.runs // 8)
-        print(f"encoder {size}px batch {batch:2d}: {ms_per_crop(sess, size, batch, runs):.2f} ms/crop "
-              f"(ONNX Runtime CPU, 1 thread, median of {runs})")
+        print(f"encoder {size}px batch {batch:2d}: {ms_per_crop(sess, size, batch, runs):.3f} ms/crop "
+              f"(ONNX Runtime {where}, median of {runs})")
     return 0
 
 

@@ -100,6 +100,10 @@ def run_serve(args: argparse.Namespace) -> int:
     from .server.config import from_args
 
     cfg = from_args(args)
+    if cfg.ray:
+        from .cluster.compat import ray
+
+        ray()  # without the cluster extra: say how to install it, before anything starts
     serve(cfg, load_model(cfg.model_dir))
     return 0
 
@@ -107,6 +111,7 @@ def run_serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from .assets import AssetError
     from .faces.detector import DetectorError
+    from .cluster import ClusterError
     from .model import ModelError
     from .native_logs import filter_native_logs
     from .server.config import ConfigError
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
             set_default_mode(args.detector)
         return int(args.func(args) or 0)
-    except (MediaError, ModelError, AssetError, ConfigError, DetectorError, OSError) as exc:
+    except (MediaError, ModelError, AssetError, ConfigError, DetectorError, ClusterError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

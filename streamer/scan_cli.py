@@ -9,9 +9,11 @@ from pathlib import Path
 
 from . import timeline
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
+from .segments.engine import POOL_MIN_SECONDS, Engine, scan_engine
 from .sources import MediaError
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".ts"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg",
+                              ".flv", ".wmv", ".3gp", ".ogv"})
 
 
 def add_arguments(scan: argparse.ArgumentParser, positive) -> None:
@@ -25,6 +27,19 @@ def add_arguments(scan: argparse.ArgumentParser, positive) -> None:
     scan.add_argument("--fps", type=positive, help="analyse at most N frames per second (default: every frame)")
     scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
     scan.add_argument("--quiet", action="store_true", help="no progress bar")
+    scan.add_argument("--workers", type=_count, metavar="N",
+                      help="worker processes: a long video is split at keyframes and its segments scanned at once "
+                           "(default: one per CPU core; 1: all in this process)")
+    scan.add_argument("--ray", metavar="ADDRESS",
+                      help="scan on a Ray cluster: 'auto' (the cluster `ray start` made on this machine) or the "
+                           "head's HOST:PORT; needs the cluster extra: pip install 'deepfake-streamer[cluster]'")
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return number
 
 
 def expand(inputs: list[str]) -> tuple[list[Path], bool]:
@@ -78,7 +93,11 @@ def run_scan(args: argparse.Namespace, load_model) -> int:
     if not batch and not is_still(files[0]):
         results = [(files[0], _scan_video(files[0], model, args))]
     else:
-        results = _scan_batch(files, model, args)
+        engine = scan_engine(model, args.workers, args.ray)
+        try:
+            results = _scan_batch(files, model, args, engine)
+        finally:
+            engine.close()
     done = [(path, r) for path, r in results if isinstance(r, dict)]
     print(batch_table(results) if batch else single_table(done[0][1]))
     _write_outputs(args, [r for _, r in done], batch)
@@ -86,35 +105,47 @@ def run_scan(args: argparse.Namespace, load_model) -> int:
 
 
 def _scan_video(path: Path, model, args: argparse.Namespace) -> dict:
-    from .scan import scan_file
+    """One video, split into segments scanned at once when it is long enough to gain from it."""
+    from .segments import scan_parallel
     from .sources import probe
 
     info = probe(path)
     total = round(info.duration, 2) if info.duration else None
-    with progress_bar(path.name, total, args.quiet) as bar:
-        def progress(pts: float, frames: int) -> None:
-            bar.n = min(pts, total) if total else pts
-            bar.set_postfix_str(f"{frames} frames", refresh=False)
-            bar.update(0)
+    engine = scan_engine(model, args.workers, args.ray, (info.duration or 0.0) >= POOL_MIN_SECONDS)
+    try:
+        with progress_bar(path.name, total, args.quiet) as bar:
+            def progress(pts: float, frames: int) -> None:
+                bar.n = min(pts, total) if total else pts
+                bar.set_postfix_str(f"{frames} frames", refresh=False)
+                bar.update(0)
 
-        result = scan_file(path, model, args.fps, progress)
-        bar.n = bar.total or bar.n
-        bar.refresh()
+            result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress)
+            bar.n = bar.total or bar.n
+            bar.refresh()
+    finally:
+        engine.close()
     return result
 
 
-def _scan_batch(files: list[Path], model, args: argparse.Namespace) -> list[tuple[Path, dict | str]]:
-    """Every file in turn under one bar (files done); a bad file is reported in the table, the rest go on."""
+def _scan_batch(files: list[Path], model, args: argparse.Namespace, engine: Engine) -> list[tuple[Path, dict | str]]:
+    """Every file in turn under one bar (files done), each video's segments at once on ``engine``; a bad file
+    is reported in the table, the rest go on."""
     from tqdm import tqdm
 
-    from .scan import scan_file
+    from .scan import is_still, scan_file
+    from .segments import scan_parallel
+
+    def scan_one(path: Path) -> dict:
+        if is_still(path):
+            return scan_file(path, model, args.fps)
+        return scan_parallel(path, model, engine.run, engine.parts, args.fps, whole=True)
 
     results: list[tuple[Path, dict | str]] = []
     with tqdm(files, unit="file", disable=args.quiet, file=sys.stderr) as bar:
         for path in bar:
             bar.set_postfix_str(path.name, refresh=True)
             try:
-                results.append((path, scan_file(path, model, args.fps)))
+                results.append((path, scan_one(path)))
             except MediaError as exc:
                 results.append((path, str(exc)))
     return results

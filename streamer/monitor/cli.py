@@ -31,6 +31,9 @@ def add_parser(sub: argparse._SubParsersAction, positive) -> None:
     p.add_argument("--duration", type=positive, help="stop after this many seconds")
     p.add_argument("--results", action="store_true", help="also print every analysed frame's result")
     p.add_argument("--model", metavar="DIR")
+    from ..server.config import add_ray_argument
+
+    add_ray_argument(p)
     p.set_defaults(func=run_monitor)
 
 
@@ -76,6 +79,10 @@ def run_monitor(args: argparse.Namespace) -> int:
             print(f"error: {redact(url)}: {exc.reason}", file=sys.stderr)
             return 2
     args.policy = rules
+    if args.ray:
+        from ..cluster.compat import ray
+
+        ray()  # without the cluster extra: say how to install it, before anything starts
     try:
         mqtt = mqtt_from_args(args)
     except MqttError as exc:
@@ -105,7 +112,13 @@ async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
     webhook = WebhookSender(args.webhook, policy=args.policy) if args.webhook else None
     if webhook:
         webhook.start()
-    monitor = Monitor(model, emit, Store(args.db) if args.db else None, webhook, max_streams=len(args.urls))
+    placer = None
+    if args.ray:
+        from ..cluster.placement import RayStreams
+
+        placer = await asyncio.to_thread(RayStreams, args.ray, model.dir)
+    monitor = Monitor(model, emit, Store(args.db) if args.db else None, webhook, max_streams=len(args.urls),
+                      placer=placer)
     threshold = args.threshold if args.threshold is not None else model.manifest.threshold
     for i, url in enumerate(args.urls, 1):
         monitor.add(StreamConfig(stream_name(url, i), url, args.fps, threshold, args.alert_seconds, args.allow_http,

@@ -34,10 +34,13 @@ class MonitorError(ValueError):
 class Monitor:
     def __init__(self, model: Model, emit: EventSink, store: Store | AsyncStore | None = None,
                  webhook: WebhookSender | None = None, max_streams: int = 16, on_frame: FrameHook | None = None,
-                 trimmer: HeapTrimmer | None = None, trim_every: float = 30.0):
+                 trimmer: HeapTrimmer | None = None, trim_every: float = 30.0, placer=None):
         self.model, self.emit, self.webhook, self.on_frame = model, emit, webhook, on_frame
         self.db = store
         self.store = store.sync if isinstance(store, AsyncStore) else store  # alerts: stored on worker threads
+        self.placer = placer  # cluster.placement.RayStreams: streams run on Ray actors, events come back here
+        if placer is not None:
+            placer.bind(emit, self._store_alert, self._notify)
         self.max_streams = max_streams
         self.streams: dict[str, StreamSupervisor | LiveSource] = {}
         # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
@@ -46,9 +49,12 @@ class Monitor:
 
     def add(self, cfg: StreamConfig, persist: bool = True) -> StreamSupervisor:
         self._check_room(cfg.name)
-        supervisor = StreamSupervisor(cfg, self.model, self.emit, self._store_alert, self._notify, self.on_frame)
+        if self.placer is not None:
+            supervisor = self.placer.place(cfg)
+        else:
+            supervisor = StreamSupervisor(cfg, self.model, self.emit, self._store_alert, self._notify, self.on_frame)
+            supervisor.start()
         self.streams[cfg.name] = supervisor
-        supervisor.start()
         self.trimmer.start()
         if persist and self.store:
             self._persist("save_stream", cfg.to_dict())
@@ -104,6 +110,8 @@ class Monitor:
         supervisors = list(self.streams.values())
         self.streams.clear()
         await asyncio.gather(*(s.stop() for s in supervisors))
+        if self.placer is not None:
+            await self.placer.close()
         if self._own_trimmer:
             await self.trimmer.stop()
 

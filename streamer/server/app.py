@@ -75,7 +75,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                                          max_queued=cfg.max_queued_scans)
     retention = await start_retention(cfg, sync_store, scans, hub)
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
-                                         on_frame=thumbnails.offer, trimmer=trimmer)
+                                         on_frame=thumbnails.offer, trimmer=trimmer,
+                                         placer=await ray_placer(cfg.ray, app[MODEL_KEY]))
     app[WHIP_KEY] = WhipEndpoint(cfg, monitor)
     restore_streams(monitor, await store.streams(), cfg)
     mqtt = start_mqtt(cfg, hub, sync_store)
@@ -126,6 +127,15 @@ def start_mqtt(cfg: ServerConfig, hub: EventHub, store: Store) -> asyncio.Task |
             await asyncio.to_thread(publisher.close)
 
     return asyncio.create_task(run(), name="mqtt")
+
+
+async def ray_placer(address: str | None, model: Model):
+    """With ``--ray``: the placer that runs monitored streams on the cluster's nodes (streamer/cluster)."""
+    if not address:
+        return None
+    from ..cluster.placement import RayStreams
+
+    return await asyncio.to_thread(RayStreams, address, model.dir)
 
 
 def ssl_context(cfg: ServerConfig) -> ssl.SSLContext | None:

@@ -65,6 +65,7 @@ class ServerConfig:
     max_storage_bytes: int | None = None
     retention_interval: float = 300.0  # seconds between retention passes
     mqtt: MqttConfig | None = None  # publish stream status, scores and alerts to this broker
+    ray: str | None = None  # a Ray cluster's address ('auto' or HOST:PORT): monitored streams run on its nodes
 
     @property
     def access(self) -> Access:
@@ -120,6 +121,7 @@ def address_list(values: list[str]) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: $DFS_HOST or 127.0.0.1)")
+    add_ray_argument(parser)
     parser.add_argument("--port", type=int, help="port to listen on (default: $DFS_PORT or 8080)")
     parser.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
     parser.add_argument("--ice-server", action="append", metavar="URL",
@@ -195,6 +197,12 @@ def stream_hosts(args: argparse.Namespace | None, env: Mapping[str, str]) -> tup
     return tuple(values)
 
 
+def add_ray_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="run the monitored streams on a Ray cluster: 'auto' (the one `ray start` made here) or "
+                             "the head's HOST:PORT (default: $DFS_RAY; needs pip install 'deepfake-streamer[cluster]')")
+
+
 def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
     """Flags win over the environment, which wins over the defaults."""
     env = os.environ if env is None else env
@@ -259,4 +267,5 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
         host=host, port=port, model_dir=pick("model", "DFS_MODEL_DIR"),
         ice_servers=ice_server_list(urls, pick("turn_username", "DFS_TURN_USERNAME"),
                                     pick("turn_credential", "DFS_TURN_CREDENTIAL")),
-        ice_addresses=address_list(addresses), max_sessions=max_sessions, tls_cert=cert, tls_key=key)
+        ice_addresses=address_list(addresses), max_sessions=max_sessions, tls_cert=cert, tls_key=key,
+        ray=pick("ray", "DFS_RAY"))

@@ -6,9 +6,10 @@ import logging
 import time
 from pathlib import Path
 
+from ..inference import default_threads
 from ..model import Model
 from ..retention import remove_upload
-from ..scan import scan_file
+from ..segments import SegmentPool, scan_parallel
 from ..sources import MediaError
 from ..store import AsyncStore
 from ..timeline import summary
@@ -28,13 +29,17 @@ class ScanCancelled(Exception):
 
 class ScanService:
     """Runs at most ``concurrency`` scans at a time; at most ``max_queued`` are queued, running or being
-    uploaded: a slot is reserved (synchronously) when a request starts, so concurrent uploads cannot overbook."""
+    uploaded: a slot is reserved (synchronously) when a request starts, so concurrent uploads cannot overbook.
+    A long file is split into segments scanned by ``workers`` processes at once (started on the first such
+    file, kept until close)."""
 
     def __init__(self, store: AsyncStore, model: Model, hub: EventHub, upload_dir: Path,
-                 concurrency: int = 1, max_queued: int = 16):
+                 concurrency: int = 1, max_queued: int = 16, workers: int | None = None):
         self.store, self.model, self.hub, self.upload_dir = store, model, hub, upload_dir
         self.max_queued = max_queued
         self.reserved = 0  # slots held by requests still uploading or probing
+        self.workers = default_threads() if workers is None else workers
+        self._pool: SegmentPool | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task] = {}
         self._cancelled: set[str] = set()
@@ -97,7 +102,7 @@ class ScanService:
 
         await self._set(scan_id, status="running")
         try:
-            timeline = await asyncio.to_thread(scan_file, path, self.model, None, progress)
+            timeline = await asyncio.to_thread(self._scan_file, path, progress)
         except ScanCancelled:
             if await self.store.scan(scan_id):  # not deleted meanwhile
                 await self._set(scan_id, status="failed", error="interrupted by a server shutdown", finished=time.time())
@@ -112,6 +117,12 @@ class ScanService:
         timeline["source"] = (await self.store.scan(scan_id))["filename"]
         await self.store.update_scan(scan_id, timeline=timeline, summary=summary(timeline))
         await self._set(scan_id, status="done", progress=1.0, finished=time.time())
+
+    def _scan_file(self, path: Path, progress) -> dict:
+        model_dir = getattr(self.model, "dir", None)
+        if self._pool is None and self.workers > 1 and model_dir is not None:
+            self._pool = SegmentPool(model_dir, self.workers)
+        return scan_parallel(path, self.model, self._pool.run if self._pool else None, self.workers, None, progress)
 
     def _progress(self, scan_id: str, fraction: float, frames: int) -> None:
         self.hub.publish({"type": "scan", "id": scan_id, "status": "running", "progress": round(fraction, 4),
@@ -143,3 +154,6 @@ class ScanService:
         """Stop every scan: running ones end at their next frame and are marked failed."""
         self._cancelled.update(self._tasks)
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if self._pool is not None:
+            await asyncio.to_thread(self._pool.close)
+            self._pool = None

@@ -1,0 +1,67 @@
+"""The stream worker: a Ray actor (one per node) owning several stream pipelines and one batched inference.
+
+Its streams' events (results, alerts, status) are buffered here and collected by the server's placer
+(``placement.RayStreams``) a few times a second; results are bounded (oldest dropped, counted), status
+and alert events never dropped. Alerts are not stored here: SQLite stays with the server.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from ..status import Event, ResultEvent
+
+MAX_RESULTS = 1024  # result events held between two collections, over all of a worker's streams
+
+
+class StreamWorker:
+    def __init__(self, blob: dict[str, bytes]):
+        from ..inference import BatchedModel
+        from ..memory import pin_mmap_threshold
+        from ..native_logs import filter_native_logs
+        from .models import load
+
+        pin_mmap_threshold()
+        filter_native_logs()
+        self.model = BatchedModel(load(blob))
+        self.streams: dict = {}
+        self._results: deque[Event] = deque(maxlen=MAX_RESULTS)
+        self._events: list[Event] = []
+        self.dropped = 0
+
+    def _emit(self, event: Event) -> None:
+        if isinstance(event, ResultEvent):
+            if len(self._results) == self._results.maxlen:
+                self.dropped += 1
+            self._results.append(event)
+        else:
+            self._events.append(event)
+
+    async def add(self, cfg) -> str:
+        """Start a stream's supervisor (reader thread + pipeline) on this worker; returns the node id."""
+        from ..monitor.supervisor import StreamSupervisor
+        from . import compat
+
+        if cfg.name in self.streams:
+            await self.remove(cfg.name)
+        supervisor = StreamSupervisor(cfg, self.model, self._emit)
+        self.streams[cfg.name] = supervisor
+        supervisor.start()
+        return compat.node_id()
+
+    async def remove(self, name: str) -> None:
+        supervisor = self.streams.pop(name, None)
+        if supervisor is not None:
+            await supervisor.stop()
+
+    async def collect(self) -> dict:
+        """Events since the last call (in order within each kind), every stream's snapshot, drop count."""
+        events, self._events = self._events, []
+        results = list(self._results)
+        self._results.clear()
+        return {"events": events, "results": results, "dropped": self.dropped,
+                "snapshots": {name: s.snapshot() for name, s in self.streams.items()}}
+
+    async def close(self) -> None:
+        for name in list(self.streams):
+            await self.remove(name)
+        self.model.close()
