@@ -19,8 +19,9 @@ from . import aiortc_compat
 from .config import ServerConfig
 from . import listen
 from .events import EventHub
+from .limits import Slots
 from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
-                   THUMBNAILS_KEY, TRIMMER_KEY, WHIP_KEY)
+                   THUMBNAILS_KEY, TRIMMER_KEY, UPLOADS_KEY, WHIP_KEY)
 from .metrics import add_metrics
 from .restore import restore_streams
 from .routes import add_routes, middlewares
@@ -71,6 +72,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     trimmer.start()
     thumbnails = app[THUMBNAILS_KEY] = Thumbnails()
     sessions = app[SESSIONS_KEY] = SessionManager(cfg, inference, hub.publish)
+    app[UPLOADS_KEY] = Slots(cfg.max_uploads, "uploads")
     scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
                                          max_queued=cfg.max_queued_scans)
     retention = await start_retention(cfg, sync_store, scans, hub)

@@ -13,6 +13,7 @@ from ..monitor.manager import Monitor
 from ..store import AsyncStore
 from .config import ServerConfig
 from .events import EventHub
+from .limits import Slots
 from .scans import ScanService
 from .sessions import SessionManager
 from .thumbnails import Thumbnails
@@ -31,4 +32,5 @@ MONITOR_KEY = web.AppKey("monitor", Monitor)
 THUMBNAILS_KEY = web.AppKey("thumbnails", Thumbnails)
 TRIMMER_KEY = web.AppKey("trimmer", HeapTrimmer)
 WHIP_KEY: web.AppKey["WhipEndpoint"] = web.AppKey("whip")
+UPLOADS_KEY = web.AppKey("uploads_in_flight", Slots)
 METRICS_REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)

@@ -14,13 +14,12 @@ from aiohttp import web
 
 from .. import timeline as timeline_io
 from .events import stream_events
-from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY
-from .limits import Full, Slots, check_disk
+from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
+from .limits import Full, check_disk
 from .responses import error
 from .scans import ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
-UPLOADS_KEY = web.AppKey("uploads_in_flight", Slots)
 
 SCAN_ID = re.compile(r"^[0-9a-f]{16}$")
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "matroska": "video/x-matroska"}
@@ -195,7 +194,6 @@ async def scan_report(request: web.Request) -> web.Response:
 
 
 def add_scan_routes(app: web.Application) -> None:
-    app[UPLOADS_KEY] = Slots(app[CFG_KEY].max_uploads, "uploads")
     app.router.add_post("/api/scans", create_scan)
     app.router.add_get("/api/scans", list_scans)
     app.router.add_get("/api/scans/{id}", get_scan)
