@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from streamer.model import Model
 from streamer.quality import QualityConfig
-from streamer.scoring import FAKE, ScoringConfig, TrackScorer, verdict
+from streamer.scoring import FAKE, NOT_SCORED, ScoringConfig, TrackScorer, verdict
 
 from .augment import down_up, gamma, jpeg, smooth_skin
 from .crops import crops_of, gated_faces
@@ -151,6 +151,8 @@ def score_clip(model: Model, frames: Frames, segment: np.ndarray | None, quality
         out["frame_scores" if not tag else "frame_all"] = score[keep]
         out["window_scores" if not tag else "window_all"] = wins
     out["verdict"], out["track_mean"] = track_verdict(emb[gated], score[gated], model, cfg)
+    if ok.any() and not gated.any():
+        out["verdict"] = NOT_SCORED  # every face refused by the quality gate
     out["verdict_ungated"], _ = track_verdict(emb[ok], score[ok], model, cfg)
     return out
 
