@@ -70,17 +70,24 @@ def clip_crops(frames: Frames, size: int, margin: float,
     return out, ok
 
 
-def gated_crops(frames: Frames, size: int, margin: float, quality: QualityConfig
-                ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
-    """Like ``clip_crops``, plus the face-quality gate's reason per frame (None: scored or no face)."""
-    cut = Cropper(size, margin)
-    out, ok = np.zeros((len(frames), size, size, 3), np.uint8), np.zeros(len(frames), bool)
-    reasons: list[str | None] = [None] * len(frames)
-    for i, frame in enumerate(frames):
+def gated_faces(frames: Frames, quality: QualityConfig) -> tuple[list[Face | None], list[str | None]]:
+    """The largest face of each frame (one detector stream) and the face-quality gate's reason
+    (None: the face can be scored, or there is no face)."""
+    cut = Cropper(0, 0.0)
+    faces: list[Face | None] = []
+    reasons: list[str | None] = []
+    for frame in frames:
         face = cut.face(frame)
-        if face is None:
-            continue
-        out[i], ok[i] = align_crop(frame, face.keypoints, face.box, size, margin), True
-        reasons[i] = assess(frame, face, quality).reason
+        faces.append(face)
+        reasons.append(None if face is None else assess(frame, face, quality).reason)
     cut.close()
-    return out, ok, reasons
+    return faces, reasons
+
+
+def crops_of(frames: Frames, faces: list[Face | None], size: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned crops of the given faces (zeros where there is none) and the mask of frames with one."""
+    out, ok = np.zeros((len(frames), size, size, 3), np.uint8), np.zeros(len(frames), bool)
+    for i, (frame, face) in enumerate(zip(frames, faces)):
+        if face is not None:
+            out[i], ok[i] = align_crop(frame, face.keypoints, face.box, size, margin), True
+    return out, ok

@@ -36,10 +36,10 @@ from tqdm import tqdm
 
 from streamer.model import Model
 from streamer.quality import QualityConfig
-from streamer.scoring import FAKE, ScoringConfig, TrackScorer, verdict
+from streamer.scoring import FAKE, NOT_SCORED, ScoringConfig, TrackScorer, verdict
 
 from .augment import down_up, gamma, jpeg, smooth_skin
-from .crops import gated_crops
+from .crops import crops_of, gated_faces
 from .data import VIDEO_EXT, Clip, asset_sources, load_split, read_video, split_identities
 from .metrics import grouped_rate_ci, roc, summary, threshold_at_fpr, tpr_at_fpr
 from .synth import identity_swap, sample_params, self_blend_clip, swap_triangles
@@ -128,10 +128,13 @@ def track_verdict(emb: np.ndarray, scores: np.ndarray, model: Model, cfg: Scorin
 
 
 def score_clip(model: Model, frames: Frames, segment: np.ndarray | None, quality: QualityConfig,
-               cfg: ScoringConfig) -> dict:
-    """Everything ``Scored`` holds for one clip (frame/window scores, gate, verdicts)."""
+               cfg: ScoringConfig, detected: tuple[list, list] | None = None) -> dict:
+    """Everything ``Scored`` holds for one clip (frame/window scores, gate, verdicts).
+
+    ``detected``: the clip's faces and gate reasons (``gated_faces``), when several models share them."""
     m = model.manifest
-    crops, ok, reasons = gated_crops(frames, m.input_size, m.crop_margin, quality)
+    faces, reasons = detected or gated_faces(frames, quality)
+    crops, ok = crops_of(frames, faces, m.input_size, m.crop_margin)
     seg = np.zeros(len(frames), int) if segment is None else segment
     emb = np.zeros((len(frames), m.embedding_dim), np.float32)
     score = np.zeros(len(frames), np.float32)
@@ -148,6 +151,8 @@ def score_clip(model: Model, frames: Frames, segment: np.ndarray | None, quality
         out["frame_scores" if not tag else "frame_all"] = score[keep]
         out["window_scores" if not tag else "window_all"] = wins
     out["verdict"], out["track_mean"] = track_verdict(emb[gated], score[gated], model, cfg)
+    if ok.any() and not gated.any():
+        out["verdict"] = NOT_SCORED  # every face refused by the quality gate
     out["verdict_ungated"], _ = track_verdict(emb[ok], score[ok], model, cfg)
     return out
 
@@ -273,29 +278,45 @@ def scoring_config(model: Model) -> ScoringConfig:
     return ScoringConfig(m.window, m.stride, m.threshold, m.uncertain_margin)
 
 
-def evaluate_assets(model: Model, seed: int, n_boot: int, conditions: list[str], which: str = "test",
-                    kinds: tuple[str, ...] = FAKE_KINDS, quality: QualityConfig | None = None
-                    ) -> tuple[dict, dict]:
+def cap_clip(clip: Clip, max_frames: int) -> Clip:
+    """The first ``max_frames`` frames of a clip (long videos would otherwise dominate the cost)."""
+    if len(clip) <= max_frames:
+        return clip
+    k = max_frames
+    return Clip(clip.source, clip.identity, clip.regions[:k], clip.boxes[:k], clip.keypoints[:k],
+                clip.landmarks[:k], clip.segment[:k])
+
+
+def evaluate_assets(models: list[Model], seed: int, n_boot: int, conditions: list[str], which: str = "test",
+                    kinds: tuple[str, ...] = FAKE_KINDS, quality: QualityConfig | None = None,
+                    max_clip_frames: int = 240) -> list[tuple[dict, dict]]:
+    """Each model's (results, raw scores) on the same clips, fakes, conditions and face detections."""
     srcs = asset_sources()
     split = split_identities([s.identity for s in srcs])
-    clips = load_split(srcs, split, which, log=tqdm.write)
+    clips = [cap_clip(c, max_clip_frames) for c in load_split(srcs, split, which, log=tqdm.write)]
     sets = synth_sets(clips, seed, kinds=kinds)
     quality = quality or QualityConfig()
-    cfg, thr = scoring_config(model), model.manifest.threshold
-    results, raw = {}, {}
+    cfgs = [scoring_config(m) for m in models]
+    results: list[dict] = [{} for _ in models]
+    raw: list[dict] = [{} for _ in models]
     for cond in conditions:
-        scored = []
+        scored: list[list[Scored]] = [[] for _ in models]
         for name, identity, label, kind, frames, seg in tqdm(sets, desc=cond):
-            scored.append(Scored(name, identity, label, kind, **score_clip(model, CONDITIONS[cond](frames), seg,
-                                                                             quality, cfg)))
-        results[cond] = {"real": real_metrics(scored, thr, n_boot),
-                         "fakes": fake_metrics(scored, list(kinds), thr, n_boot),
-                         "per_identity": per_identity(scored, thr), "per_clip": per_clip(scored, thr)}
-        raw[cond] = scored
+            frames = CONDITIONS[cond](frames)
+            detected = gated_faces(frames, quality)
+            for k, (model, cfg) in enumerate(zip(models, cfgs)):
+                scored[k].append(Scored(name, identity, label, kind,
+                                        **score_clip(model, frames, seg, quality, cfg, detected)))
+        for k, model in enumerate(models):
+            thr = model.manifest.threshold
+            results[k][cond] = {"real": real_metrics(scored[k], thr, n_boot),
+                                "fakes": fake_metrics(scored[k], list(kinds), thr, n_boot),
+                                "per_identity": per_identity(scored[k], thr), "per_clip": per_clip(scored[k], thr)}
+            raw[k][cond] = scored[k]
     info = {"split": which, f"{which}_identities": sorted({c.identity for c in clips}),
             "clips": [c.source for c in clips], "frames": int(sum(len(c) for c in clips)),
-            "quality_gate": asdict(quality)}
-    return {"assets": info, "conditions": results}, raw
+            "max_clip_frames": max_clip_frames, "quality_gate": asdict(quality)}
+    return [({"assets": info, "conditions": r}, w) for r, w in zip(results, raw)]
 
 
 def dataset_videos(root: Path) -> list[tuple[Path, int, str]]:
@@ -391,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("test", "val"), default="test",
                     help="which asset identities to score; 'val' compares runs and never writes the metrics")
     ap.add_argument("--kinds", nargs="*", default=list(FAKE_KINDS), choices=list(FAKE_KINDS))
+    ap.add_argument("--also", nargs="*", type=Path, default=[], metavar="MODEL_DIR",
+                    help="more models scored on the same clips and fakes (their results: OUT/NAME/evaluation.json)")
+    ap.add_argument("--max-clip-frames", type=int, default=240, help="frames per real clip (long videos capped)")
     ap.add_argument("--no-gate", action="store_true", help="score every face (no face-quality gate)")
     ap.add_argument("--set-threshold", type=float, metavar="FPR",
                     help="with --split val: write the threshold calling FPR of the clean validation real windows "
@@ -403,20 +427,26 @@ def main(argv: list[str] | None = None) -> int:
     model = Model(args.model_dir)
     out = args.out or args.model_dir
     out.mkdir(parents=True, exist_ok=True)
-    results: dict = {"model": model.manifest.name, "version": model.manifest.version,
-                     "threshold": model.manifest.threshold,
-                     "ci": "95% percentile bootstrap over identities (all frames of a person resampled together)"}
+    extras = [Model(d) for d in args.also]
+    runs = []
     if not args.no_assets:
-        res, raw = evaluate_assets(model, args.seed, args.bootstrap, args.conditions, args.split,
-                                   tuple(args.kinds), QualityConfig(enabled=not args.no_gate))
-        results |= res
-        plot_roc(raw, out / "roc.png")
-    if args.data:
-        results["datasets"] = {str(d): evaluate_folder(model, d, args.bootstrap, args.max_frames) for d in args.data}
-    (out / "evaluation.json").write_text(json.dumps(results, indent=1))
-    print(json.dumps(compact(results), indent=1))
-    if not args.no_manifest and args.split == "test":
-        write_metrics(args.model_dir, results)
+        runs = evaluate_assets([model, *extras], args.seed, args.bootstrap, args.conditions, args.split,
+                               tuple(args.kinds), QualityConfig(enabled=not args.no_gate), args.max_clip_frames)
+    for k, m in enumerate([model, *extras]):
+        dest = out if k == 0 else out / m.dir.name
+        dest.mkdir(parents=True, exist_ok=True)
+        results: dict = {"model": m.manifest.name, "version": m.manifest.version, "dir": str(m.dir),
+                         "threshold": m.manifest.threshold,
+                         "ci": "95% percentile bootstrap over identities (all frames of a person resampled together)"}
+        if runs:
+            results |= runs[k][0]
+            plot_roc(runs[k][1], dest / "roc.png")
+        if args.data and k == 0:
+            results["datasets"] = {str(d): evaluate_folder(m, d, args.bootstrap, args.max_frames) for d in args.data}
+        (dest / "evaluation.json").write_text(json.dumps(results, indent=1))
+        print(f"{m.dir}: " + json.dumps(compact(results), indent=1))
+        if k == 0 and not args.no_manifest and args.split == "test":
+            write_metrics(args.model_dir, results)
     return 0
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from streamer.calibration import threshold_at
+
 
 def roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """False-positive rates, true-positive rates and thresholds (descending)."""
@@ -81,13 +83,9 @@ def summary(labels: np.ndarray, scores: np.ndarray, threshold: float, groups: np
 
 def threshold_at_fpr(real_scores: np.ndarray, target: float) -> float:
     """The lowest threshold at which at most ``target`` of the real scores are called fake (>=)."""
-    s = np.sort(np.asarray(real_scores, np.float64))[::-1]
-    if len(s) == 0:
+    if len(real_scores) == 0:
         raise ValueError("no real scores to set a threshold on")
-    k = int(np.floor(target * len(s) + 1e-9))  # real scores allowed at or above the threshold
-    if k >= len(s):
-        return float(s[-1])
-    return float(np.nextafter(s[k], np.inf))
+    return threshold_at(real_scores, target)
 
 
 def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, target: float) -> float:

@@ -83,7 +83,8 @@ def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str
                   for role in ("encoder", "temporal")},
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__,
                      "opset": OPSET},
-        "training": {k: cfg[k] for k in ("seed", "epochs", "variants", "freeze_blocks", "lr", "clip_variants")
+        "training": {k: cfg[k] for k in ("seed", "epochs", "variants", "freeze_blocks", "lr", "clip_variants",
+                                         "regions", "strong_aug", "balanced", "weight_decay", "dropout", "target_fpr")
                      if k in cfg},
         "metrics": metrics,
     }

@@ -366,14 +366,28 @@ def main(argv: list[str] | None = None) -> int:
     tqdm.write(f"stage 1: {len(pairs['train'][0])} train pairs, {len(pairs['val'][0])} val pairs")
     encoder = train_encoder(cfg, out, pairs)
     encoder.cpu() if device().type == "cpu" else None
-    wins = {w: clip_windows(cfg, encoder, clips[w], w) for w in ("train", "val")}
-    tqdm.write(f"stage 2: {len(wins['train'][0])} train windows, {len(wins['val'][0])} val windows")
-    head, t_log = train_temporal(cfg, encoder, wins)
     log = json.loads((out / "log.json").read_text()) if (out / "log.json").exists() else []
-    write_log(out, [r for r in log if r["stage"] == 1] + t_log)
     stage1 = [r for r in log if r["stage"] == 1]
     best_file = not cfg.keep_last and (out / "best_encoder.pt").exists()
     used = max(stage1, key=lambda r: r["val_auc"]) if best_file else stage1[-1]
+    if cfg.temporal_epochs > 0:
+        head, threshold, val = lstm_head(cfg, out, encoder, clips, pairs, stage1)
+    else:
+        head, threshold, val = mean_head(cfg, encoder, pairs)
+    val["encoder_epoch"] = used["epoch"]
+    torch.save({"encoder": encoder.state_dict(), "temporal": head.state_dict(), "config": asdict(cfg),
+                "split": split, "threshold": threshold, "val": val}, out / "model.pt")
+    tqdm.write(f"wrote {out / 'model.pt'}: {json.dumps(val)}, threshold {threshold:.3f}")
+    return 0
+
+
+def lstm_head(cfg: Config, out: Path, encoder: Encoder, clips: dict, pairs: dict, stage1: list[dict]
+              ) -> tuple[Temporal, float, dict]:
+    """Stage 2: the frame-logit mean plus a trained LSTM correction, calibrated on validation windows."""
+    wins = {w: clip_windows(cfg, encoder, clips[w], w) for w in ("train", "val")}
+    tqdm.write(f"stage 2: {len(wins['train'][0])} train windows, {len(wins['val'][0])} val windows")
+    head, t_log = train_temporal(cfg, encoder, wins)
+    write_log(out, stage1 + t_log)
     z, y = run_epoch_scores(encoder, *pairs["val"][:2])
     frame_cal = calibrate_encoder(encoder, z, y)
     head.eval()
@@ -384,11 +398,24 @@ def main(argv: list[str] | None = None) -> int:
     threshold = threshold_at_fpr(val_scores[wins["val"][1] == 0], cfg.target_fpr)
     val = {"window_auc": auc(wins["val"][1], val_scores), "window_eer": val_eer, "frame_auc": auc(y, z),
            "threshold_rule": f"{cfg.target_fpr:.0%} of validation real windows at or above it",
-           "encoder_epoch": used["epoch"], "calibration": {"frame": frame_cal, "window": window_cal}}
-    torch.save({"encoder": encoder.state_dict(), "temporal": head.state_dict(), "config": asdict(cfg),
-                "split": split, "threshold": threshold, "val": val}, out / "model.pt")
-    tqdm.write(f"wrote {out / 'model.pt'}: {json.dumps(val)}, threshold {threshold:.3f}")
-    return 0
+           "calibration": {"frame": frame_cal, "window": window_cal}}
+    return head, threshold, val
+
+
+def mean_head(cfg: Config, encoder: Encoder, pairs: dict) -> tuple[Temporal, float, dict]:
+    """No stage 2 (``--temporal-epochs 0``): the window score is the mean of the calibrated frame
+    logits (the LSTM correction stays at zero). The threshold here is the target share of the
+    validation real frames; ``export.evaluate --set-threshold`` sets it on run-time windows."""
+    z, y = run_epoch_scores(encoder, *pairs["val"][:2])
+    a, b = calibrate_encoder(encoder, z, y)
+    head = Temporal(cfg.embedding_dim)
+    head.frame.load_state_dict(encoder.classify.state_dict())
+    p = 1 / (1 + np.exp(-(a * z + b)))
+    threshold = threshold_at_fpr(p[y == 0], cfg.target_fpr)
+    val = {"frame_auc": auc(y, z), "frame_eer": eer(y, p)[0], "temporal": "mean of frame logits (no LSTM)",
+           "threshold_rule": f"{cfg.target_fpr:.0%} of validation real frames at or above it",
+           "calibration": {"frame": [a, b], "window": [1.0, 0.0]}}
+    return head, threshold, val
 
 
 if __name__ == "__main__":

@@ -21,9 +21,13 @@ class ScoringConfig:
 
 
 def verdict(score: float | None, cfg: ScoringConfig, frames: int) -> str:
-    if score is None or frames < cfg.min_frames or abs(score - cfg.threshold) < cfg.uncertain_margin:
+    """``fake`` at or above the threshold (the threshold is what sets the false-positive rate),
+    ``uncertain`` within ``uncertain_margin`` below it or before ``min_frames``, else ``real``."""
+    if score is None or frames < cfg.min_frames:
         return UNCERTAIN
-    return FAKE if score >= cfg.threshold else REAL
+    if score >= cfg.threshold:
+        return FAKE
+    return UNCERTAIN if score > cfg.threshold - cfg.uncertain_margin else REAL
 
 
 class TrackScorer:

@@ -67,3 +67,11 @@ def write_random_model(out: Path, size: int = 64, dim: int = 32, window: int = 8
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out
+
+
+def spy_on_encoder(analyzer, model) -> list[int]:
+    """Replace an analyzer's model by one that records the batch size of every encoder call."""
+    calls: list[int] = []
+    analyzer.model = type("Spy", (), {"manifest": model.manifest, "temporal": model.temporal,
+                                      "encode": lambda self, crops: calls.append(len(crops)) or model.encode(crops)})()
+    return calls

@@ -4,6 +4,7 @@ from streamer.analyzer import Analyzer
 from streamer.sources import file_frames
 
 from .media import side_by_side
+from .random_model import spy_on_encoder
 
 
 def test_results_per_frame_on_a_real_clip(random_model, clip):
@@ -26,10 +27,7 @@ def test_results_per_frame_on_a_real_clip(random_model, clip):
 
 def test_two_faces_are_scored_in_one_batch(random_model, tmp_path):
     analyzer = Analyzer(random_model)
-    calls = []
-    encode = random_model.encode
-    analyzer.model = type("Spy", (), {"manifest": random_model.manifest, "temporal": random_model.temporal,
-                                      "encode": lambda self, crops: calls.append(len(crops)) or encode(crops)})()
+    calls = spy_on_encoder(analyzer, random_model)
     try:
         results = [analyzer.process(f) for f in file_frames(side_by_side(tmp_path / "two.mp4", 1.0))]
     finally:

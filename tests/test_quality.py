@@ -11,6 +11,8 @@ from streamer.quality import (EXTREME_POSE, LOW_CONFIDENCE, OVEREXPOSED, TOO_BLU
                               QualityConfig, assess)
 from streamer.sources import Frame
 
+from .random_model import spy_on_encoder
+
 
 def photo(clip, name: str = "obama.jpg") -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(clip(name))), cv2.COLOR_BGR2RGB)
@@ -70,10 +72,7 @@ def test_pose_and_confidence_from_the_detection(clip):
 def test_refused_faces_get_no_score_no_model_call_and_a_not_scored_track(random_model, clip):
     tiny = cv2.resize(photo(clip), None, fx=0.05, fy=0.05, interpolation=cv2.INTER_AREA)
     analyzer = Analyzer(random_model)
-    calls = []
-    encode = random_model.encode
-    analyzer.model = type("Spy", (), {"manifest": random_model.manifest, "temporal": random_model.temporal,
-                                      "encode": lambda self, crops: calls.append(len(crops)) or encode(crops)})()
+    calls = spy_on_encoder(analyzer, random_model)
     try:
         results = [analyzer.process(Frame(tiny, i / 25, i)) for i in range(12)]
         tracks = analyzer.finish()

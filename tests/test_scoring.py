@@ -42,7 +42,10 @@ def test_smoothing_depends_on_time_not_frame_count():
 def test_verdicts():
     assert verdict(0.9, CFG, 5) == FAKE
     assert verdict(0.1, CFG, 5) == REAL
-    assert verdict(0.55, CFG, 5) == UNCERTAIN
+    assert verdict(0.45, CFG, 5) == UNCERTAIN  # just below the threshold
+    assert verdict(0.5, CFG, 5) == verdict(0.55, CFG, 5) == FAKE  # at or above it: fake, so the
+    # threshold alone sets the false-positive rate, even when it is chosen close to 1
+    assert verdict(0.995, ScoringConfig(4, 2, 0.99, 0.1), 5) == FAKE
     assert verdict(0.9, CFG, 1) == UNCERTAIN
     assert verdict(None, CFG, 5) == UNCERTAIN
 
