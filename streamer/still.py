@@ -14,7 +14,7 @@ from .analyzer import Analyzer, FaceResult, FrameResult, TrackSummary
 from .faces import FaceDetector
 from .images import MIME, image_kind, read_image
 from .model import Manifest, Model
-from .scoring import FAKE, REAL, UNCERTAIN
+from .scoring import ScoringConfig, verdict
 from .sources import Frame, VideoInfo
 
 MAX_FACES = 32  # group photos
@@ -26,10 +26,10 @@ def still_threshold(manifest: Manifest) -> float:
 
 
 def still_verdict(score: float, manifest: Manifest) -> str:
-    threshold = still_threshold(manifest)
-    if abs(score - threshold) < manifest.uncertain_margin:
-        return UNCERTAIN
-    return FAKE if score >= threshold else REAL
+    """The streams' rule on one frame: fake at or above the threshold, uncertain just below it, else real."""
+    cfg = ScoringConfig(manifest.window, manifest.stride, still_threshold(manifest), manifest.uncertain_margin,
+                        min_frames=1)
+    return verdict(score, cfg, 1)
 
 
 def judge(result: FrameResult, manifest: Manifest) -> tuple[FrameResult, list[TrackSummary]]:

@@ -76,7 +76,8 @@ class StreamSupervisor(RunsPipeline):
         self.cfg, self.emit = cfg, emit
         self.source = SourceStats()
         sinks = stream_sinks(cfg.name, KIND, emit, cfg.threshold, cfg.alert_seconds, store_alert, notify, on_frame)
-        factory = analyzer_factory or (lambda: Analyzer(model, source=KIND, keep_summaries=64))
+        # the stream's own threshold (a site's calibrated one, say) decides its verdicts as well as its alerts
+        factory = analyzer_factory or (lambda: Analyzer(model, source=KIND, keep_summaries=64, threshold=cfg.threshold))
         self.pipeline = Pipeline(cfg.name, KIND, factory, sinks, AdaptiveRate(cfg.fps, cfg.floor_fps),
                                  self._status_changed)
         self._stop = threading.Event()

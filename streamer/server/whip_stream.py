@@ -34,7 +34,8 @@ class WhipStream(RunsPipeline):
                  on_ended: Callable[["WhipStream"], object]):
         self.id = secrets.token_urlsafe(12)  # the resource's capability: its URL ends the push
         self.cfg, self.pc, self.emit = cfg, pc, emit
-        self.pipeline = Pipeline(cfg.name, KIND, lambda: Analyzer(model, source=KIND, keep_summaries=64), sinks,
+        self.pipeline = Pipeline(cfg.name, KIND, lambda: Analyzer(model, source=KIND, keep_summaries=64,
+                                                                       threshold=cfg.threshold), sinks,
                                  AdaptiveRate(cfg.fps, cfg.floor_fps), self._status_changed)
         self.source: TrackSource | None = None
         self._blackhole = MediaBlackhole()

@@ -28,6 +28,8 @@ async def test_add_watch_and_remove_a_real_rtsp_stream(random_model, rtsp_server
                 break
             await asyncio.sleep(0.1)
         assert live["door"]["status"] == "live" and live["door"]["latest"]["faces"]
+        # the stream's own threshold (0 here) decides its verdicts, not the model's
+        assert {f["verdict"] for f in live["door"]["latest"]["faces"]} <= {"fake", "not_scored"}
         thumb = await client.get(live["door"]["thumbnail"])
         picture = cv2.imdecode(np.frombuffer(await thumb.read(), np.uint8), cv2.IMREAD_COLOR)
         assert thumb.status == 200 and picture.shape == (270, 480, 3)  # 640x360 scaled to 480 wide
