@@ -19,7 +19,8 @@ def test_a_still_verdict_is_uncertain_only_near_the_threshold():
     m = Manifest.load(DEFAULT_MODEL_DIR)
     assert still_verdict(m.threshold + m.uncertain_margin + 0.01, m) == "fake"
     assert still_verdict(m.threshold - m.uncertain_margin - 0.01, m) == "real"
-    assert still_verdict(m.threshold + m.uncertain_margin / 2, m) == "uncertain"
+    assert still_verdict(m.threshold - m.uncertain_margin / 2, m) == "uncertain"  # just below it
+    assert still_verdict(m.threshold, m) == "fake"  # at it: the threshold sets the false-positive rate
 
 
 def test_scan_of_a_photo_ends_with_a_verdict_and_a_score(clip, tmp_path):
