@@ -30,7 +30,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 from tqdm import tqdm
 

@@ -22,7 +22,7 @@ from . import aiortc_compat
 from .config import ServerConfig
 from .ice import rtc_configuration
 from .signalling import OfferError, SessionLimitError
-from .track_source import TrackSource
+from .track_source import TrackSource, route_tracks
 
 log = logging.getLogger(__name__)
 KIND = "webrtc"
@@ -73,17 +73,12 @@ class Session:
             channel.on("close", lambda: self.schedule_close("data channel closed"))
             channel.on("message", self._on_message)
 
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind != "video":  # drained, never left queueing unread
-                self._blackhole.addTrack(track)
-                asyncio.get_running_loop().create_task(self._blackhole.start(), name=f"{self.id}-audio")
-                return
-            if self.source is not None:
-                return
+        def on_video(track: MediaStreamTrack) -> None:
             origin = self._rtp_origin(track)
             self.source = TrackSource(track, self.pipeline, lambda pts: _rtp(pts, origin()))
             self.source.start(lambda: self.schedule_close("video track ended"))
+
+        route_tracks(pc, on_video, self._blackhole)
 
         @pc.on("connectionstatechange")
         def on_state() -> None:

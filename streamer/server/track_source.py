@@ -5,6 +5,8 @@ import asyncio
 from collections.abc import Callable
 
 import av
+from aiortc import RTCPeerConnection
+from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..pipeline import Pipeline
@@ -35,3 +37,18 @@ class TrackSource:
         if self.task is not None:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
+
+
+def route_tracks(pc: RTCPeerConnection, on_video: Callable[[MediaStreamTrack], None], drain: MediaBlackhole) -> None:
+    """The peer's first video track to ``on_video``; every other track (audio, as OBS sends) is drained into
+    ``drain``, never left queueing unread."""
+    taken: list[MediaStreamTrack] = []
+
+    @pc.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        if track.kind != "video":
+            drain.addTrack(track)
+            asyncio.get_running_loop().create_task(drain.start(), name="drain-track")
+        elif not taken:
+            taken.append(track)
+            on_video(track)

@@ -23,7 +23,7 @@ from ..rate import AdaptiveRate
 from ..sinks import EventSink
 from ..status import Status, StatusEvent
 from . import aiortc_compat
-from .track_source import TrackSource
+from .track_source import TrackSource, route_tracks
 
 log = logging.getLogger(__name__)
 KIND = "whip"
@@ -47,14 +47,11 @@ class WhipStream(RunsPipeline):
     async def negotiate(self, offer: RTCSessionDescription, connect_timeout: float) -> RTCSessionDescription:
         pc = self.pc
 
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind != "video":  # audio (OBS sends it) is drained, never queued up unread
-                self._blackhole.addTrack(track)
-                asyncio.get_running_loop().create_task(self._blackhole.start(), name=f"{self.cfg.name}-audio")
-            elif self.source is None:
-                self.source = TrackSource(track, self.pipeline, lambda pts: None)
-                self.source.start(lambda: self._end("the pushed video track ended"))
+        def on_video(track: MediaStreamTrack) -> None:
+            self.source = TrackSource(track, self.pipeline, lambda pts: None)
+            self.source.start(lambda: self._end("the pushed video track ended"))
+
+        route_tracks(pc, on_video, self._blackhole)
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
