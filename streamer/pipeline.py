@@ -178,8 +178,8 @@ class Pipeline:
         self.last_frame_at = time.time()
         if self._source_status != Status.LIVE and self._source_status not in ENDED:
             self.set_source_status(Status.LIVE)
-        self._slot.put(Incoming(frame, generation, index, frame_time(frame, now - self._origin), now, time.time(),
-                                rtp))
+        self._slot.put(Incoming(frame, generation, index, frame_time(frame, now - self._origin), now,
+                                self.last_frame_at, rtp))
         self.stats.frames_dropped = self._slot.dropped
 
     def offer_threadsafe(self, frame: av.VideoFrame, generation: int = 0) -> bool:
@@ -269,10 +269,6 @@ class Pipeline:
     @property
     def task(self) -> asyncio.Task | None:
         return self._task
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
 
     async def close(self) -> None:
         """Stop the analysis, close the analyzer on its own thread and let the thread end; idempotent."""

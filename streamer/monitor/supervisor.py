@@ -59,7 +59,6 @@ class SourceStats:
     """What the reader knows beyond the pipeline's counters."""
     connects: int = 0
     reconnects: int = 0
-    last_frame_at: float | None = None
 
 
 def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random) -> float:
@@ -123,7 +122,7 @@ class StreamSupervisor(RunsPipeline):
     def _read_once(self, generation: int) -> tuple[bool, str]:
         """One connection, until it ends; (whether it gave frames, why it ended)."""
         got = False
-        started = time.monotonic()
+        last = time.monotonic()  # the connection's start, then its last frame
         try:
             options = av_options(self.cfg.url, self.cfg.allow_http, self.cfg.stall_seconds, self.cfg.policy)
             with av.open(self.cfg.url, options=options, timeout=(self.cfg.connect_timeout, self.cfg.stall_seconds)) as c:
@@ -133,14 +132,12 @@ class StreamSupervisor(RunsPipeline):
                 for frame in c.decode(video=0):
                     if self._stop.is_set():
                         return got, "stopped"
-                    got = True
-                    self.source.last_frame_at = time.time()
+                    got, last = True, time.monotonic()
                     if not self.pipeline.offer_threadsafe(frame, generation):
                         self._stop.set()  # the loop has closed
             return got, "stream ended"
         except av.error.FFmpegError as exc:
-            last = self.source.last_frame_at
-            quiet = time.time() - last if got and last else time.monotonic() - started
+            quiet = time.monotonic() - last
             error = _describe(exc, got, quiet, self.cfg)
             if got:
                 self.pipeline.set_source_status(Status.STALLED, error)
@@ -150,7 +147,7 @@ class StreamSupervisor(RunsPipeline):
 
     def snapshot(self) -> dict:
         return {**self.cfg.to_dict(), "kind": KIND, **self.pipeline.snapshot(), "connects": self.source.connects,
-                "reconnects": self.source.reconnects, "last_frame_at": self.source.last_frame_at,
+                "reconnects": self.source.reconnects, "last_frame_at": self.pipeline.last_frame_at,
                 "latest": self.pipeline.latest}
 
 

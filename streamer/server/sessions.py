@@ -22,7 +22,7 @@ from . import aiortc_compat
 from .config import ServerConfig
 from .ice import rtc_configuration
 from .signalling import OfferError, SessionLimitError
-from .track_source import TrackSource, route_tracks
+from .track_source import TrackSource, answer_receive_only
 
 log = logging.getLogger(__name__)
 KIND = "webrtc"
@@ -78,19 +78,8 @@ class Session:
             self.source = TrackSource(track, self.pipeline, lambda pts: _rtp(pts, origin()))
             self.source.start(lambda: self.schedule_close("video track ended"))
 
-        route_tracks(pc, on_video, self._blackhole)
-
-        @pc.on("connectionstatechange")
-        def on_state() -> None:
-            if pc.connectionState in ("failed", "closed"):
-                self.schedule_close(f"connection {pc.connectionState}")
-
-        self.pipeline.start()
-        await pc.setRemoteDescription(offer)
-        # Media flows only once ICE and DTLS are up, after the answer: the swap is safe here.
-        self.low_latency = all(aiortc_compat.install_marker_jitter_buffer(t.receiver)
-                               for t in pc.getTransceivers() if t.kind == "video")
-        await pc.setLocalDescription(await pc.createAnswer())
+        self.low_latency = await answer_receive_only(pc, offer, self.pipeline, on_video, self._blackhole,
+                                                     self.schedule_close)
         self._watchdog = asyncio.get_running_loop().create_task(self._watch(connect_timeout), name=f"{self.id}-watch")
         return pc.localDescription
 

@@ -5,11 +5,12 @@ import asyncio
 from collections.abc import Callable
 
 import av
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..pipeline import Pipeline
+from . import aiortc_compat
 
 
 class TrackSource:
@@ -52,3 +53,24 @@ def route_tracks(pc: RTCPeerConnection, on_video: Callable[[MediaStreamTrack], N
         elif not taken:
             taken.append(track)
             on_video(track)
+
+
+async def answer_receive_only(pc: RTCPeerConnection, offer: RTCSessionDescription, pipeline: Pipeline,
+                              on_video: Callable[[MediaStreamTrack], None], drain: MediaBlackhole,
+                              on_lost: Callable[[str], None]) -> bool:
+    """Answer a peer that only sends (the webcam page, a WHIP push): its video to ``on_video``, ``on_lost`` with
+    the reason when the connection fails or closes. True when frames leave the jitter buffer on their marker."""
+    route_tracks(pc, on_video, drain)
+
+    @pc.on("connectionstatechange")
+    def on_state() -> None:
+        if pc.connectionState in ("failed", "closed"):
+            on_lost(f"connection {pc.connectionState}")
+
+    pipeline.start()
+    await pc.setRemoteDescription(offer)
+    # Media flows only once ICE and DTLS are up, after the answer: the swap is safe here.
+    low_latency = all(aiortc_compat.install_marker_jitter_buffer(t.receiver)
+                      for t in pc.getTransceivers() if t.kind == "video")
+    await pc.setLocalDescription(await pc.createAnswer())
+    return low_latency

@@ -22,8 +22,7 @@ from ..pipeline import Pipeline, RunsPipeline, Sink
 from ..rate import AdaptiveRate
 from ..sinks import EventSink
 from ..status import Status, StatusEvent
-from . import aiortc_compat
-from .track_source import TrackSource, route_tracks
+from .track_source import TrackSource, answer_receive_only
 
 log = logging.getLogger(__name__)
 KIND = "whip"
@@ -51,18 +50,7 @@ class WhipStream(RunsPipeline):
             self.source = TrackSource(track, self.pipeline, lambda pts: None)
             self.source.start(lambda: self._end("the pushed video track ended"))
 
-        route_tracks(pc, on_video, self._blackhole)
-
-        @pc.on("connectionstatechange")
-        def on_state() -> None:
-            if pc.connectionState in ("failed", "closed"):
-                self._end(f"connection {pc.connectionState}")
-
-        self.pipeline.start()
-        await pc.setRemoteDescription(offer)
-        self.low_latency = all(aiortc_compat.install_marker_jitter_buffer(t.receiver)
-                               for t in pc.getTransceivers() if t.kind == "video")
-        await pc.setLocalDescription(await pc.createAnswer())
+        self.low_latency = await answer_receive_only(pc, offer, self.pipeline, on_video, self._blackhole, self._end)
         asyncio.get_running_loop().call_later(connect_timeout, self._check_connected, connect_timeout)
         return pc.localDescription
 
