@@ -22,9 +22,9 @@ import numpy as np
 from .analyzer import Analyzer
 from .assets import sha256_file
 from .model import Model
-from .sources import file_frames
+from .scoring import NOT_SCORED
+from .sources import VIDEO_EXTENSIONS, file_frames
 
-VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts"}
 BLOCK = 10  # consecutive windows per bootstrap block (window stride 4: about 1.6 s at 25 fps)
 
 
@@ -45,7 +45,7 @@ def real_files(inputs: list[Path]) -> list[Path]:
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            files += sorted(p for p in item.rglob("*") if p.suffix.lower() in VIDEO_EXT)
+            files += sorted(p for p in item.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
         elif item.is_file():
             files.append(item)
         else:
@@ -64,7 +64,7 @@ def score_footage(model: Model, path: Path, fps: float | None = None) -> Footage
         for frame in file_frames(path, fps):
             out.frames += 1
             for face in analyzer.process(frame).faces:
-                if face.verdict == "not_scored":
+                if face.verdict == NOT_SCORED:
                     out.not_scored += 1
                     continue
                 out.faces += 1
@@ -104,13 +104,6 @@ def held_out_interval(parts: list[np.ndarray], target: float, n: int = 1000, see
         return float("nan"), float("nan")
     lo, hi = np.percentile(rates, [2.5, 97.5])
     return float(lo), float(hi)
-
-
-def false_positive_rate(model: Model, files: list[Path], threshold: float) -> tuple[float, int]:
-    """Share of the window scores of real footage at or above ``threshold`` (and how many windows)."""
-    scores = np.concatenate([np.concatenate(f.windows) for f in (score_footage(model, p) for p in files)
-                             if f.windows] or [np.zeros(0)])
-    return (float(np.mean(scores >= threshold)) if len(scores) else float("nan")), int(len(scores))
 
 
 def calibrate(model: Model, inputs: list[Path], target_fpr: float, out: Path, log=print) -> dict:

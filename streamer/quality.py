@@ -6,7 +6,7 @@ The thresholds come from measurements on real frames (see the model card, *Face-
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -49,9 +49,6 @@ class Quality:
     @property
     def ok(self) -> bool:
         return self.reason is None
-
-    def to_dict(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
 def face_patch(image: np.ndarray, face: Face) -> np.ndarray:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -10,10 +9,8 @@ from pathlib import Path
 from . import timeline
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
 from .segments.engine import POOL_MIN_SECONDS, Engine, scan_engine
-from .sources import MediaError
+from .sources import VIDEO_EXTENSIONS, MediaError
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg",
-                              ".flv", ".wmv", ".3gp", ".ogv"})
 
 
 def add_arguments(scan: argparse.ArgumentParser, positive) -> None:
@@ -81,16 +78,17 @@ def progress_bar(name: str, total: float | None, quiet: bool, file=None):
 
 
 def run_scan(args: argparse.Namespace, load_model) -> int:
-    from .scan import is_still, probe_media
+    from .scan import probe_media, scan_file
 
     for out in (args.json, args.csv, args.report):
         if out:
             check_output_path(Path(out))
     files, batch = expand(args.inputs)
-    if not batch:
-        probe_media(files[0])  # a bad file fails before the model loads
+    info = None if batch else probe_media(files[0])  # a bad file fails before the model loads
     model = load_model(args.model)
-    if not batch and not is_still(files[0]):
+    if info is not None and info.format.startswith("image/"):  # one photo: no segments to spread
+        results = [(files[0], scan_file(files[0], model, args.fps))]
+    elif info is not None:
         results = [(files[0], _scan_video(files[0], model, args))]
     else:
         engine = scan_engine(model, args.workers, args.ray)
@@ -154,7 +152,7 @@ def _scan_batch(files: list[Path], model, args: argparse.Namespace, engine: Engi
 def _write_outputs(args: argparse.Namespace, timelines: list[dict], batch: bool) -> None:
     if args.json:
         data = timelines if batch else timelines[0]
-        Path(args.json).write_text(json.dumps(data, indent=1))
+        timeline.write_json(data, Path(args.json))
     if args.csv:
         if batch:
             write_batch_csv(timelines, Path(args.csv))

@@ -10,6 +10,9 @@ import av
 import numpy as np
 
 MIN_SIDE = 16
+# What a folder's videos are recognised by (the file itself is then probed by content).
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg",
+                              ".flv", ".wmv", ".3gp", ".ogv"})
 
 
 class MediaError(RuntimeError):

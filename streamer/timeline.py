@@ -49,7 +49,7 @@ def summary(timeline: dict) -> dict:
     return out
 
 
-def write_json(timeline: dict, path: Path) -> None:
+def write_json(timeline: dict | list[dict], path: Path) -> None:
     path.write_text(json.dumps(timeline, indent=1))
 
 

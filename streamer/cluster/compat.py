@@ -62,10 +62,6 @@ def on_node(node: str):
     return NodeAffinitySchedulingStrategy(node, soft=False)
 
 
-def alive_nodes() -> list[str]:
-    return [n["NodeID"] for n in ray().nodes() if n.get("Alive")]
-
-
 class LocalCluster:
     """A cluster of ``nodes`` Ray nodes on this machine, loopback only (tests and benches)."""
 
@@ -77,11 +73,6 @@ class LocalCluster:
         self._cluster = Cluster(initialize_head=True, head_node_args=args)
         self.workers = [self._cluster.add_node(**args) for _ in range(nodes - 1)]
         self.address = self._cluster.address
-
-    def add_node(self, cpus_per_node: int = 1):
-        node = self._cluster.add_node(num_cpus=cpus_per_node, node_ip_address="127.0.0.1")
-        self.workers.append(node)
-        return node
 
     def kill(self, node) -> None:
         """Kill every process of one worker node at once (a machine lost)."""

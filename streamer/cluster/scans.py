@@ -62,7 +62,7 @@ class RayScans:
         self._blob = self._ray.put(model_blob(model_dir))
         self._board = board.remote()
         self._jobs = itertools.count(1)
-        self.parts = self.concurrency = compat.cpus()
+        self.parts = compat.cpus()
 
     def run(self, path: Path, segments: list[Segment], progress=None) -> list[SegmentResult]:
         ray, job = self._ray, next(self._jobs)

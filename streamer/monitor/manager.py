@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from typing import Protocol
 
 from ..memory import HeapTrimmer
@@ -13,6 +14,11 @@ from ..store import AsyncStore, Store
 from .alerts import Alert
 from .supervisor import StreamConfig, StreamSupervisor
 from .webhook import WebhookSender
+
+
+def name_key(name: str) -> str:
+    """Names that differ only in case or spacing are the same stream."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 class LiveSource(Protocol):
@@ -72,7 +78,7 @@ class Monitor:
         self.trimmer.start()
 
     def _check_room(self, name: str) -> None:
-        if name in self.streams:
+        if name_key(name) in {name_key(n) for n in self.streams}:
             raise MonitorError(f"a stream named {name!r} already exists")
         if len(self.streams) >= self.max_streams:
             raise MonitorError(f"at most {self.max_streams} streams can be monitored at once")

@@ -33,6 +33,8 @@ from urllib.parse import unquote, urlsplit
 
 from prometheus_client import Counter, Gauge
 
+from .urls import redact
+
 log = logging.getLogger(__name__)
 DEFAULT_PREFIX = "deepfake-streamer"
 SCHEMES = {"mqtt": 1883, "mqtts": 8883}
@@ -71,15 +73,15 @@ def parse_mqtt(url: str, username: str | None = None, password: str | None = Non
     parts = urlsplit(url or "")
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise MqttError(f"MQTT broker {_safe(url)!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+        raise MqttError(f"MQTT broker {redact(url or '')!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
     try:
         port = parts.port or SCHEMES[scheme]
     except ValueError as exc:
-        raise MqttError(f"MQTT broker {_safe(url)!r}: the port must be a number from 1 to 65535") from exc
+        raise MqttError(f"MQTT broker {redact(url or '')!r}: the port must be a number from 1 to 65535") from exc
     if not parts.hostname:
-        raise MqttError(f"MQTT broker {_safe(url)!r}: no host")
+        raise MqttError(f"MQTT broker {redact(url or '')!r}: no host")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise MqttError(f"MQTT broker {_safe(url)!r}: no path or query is allowed (use --mqtt-prefix for topics)")
+        raise MqttError(f"MQTT broker {redact(url or '')!r}: no path or query is allowed (use --mqtt-prefix for topics)")
     username = username or (unquote(parts.username) if parts.username else None)
     password = password or (unquote(parts.password) if parts.password else None)
     if password and not username:
@@ -100,13 +102,6 @@ def check_prefix(prefix: str) -> None:
     if not prefix or prefix.startswith("/") or prefix.endswith("/") or any(c in prefix for c in "+#\0"):
         raise MqttError(f"MQTT topic prefix {prefix!r}: must be non-empty, without '+', '#' or a leading or "
                         "trailing '/'")
-
-
-def _safe(url: str) -> str:
-    parts = urlsplit(url or "")
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
 
 
 def topic_name(stream: str) -> str:

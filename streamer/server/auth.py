@@ -17,6 +17,8 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from .responses import error
+
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 ADMIN, VIEWER = "admin", "viewer"
 COOKIE = "dfs_auth"
@@ -36,10 +38,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ def access_middleware(access: Access):
         path, mutating = request.path, request.method in MUTATING
         if mutating and not same_origin(request):
             # Cookies or not, a cross-site page must never drive this API (CSRF; also on an open server).
-            return _json_error(403, "cross-site request refused")
+            return error(403, "cross-site request refused")
         if not access.required or _is_open(path):
             return await handler(request)
         role, _from_cookie = access.identify(request)
@@ -118,9 +116,9 @@ def access_middleware(access: Access):
         if not _protected(path):
             return await handler(request)
         if role is None:
-            return _json_error(401, "sign in first, or send a valid API token (Authorization: Bearer TOKEN)")
+            return error(401, "sign in first, or send a valid API token (Authorization: Bearer TOKEN)")
         if mutating and role != ADMIN and not path.startswith(VIEWER_WRITES):
-            return _json_error(403, "the viewer token is read-only")
+            return error(403, "the viewer token is read-only")
         return await handler(request)
 
     return check_access
@@ -136,7 +134,7 @@ async def login(request: web.Request, access: Access) -> web.Response:
     given = body.get("token") if isinstance(body, dict) else None
     role = access.role_of_token(given) if isinstance(given, str) and given else None
     if role is None:
-        return _json_error(401, "that token is not valid")
+        return error(401, "that token is not valid")
     response = web.json_response({"role": role, "required": True})
     response.set_cookie(COOKIE, access.cookie_value(role), max_age=COOKIE_MAX_AGE, path="/", httponly=True,
                         samesite="Strict", secure=access.secure_cookie)

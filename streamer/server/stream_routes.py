@@ -34,11 +34,6 @@ def clean_name(name: object) -> str:
     return name
 
 
-def name_key(name: str) -> str:
-    """Names that differ only in case or spacing are the same stream."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
 class BodyError(ValueError):
     pass
 
@@ -78,9 +73,6 @@ async def add_stream(request: web.Request) -> web.Response:
     try:
         stream = parse_stream(body, cfg.allow_http_streams, monitor.model.manifest.threshold)
         await check_url_host_async(stream.url, cfg.stream_policy)
-        taken = {name_key(n) for n in monitor.streams}
-        if name_key(stream.name) in taken:
-            raise MonitorError(f"a stream named {stream.name!r} already exists")
         stream.policy = cfg.stream_policy
         supervisor = monitor.add(stream)
     except (BodyError, PolicyError) as exc:
@@ -123,6 +115,8 @@ async def restart_stream(request: web.Request) -> web.Response:
     supervisor = monitor.streams.get(name)
     if supervisor is None:
         return error(404, f"no stream named {name!r}")
+    if isinstance(supervisor, WhipStream):
+        return error(409, f"{name!r} is pushed to this server (WHIP): only its sender can start it again")
     cfg = supervisor.cfg
     await monitor.remove(name)
     try:

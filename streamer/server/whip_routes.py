@@ -20,7 +20,7 @@ from .ice import rtc_configuration
 from .keys import CFG_KEY, MONITOR_KEY, WHIP_KEY
 from .responses import error
 from .signalling import OfferError, check_offer_sdp
-from .stream_routes import BodyError, clean_name, name_key
+from .stream_routes import BodyError, clean_name
 from .whip_stream import WhipStream
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,6 @@ class WhipEndpoint:
 
     async def open(self, sdp: str, options: StreamConfig) -> tuple[WhipStream, str]:
         offer = check_offer_sdp(sdp, data_channel=False)
-        if any(name_key(n) == name_key(options.name) for n in self.monitor.streams):
-            raise MonitorError(f"a stream named {options.name!r} already exists")
         pc = RTCPeerConnection(rtc_configuration(self.cfg))
         stream = WhipStream(options, pc, self.monitor.model, self.monitor.sinks(options, "whip"), self.monitor.emit,
                             self._ended)

@@ -105,6 +105,8 @@ async def test_whip_needs_the_token_and_refuses_what_is_not_an_offer(token_serve
         location = headers["Location"]
         assert re.fullmatch(r"/whip/[\w-]+", location) and headers["X-Stream-Name"] == "door push"
         assert (await post(sdp, auth, "?name=DOOR  push"))[0] == 409  # the same name, case and spaces aside
+        async with http.post(token_server.url + "/api/streams/door%20push/restart", headers=auth) as resp:
+            assert resp.status == 409 and "WHIP" in (await resp.json())["error"]  # only its sender can restart it
         async with http.get(token_server.url + "/api/streams", headers=auth) as resp:
             assert [s["name"] for s in (await resp.json())["streams"]] == ["door push"]
         frag = {"Content-Type": "application/trickle-ice-sdpfrag", "Authorization": auth["Authorization"]}
