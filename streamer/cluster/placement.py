@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..faces.detector import configured_mode
 from ..monitor.alerts import Alert
 from ..monitor.supervisor import KIND, StreamConfig
 from ..status import AlertEvent, Event, ResultEvent, Status, StatusEvent
@@ -97,7 +98,8 @@ class RayStreams:
                 continue
             gpus = 1 if node.get("Resources", {}).get("GPU", 0) >= 1 else 0
             handle = _remote().options(num_cpus=1, num_gpus=gpus,
-                                       scheduling_strategy=compat.on_node(nid)).remote(self._blob)
+                                       scheduling_strategy=compat.on_node(nid)).remote(self._blob,
+                                                                                                configured_mode())
             self.workers[nid] = Worker(nid, handle)
         self._nodes_checked = time.monotonic()
 

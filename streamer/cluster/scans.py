@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from ..faces.detector import configured_mode, set_default_mode
 from ..segments import Segment, SegmentResult, scan_segment
 from . import compat
 from .models import load, model_blob
@@ -17,10 +18,13 @@ _task = None
 _board = None
 
 
-def _scan_task(blob: dict[str, bytes], path: str, segment: Segment, board, job: int) -> SegmentResult:
+def _scan_task(blob: dict[str, bytes], path: str, segment: Segment, board, job: int,
+               detector: str | None = None) -> SegmentResult:
     from ..native_logs import filter_native_logs
 
     filter_native_logs()
+    if detector:
+        set_default_mode(detector)  # the driver's --detector
     result = scan_segment(path, segment, load(blob), lambda n, s, f: board.report.remote(job, n, s, f))
     result.node = compat.node_id()
     return result
@@ -66,7 +70,9 @@ class RayScans:
 
     def run(self, path: Path, segments: list[Segment], progress=None) -> list[SegmentResult]:
         ray, job = self._ray, next(self._jobs)
-        refs = {self._task.remote(self._blob, str(Path(path).resolve()), s, self._board, job): s for s in segments}
+        mode = configured_mode()
+        refs = {self._task.remote(self._blob, str(Path(path).resolve()), s, self._board, job, mode): s
+                for s in segments}
         done: dict = {}
         try:
             pending = list(refs)

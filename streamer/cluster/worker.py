@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..faces.detector import set_default_mode
 from ..status import Event, ResultEvent
 
 MAX_RESULTS = 1024  # result events held between two collections, over all of a worker's streams
 
 
 class StreamWorker:
-    def __init__(self, blob: dict[str, bytes]):
+    def __init__(self, blob: dict[str, bytes], detector: str | None = None):
         from ..inference import BatchedModel
         from ..memory import pin_mmap_threshold
         from ..native_logs import filter_native_logs
@@ -22,6 +23,8 @@ class StreamWorker:
 
         pin_mmap_threshold()
         filter_native_logs()
+        if detector:
+            set_default_mode(detector)  # the server's --detector
         self.model = BatchedModel(load(blob))
         self.streams: dict = {}
         self._results: deque[Event] = deque(maxlen=MAX_RESULTS)

@@ -39,6 +39,11 @@ def set_default_mode(mode: str) -> None:
     _default_mode = check_mode(mode)
 
 
+def configured_mode() -> str | None:
+    """What ``set_default_mode`` set in this process, to hand to worker processes and cluster nodes."""
+    return _default_mode
+
+
 def default_mode(still: bool = False) -> str:
     return _default_mode or (AUTO if still else SHORT)
 

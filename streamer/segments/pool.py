@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from ..faces.detector import configured_mode, set_default_mode
 from ..model import Model
 from .plan import Segment
 from .worker import Cancelled, SegmentResult, scan_segment
@@ -25,11 +26,13 @@ _queue = None
 _cancelled = None
 
 
-def _init(model_dir: str, queue, cancelled) -> None:
+def _init(model_dir: str, queue, cancelled, detector: str | None) -> None:
     global _model, _queue, _cancelled
     from ..native_logs import filter_native_logs
 
     filter_native_logs()
+    if detector:
+        set_default_mode(detector)  # the parent's --detector: a segment is scanned as the whole file would be
     _model, _queue, _cancelled = Model(model_dir, threads=1), queue, cancelled
     queue.put(("ready", 0, 0.0, 0))
 
@@ -64,7 +67,8 @@ class SegmentPool:
         with self._lock:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_init,
-                                                     initargs=(self.model_dir, self._queue, self._cancelled))
+                                                     initargs=(self.model_dir, self._queue, self._cancelled,
+                                                               configured_mode()))
             return self._executor
 
     def warm(self, timeout: float = 120.0) -> None:

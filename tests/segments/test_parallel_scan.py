@@ -57,3 +57,20 @@ def test_two_tracks_keep_their_ids_through_every_border(two_faces, shipped_model
 def test_files_that_do_not_split_are_scanned_whole(clip, shipped_model, pool):
     path = clip("single_face.mp4")
     assert scan_parallel(path, shipped_model, pool.run, 2) == scan_file(path, shipped_model)
+
+
+def test_worker_processes_take_the_parents_detector_choice(random_model_dir, monkeypatch):
+    """--detector is a process setting: each spawned worker gets it through the pool's initializer."""
+    import streamer.faces.detector as detector
+    from streamer.segments import pool
+
+    for name, value in ((detector, "_default_mode"), (pool, "_model"), (pool, "_queue"), (pool, "_cancelled")):
+        monkeypatch.setattr(name, value, None)  # restored after the test: _init sets them for this process
+    reports = []
+
+    class Queue:
+        put = staticmethod(reports.append)
+
+    pool._init(str(random_model_dir), Queue(), [], "full")
+    assert detector.default_mode() == "full"  # what every FaceDetector() of the worker now uses
+    assert reports == [("ready", 0, 0.0, 0)]
