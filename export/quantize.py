@@ -7,7 +7,9 @@ Writes ``MODEL_DIR/encoder.int8.onnx`` and lists it in ``manifest.json`` as ``fi
 ``--select`` the manifest's ``encoder_precision`` becomes ``int8`` (the runtime then loads the int8 encoder);
 without it the manifest's choice is left alone. Decide with ``python -m export.evaluate MODEL_DIR
 --precisions float int8``, which scores both encoders on the same faces. The convolutions (and the residual
-adds and clips between them) are quantized; the two small dense heads stay float.
+adds and clips between them) are quantized; the two small dense heads stay float. Weights use the 7-bit
+range (``reduce_range``): x86 CPUs without VNNI saturate 8-bit u8 x s8 products (measured on v2.1: the
+largest frame-score error on held-out crops halves, 0.71 -> 0.34, and signed activations were no better).
 """
 from __future__ import annotations
 
@@ -71,7 +73,7 @@ def quantize(model_dir: Path, crops: np.ndarray, method: str = "minmax") -> Path
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
         quantize_static(str(prepared), str(out), Crops(model, crops), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=METHODS[method], op_types_to_quantize=QUANTIZED_OPS)
+                        reduce_range=True, calibrate_method=METHODS[method], op_types_to_quantize=QUANTIZED_OPS)
     return out
 
 
@@ -80,7 +82,8 @@ def register(model_dir: Path, path: Path, crops: int, method: str, select: bool)
     manifest_path = model_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["files"]["encoder_int8"] = {"path": path.name, "sha256": sha256_file(path)}
-    manifest["quantization"] = {"format": "QDQ", "per_channel": True, "activations": "uint8", "weights": "int8",
+    manifest["quantization"] = {"format": "QDQ", "per_channel": True, "activations": "uint8",
+                                "weights": "int8 (7-bit range)",
                                 "ops": QUANTIZED_OPS, "calibration": f"{crops} training crops, {method}"}
     if select:
         manifest["encoder_precision"] = INT8

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import timeline
-from .analyzer import Analyzer
+from .analyzer import EVERY_FRAME, SCAN, Analyzer
 from .faces import FaceDetector
 from .images import image_kind, probe_image
 from .model import Model
@@ -26,8 +26,11 @@ def probe_media(path: Path | str) -> VideoInfo:
 
 
 def scan_file(path: Path, model: Model, fps: float | None = None, progress: Progress | None = None,
-              detector: str | None = None) -> dict:
-    """Analyse every frame (or ``fps`` frames per second) of a video file, or a photo; returns the timeline."""
+              detector: str | None = None, every_frame: bool = False) -> dict:
+    """Analyse every frame (or ``fps`` frames per second) of a video file, or a photo; returns the timeline.
+
+    Every analysed frame gets its faces and scores; by default (``SCAN`` sampling) most are followed from the
+    last detection and carry their track's last score (``carried``); ``every_frame`` detects and encodes all."""
     if is_still(path):
         from .still import scan_image
 
@@ -36,7 +39,7 @@ def scan_file(path: Path, model: Model, fps: float | None = None, progress: Prog
             progress(0.0, 1)
         return result
     info = probe(path)
-    analyzer = Analyzer(model, detector=FaceDetector(mode=detector))
+    analyzer = Analyzer(model, detector=FaceDetector(mode=detector), sampling=EVERY_FRAME if every_frame else SCAN)
     results = []
     try:
         for frame in file_frames(path, fps):

@@ -22,6 +22,10 @@ def add_arguments(scan: argparse.ArgumentParser, positive) -> None:
     scan.add_argument("--report", metavar="OUT.html", help="write a self-contained HTML report (a batch: one "
                       "section per file)")
     scan.add_argument("--fps", type=positive, help="analyse at most N frames per second (default: every frame)")
+    scan.add_argument("--every-frame", action="store_true",
+                      help="detect faces and run the model on every analysed frame (slower); by default faces are "
+                           "followed between detections and frames between a track's windows carry its last score "
+                           "(marked carried in the timeline)")
     scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
     scan.add_argument("--quiet", action="store_true", help="no progress bar")
     scan.add_argument("--workers", type=_count, metavar="N",
@@ -87,7 +91,7 @@ def run_scan(args: argparse.Namespace, load_model) -> int:
     info = None if batch else probe_media(files[0])  # a bad file fails before the model loads
     model = load_model(args.model)
     if info is not None and info.format.startswith("image/"):  # one photo: no segments to spread
-        results = [(files[0], scan_file(files[0], model, args.fps))]
+        results = [(files[0], scan_file(files[0], model, args.fps))]  # a photo: one frame, detected
     elif info is not None:
         results = [(files[0], _scan_video(files[0], model, args))]
     else:
@@ -117,7 +121,8 @@ def _scan_video(path: Path, model, args: argparse.Namespace) -> dict:
                 bar.set_postfix_str(f"{frames} frames", refresh=False)
                 bar.update(0)
 
-            result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress)
+            result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress,
+                                   every_frame=args.every_frame)
             bar.n = bar.total or bar.n
             bar.refresh()
     finally:
@@ -136,7 +141,8 @@ def _scan_batch(files: list[Path], model, args: argparse.Namespace, engine: Engi
     def scan_one(path: Path) -> dict:
         if is_still(path):
             return scan_file(path, model, args.fps)
-        return scan_parallel(path, model, engine.run, engine.parts, args.fps, whole=True)
+        return scan_parallel(path, model, engine.run, engine.parts, args.fps, whole=True,
+                             every_frame=args.every_frame)
 
     results: list[tuple[Path, dict | str]] = []
     with tqdm(files, unit="file", disable=args.quiet, file=sys.stderr) as bar:
