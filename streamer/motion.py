@@ -15,9 +15,10 @@ import numpy as np
 
 from .faces import Face
 
-FLOW_SIDE = 640  # frames are followed at most this wide (integer downscale)
+FLOW_SIDE = 400  # frames are followed at most this wide
 THUMB = (32, 18)  # scene-cut thumbnail (w, h)
-_LK = dict(winSize=(15, 15), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+_WIN, _LEVELS = (13, 13), 2
+_LK = dict(winSize=_WIN, maxLevel=_LEVELS, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 _GRID = np.array([(x, y) for y in (0.3, 0.5, 0.7) for x in (0.3, 0.5, 0.7)], np.float32)
 
 
@@ -29,10 +30,17 @@ class FollowConfig:
     max_error: float = 1.0  # forward-backward error (flow pixels) of a point that tracks
 
 
-def _grey(image: np.ndarray) -> tuple[np.ndarray, int]:
-    scale = max(1, -(-image.shape[1] // FLOW_SIDE))
-    small = image[::scale, ::scale] if scale > 1 else image
-    return cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY), scale
+def _grey(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The frame in grey, at most FLOW_SIDE wide (an integer factor smaller: OpenCV's fast area resize), and the
+    factor back to frame pixels."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    factor = -(-w // FLOW_SIDE)
+    if factor == 1:
+        return grey, 1.0
+    small = cv2.resize(grey[: h - h % factor, : w - w % factor], (w // factor, h // factor),
+                       interpolation=cv2.INTER_AREA)
+    return small, float(factor)
 
 
 def _points(face: Face) -> np.ndarray:
@@ -48,7 +56,7 @@ class FaceFollower:
         self.cfg = cfg
         self._grey: np.ndarray | None = None
         self._thumb: np.ndarray | None = None
-        self._scale = 1
+        self._scale = 1.0
         self._since = 0  # frames since the last detection
         self.detections = 0
         self.cuts = 0
@@ -64,7 +72,7 @@ class FaceFollower:
         self.cuts += cut
         followed = None
         if self._grey is not None and not cut and self._since < self.cfg.every - 1 and scale == self._scale:
-            followed = self._follow(self._grey, grey, last, scale)
+            followed = self._follow(self._grey, grey, last, scale) if last else []
             self.lost += followed is None
         self._grey, self._thumb, self._scale = grey, thumb, scale
         if followed is not None:
@@ -74,10 +82,8 @@ class FaceFollower:
         self.detections += 1
         return detect(image), True
 
-    def _follow(self, prev: np.ndarray, cur: np.ndarray, faces: list[Face], scale: int) -> list[Face] | None:
-        """Each face moved to ``cur``; None when any of them cannot be followed (then detect)."""
-        if not faces:
-            return []
+    def _follow(self, prev: np.ndarray, cur: np.ndarray, faces: list[Face], scale: float) -> list[Face] | None:
+        """Each face moved from ``prev`` to ``cur``; None when any of them cannot be followed (then detect)."""
         pts = [_points(f) / scale for f in faces]
         p0 = np.concatenate(pts).reshape(-1, 1, 2)
         p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, **_LK)

@@ -9,7 +9,7 @@ from .analyzer import EVERY_FRAME, SCAN, Analyzer
 from .faces import FaceDetector
 from .images import image_kind, probe_image
 from .model import Model
-from .sources import VideoInfo, check_file, file_frames, probe
+from .sources import VideoInfo, check_file, file_frames, prefetch, probe
 
 Progress = Callable[[float, int], None]  # (seconds of video done, frames analysed)
 
@@ -42,7 +42,7 @@ def scan_file(path: Path, model: Model, fps: float | None = None, progress: Prog
     analyzer = Analyzer(model, detector=FaceDetector(mode=detector), sampling=EVERY_FRAME if every_frame else SCAN)
     results = []
     try:
-        for frame in file_frames(path, fps):
+        for frame in prefetch(file_frames(path, fps)):
             results.append(analyzer.process(frame))
             if progress:
                 progress(frame.pts, len(results))
