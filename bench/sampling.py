@@ -7,7 +7,9 @@ then with each setting: detection every N frames (faces followed by optical flow
 carried), and the chosen N with G frames carried after each window. Printed per setting, over all clips:
 the boxes' IoU with the every-frame boxes (mean and 5th percentile), faces missing or extra, the largest
 and mean |score| gap, the clip where the largest gap is, track and file verdicts that agree, the share of
-frames detected and faces encoded, and the speed against every frame (noisy on a busy machine: see uptime).
+frames detected and faces encoded, and the CPU time of the process (every thread: decoding, detection, the
+model) against every frame, which a busy machine disturbs less than wall time. Tracks whose verdict changes
+are listed.
 """
 from __future__ import annotations
 
@@ -45,14 +47,14 @@ class Run:
 
 def analyse(model: Model, path: Path, sampling: Sampling, max_frames: int | None) -> Run:
     analyzer = Analyzer(model, sampling=sampling)
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         frames = [analyzer.process(f) for f, _ in zip(file_frames(path), range(max_frames or 10**9))]
         tracks = analyzer.finish()
     finally:
         analyzer.close()
     detections = analyzer.follower.detections if sampling.detect_every > 1 else len(frames)
-    return Run(frames, tracks, time.perf_counter() - start, detections)
+    return Run(frames, tracks, time.process_time() - start, detections)
 
 
 @dataclass
@@ -67,10 +69,12 @@ class Comparison:
     tracks: int = 0
     tracks_agree: int = 0
     worst: tuple[float, str, float] = (0.0, "", 0.0)  # gap, clip, pts
+    changed: list[str] = field(default_factory=list)  # tracks whose verdict changed
 
     def add(self, other: "Comparison") -> None:
         self.ious += other.ious
         self.gaps += other.gaps
+        self.changed += other.changed
         for name in ("missing", "extra", "faces", "carried", "scored_both", "tracks", "tracks_agree"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.worst = max(self.worst, other.worst)
@@ -111,7 +115,12 @@ def compare(base: dict, other: dict, name: str = "") -> Comparison:
         c.tracks += 1
         match = max((n, tb) for (ta, tb), n in votes.items() if ta == track["track_id"]) if any(
             ta == track["track_id"] for ta, _ in votes) else None
-        c.tracks_agree += match is not None and mine[match[1]]["verdict"] == track["verdict"]
+        same = match is not None and mine[match[1]]["verdict"] == track["verdict"]
+        c.tracks_agree += same
+        if not same:
+            c.changed.append(f"{name} track {track['track_id']} ({track['first_pts']:.1f}-{track['last_pts']:.1f} s, "
+                             f"{track['frames']} frames): {track['verdict']} -> "
+                             f"{mine[match[1]]['verdict'] if match else 'lost'}")
     return c
 
 
@@ -130,7 +139,8 @@ def row(label: str, c: Comparison, files_agree: int, files: int, detect_share: f
     return (f"{label:<22} IoU {ious.mean():.3f} (p5 {np.percentile(ious, 5):.3f})  faces -{c.missing} +{c.extra}  "
             f"score gap max {worst:.4f} ({clip} @{pts:.1f}s) mean {gaps.mean():.4f}  tracks agree "
             f"{c.tracks_agree}/{c.tracks}  files agree {files_agree}/{files}  detected {detect_share:.0%}  "
-            f"encoded {1 - c.carried / max(c.faces, 1):.0%}  speed x{speed:.2f}")
+            f"encoded {1 - c.carried / max(c.faces, 1):.0%}  CPU x{speed:.2f} less"
+            + "".join(f"\n    verdict changed: {t}" for t in c.changed))
 
 
 def sweep(model: Model, clips: list[Path], settings: list[tuple[str, Sampling]], max_frames: int | None) -> None:
@@ -138,7 +148,7 @@ def sweep(model: Model, clips: list[Path], settings: list[tuple[str, Sampling]],
     base_t = {p: as_timeline(r) for p, r in base.items()}
     frames = sum(len(r.frames) for r in base.values())
     base_s = sum(r.seconds for r in base.values())
-    print(f"every frame: {len(clips)} clips, {frames} frames, {frames / base_s:.1f} fps "
+    print(f"every frame: {len(clips)} clips, {frames} frames, {base_s * 1000 / frames:.1f} ms CPU a frame "
           f"(load {os.getloadavg()[0]:.1f})", flush=True)
     for label, sampling in settings:
         total, agree, seconds, detected = Comparison(), 0, 0.0, 0
