@@ -86,11 +86,14 @@ class FaceFollower:
         """Each face moved from ``prev`` to ``cur``; None when any of them cannot be followed (then detect)."""
         pts = [_points(f) / scale for f in faces]
         p0 = np.concatenate(pts).reshape(-1, 1, 2)
+        x0, y0, x1, y1 = _region(np.concatenate([f.box[None] for f in faces]) / scale, cur.shape)
+        prev, cur, origin = prev[y0:y1, x0:x1], cur[y0:y1, x0:x1], np.float32([x0, y0])
+        p0 = p0 - origin
         p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, **_LK)
         back, st2, _ = cv2.calcOpticalFlowPyrLK(cur, prev, p1, None, **_LK)
         good = (st1.ravel() == 1) & (st2.ravel() == 1) & (np.linalg.norm((back - p0).reshape(-1, 2), axis=1)
                                                           < self.cfg.max_error)
-        moved = p1.reshape(-1, 2) * scale
+        moved = (p1.reshape(-1, 2) + origin) * scale
         out, start = [], 0
         for face, p in zip(faces, pts):
             end = start + len(p)
@@ -103,6 +106,16 @@ class FaceFollower:
             out.append(_moved(face, m, moved[start:start + len(face.keypoints)], ok[:len(face.keypoints)]))
             start = end
         return out
+
+
+def _region(boxes: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The part of the frame the faces can move in: their boxes' union, grown by half a face and the flow window."""
+    side = float((boxes[:, 2:] - boxes[:, :2]).max())
+    pad = 0.5 * side + _WIN[0] * 2 ** _LEVELS
+    h, w = shape[:2]
+    x0, y0 = (max(0, int(v - pad)) for v in boxes[:, :2].min(axis=0))
+    x1, y1 = boxes[:, 2:].max(axis=0) + pad
+    return x0, y0, min(w, int(x1) + 1), min(h, int(y1) + 1)
 
 
 def _moved(face: Face, m: np.ndarray, flowed: np.ndarray, ok: np.ndarray) -> Face:
