@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from streamer.assets import asset_path  # noqa: E402
+from streamer.runtime.assets import asset_path  # noqa: E402
 from streamer.cli import DEFAULT_MODEL_DIR  # noqa: E402
 from tests.server.browser_session import namespace_available, run_isolated  # noqa: E402
 from tests.server.harness import write_y4m  # noqa: E402

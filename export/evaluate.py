@@ -5,7 +5,7 @@
 
 Without DATA: the real clips of the asset identities of one split (``test`` by default; see
 ``export.data.ASSET_SPLIT``), each scored as the runtime scores it (face detection, the face-quality
-gate, ``align_crop``, the encoder, windows through the temporal head, ``streamer.scoring``'s track
+gate, ``align_crop``, the encoder, windows through the temporal head, ``streamer.core.scoring``'s track
 score and verdict), under deployment conditions (clean, H.264 CRF 23/35, downscale x0.5 and back,
 JPEG q40, dark and backlit, skin smoothing). Fakes, made from the same clips and held out of
 training: video SBI (parameters frozen per clip), identity swaps from another person of the split,
@@ -33,9 +33,9 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from streamer.model import Model
-from streamer.quality import QualityConfig
-from streamer.scoring import FAKE, NOT_SCORED, ScoringConfig, TrackScorer, verdict
+from streamer.core.model import Model
+from streamer.core.quality import QualityConfig
+from streamer.core.scoring import FAKE, NOT_SCORED, ScoringConfig, TrackScorer, verdict
 
 from .augment import down_up, gamma, jpeg, smooth_skin
 from .crops import crops_of, gated_faces

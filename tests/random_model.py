@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from streamer.assets import sha256_file
+from streamer.runtime.assets import sha256_file
 
 
 def _init(name: str, array: np.ndarray) -> onnx.TensorProto:

@@ -1,6 +1,6 @@
 import asyncio
 
-from streamer.handoff import LatestSlot
+from streamer.live.handoff import LatestSlot
 
 
 async def test_latest_item_wins_and_drops_are_counted():

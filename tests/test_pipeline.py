@@ -9,10 +9,10 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from streamer.analyzer import FrameResult
-from streamer.pipeline import Analysed, Pipeline, Sink
-from streamer.rate import AdaptiveRate
-from streamer.status import Status
+from streamer.core.analyzer import FrameResult
+from streamer.live.pipeline import Analysed, Pipeline, Sink
+from streamer.live.rate import AdaptiveRate
+from streamer.live.status import Status
 
 
 class ScriptedAnalyzer:

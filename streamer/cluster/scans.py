@@ -8,8 +8,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from ..faces.detector import configured_mode, set_default_mode
-from ..segments import Segment, SegmentResult, scan_segment
+from ..core.faces.detector import configured_mode, set_default_mode
+from ..files.segments import Segment, SegmentResult, scan_segment
 from . import compat
 from .models import load, model_blob
 
@@ -20,7 +20,7 @@ _board = None
 
 def _scan_task(blob: dict[str, bytes], path: str, segment: Segment, board, job: int,
                detector: str | None = None) -> SegmentResult:
-    from ..native_logs import filter_native_logs
+    from ..runtime.logs import filter_native_logs
 
     filter_native_logs()
     if detector:

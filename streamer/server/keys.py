@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from ..inference import BatchedModel
-from ..memory import HeapTrimmer
-from ..model import Model
-from ..monitor.manager import Monitor
-from ..store import AsyncStore
+from ..core.inference import BatchedModel
+from ..runtime.memory import HeapTrimmer
+from ..core.model import Model
+from ..live.manager import Monitor
+from ..storage.store import AsyncStore
 from .config import ServerConfig
 from .events import EventHub
 from .limits import Slots
 from .scans import ScanService
-from .sessions import SessionManager
+from ..live.webrtc import SessionManager
 from .thumbnails import Thumbnails
 
 if TYPE_CHECKING:

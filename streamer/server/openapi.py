@@ -11,9 +11,9 @@ import json
 
 from aiohttp import web
 
-from .. import timeline
-from ..pipeline import PipelineStats
-from ..status import Status
+from ..files import timeline
+from ..live.pipeline import PipelineStats
+from ..live.status import Status
 
 JSON = "application/json"
 ERROR = {"$ref": "#/components/schemas/Error"}

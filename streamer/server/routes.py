@@ -5,7 +5,7 @@ import logging
 
 from aiohttp import web
 
-from ..status import STATUS_TEXT
+from ..live.status import STATUS_TEXT
 from .config import ServerConfig
 from .auth import access_middleware, add_auth_routes
 from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
@@ -13,7 +13,7 @@ from .limits import rate_limit_middleware
 from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
 from .responses import error
-from .signalling import OfferError, parse_offer
+from ..live.signalling import OfferError, parse_offer
 
 log = logging.getLogger(__name__)
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}

@@ -13,15 +13,15 @@ from aiohttp import web
 from aiortc import RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
 
-from ..monitor.manager import Monitor, MonitorError
-from ..monitor.supervisor import StreamConfig
+from ..live.manager import Monitor, MonitorError
+from ..live.supervisor import StreamConfig
 from .config import ServerConfig
-from .ice import rtc_configuration
+from ..live.ice import rtc_configuration
 from .keys import CFG_KEY, MONITOR_KEY, WHIP_KEY
 from .responses import error
-from .signalling import OfferError, check_offer_sdp
+from ..live.signalling import OfferError, check_offer_sdp
 from .stream_routes import BodyError, clean_name
-from .whip_stream import WhipStream
+from ..live.whip import WhipStream
 
 log = logging.getLogger(__name__)
 SDP = "application/sdp"

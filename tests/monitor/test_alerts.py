@@ -1,8 +1,8 @@
 import cv2
 import numpy as np
 
-from streamer.analyzer import FaceResult, FrameResult
-from streamer.monitor.alerts import AlertRule, snapshot
+from streamer.core.analyzer import FaceResult, FrameResult
+from streamer.live.alerts import AlertRule, snapshot
 
 
 def frame(pts, *scores):
