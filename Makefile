@@ -44,6 +44,7 @@ serve: install
 	$(VENV)/bin/deepfake-streamer serve $(ARGS)
 
 test: install-dev
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(ARGS)
 
 bench: install-dev

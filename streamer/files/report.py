@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..media.images import read_image, snapshot
+from ..media.video import file_frames
 from ..runtime.assets import sha256_file
 from .timeline import summary
 
@@ -94,19 +96,13 @@ def worst_moments(timeline: dict, count: int = WORST_MOMENTS) -> list[dict]:
 
 def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, bytes]:
     """JPEG crops of the moments' faces, by position in ``moments``; none when the file is gone."""
-    from ..live.alerts import snapshot
-
     if media is None or not media.is_file() or not moments:
         return {}
     wanted = {m["frame_index"] for m in moments}
     images: dict[int, np.ndarray] = {}
     if still:
-        from ..media.images import read_image
-
         images[0] = read_image(media)
     else:
-        from ..media.video import file_frames
-
         for frame in file_frames(media):
             if frame.index in wanted:
                 images[frame.index] = frame.image

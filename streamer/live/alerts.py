@@ -4,11 +4,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ..core.analyzer import FaceResult, FrameResult
 from ..core.scoring import NOT_SCORED
+from ..media.images import snapshot
 
 
 @dataclass
@@ -24,18 +24,6 @@ class Alert:
     def to_dict(self) -> dict:
         return {"id": self.id, "stream": self.stream, "track_id": self.track_id, "pts": round(self.pts, 3),
                 "score": round(self.score, 4), "created": self.created}
-
-
-def snapshot(image: np.ndarray, box: list[float], margin: float = 0.3, quality: int = 85) -> bytes:
-    """JPEG of the face with some context around it, from an RGB frame."""
-    h, w = image.shape[:2]
-    x0, y0, x1, y1 = box
-    pad_x, pad_y = (x1 - x0) * margin, (y1 - y0) * margin
-    crop = image[max(0, int(y0 - pad_y)):min(h, int(y1 + pad_y)), max(0, int(x0 - pad_x)):min(w, int(x1 + pad_x))]
-    if crop.size == 0:
-        crop = image
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return data.tobytes() if ok else b""
 
 
 class AlertRule:

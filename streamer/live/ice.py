@@ -1,9 +1,12 @@
 """ICE set-up: the servers both sides use (which local addresses are offered: see ``aiortc_compat``)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiortc import RTCConfiguration, RTCIceServer
 
-from ..server.config import ServerConfig
+if TYPE_CHECKING:  # the server's settings, read by duck type: live/ sits below server/
+    from ..server.config import ServerConfig
 
 
 def rtc_configuration(cfg: ServerConfig) -> RTCConfiguration:

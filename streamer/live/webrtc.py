@@ -1,6 +1,8 @@
 """WebRTC sessions: one peer connection, data channel and live pipeline each, and their registry."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 import json
 import logging
@@ -19,10 +21,12 @@ from .pipeline import THREAD_PREFIX, Analysed, Pipeline, Sink
 from .sinks import EventSink
 from .status import Status, StatusEvent
 from . import aiortc_compat
-from ..server.config import ServerConfig
 from .ice import rtc_configuration
 from .signalling import OfferError, SessionLimitError
 from .track_source import TrackSource, answer_receive_only
+
+if TYPE_CHECKING:  # the server's settings, read by duck type: live/ sits below server/
+    from ..server.config import ServerConfig
 
 log = logging.getLogger(__name__)
 KIND = "webrtc"

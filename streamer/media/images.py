@@ -151,3 +151,15 @@ def read_image(path: Path | str) -> np.ndarray:
         raise MediaError(f"{path}: the image data cannot be decoded (truncated or corrupt)")
     check_size(str(path), bgr.shape[1], bgr.shape[0])
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def snapshot(image: np.ndarray, box: list[float], margin: float = 0.3, quality: int = 85) -> bytes:
+    """JPEG of the face with some context around it, from an RGB frame."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = box
+    pad_x, pad_y = (x1 - x0) * margin, (y1 - y0) * margin
+    crop = image[max(0, int(y0 - pad_y)):min(h, int(y1 + pad_y)), max(0, int(x0 - pad_x)):min(w, int(x1 + pad_x))]
+    if crop.size == 0:
+        crop = image
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return data.tobytes() if ok else b""

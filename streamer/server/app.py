@@ -12,6 +12,7 @@ from ..core.inference import BatchedModel
 from ..runtime.memory import HeapTrimmer
 from ..runtime.metrics import observe_batch
 from ..core.model import Model
+from ..live.whip import WhipEndpoint
 from ..live.manager import Monitor
 from ..storage.retention import Pruned, Retention
 from ..storage.store import AsyncStore, Store
@@ -30,7 +31,7 @@ from .scans import ScanService
 from ..live.webrtc import SessionManager
 from .stream_routes import add_stream_routes
 from .thumbnails import Thumbnails
-from .whip_routes import WhipEndpoint, add_whip_routes
+from .whip_routes import add_whip_routes
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@ import cv2
 import numpy as np
 
 from streamer.core.analyzer import FaceResult, FrameResult
-from streamer.live.alerts import AlertRule, snapshot
+from streamer.live.alerts import AlertRule
+from streamer.media.images import snapshot
 
 
 def frame(pts, *scores):
