@@ -5,9 +5,11 @@ each decoded frame. The event loop only swaps frames into a ``LatestSlot``; conv
 analysis and the sinks' ``on_frame`` run on the pipeline's own worker thread, so a slow analysis drops
 frames (counted) instead of stalling the source. Sinks' ``on_result`` run on the event loop.
 
-Every error of a frame's path (analyzer creation, analysis, a sink) is caught in ``_run``: it is counted
-in ``frames_failed`` and the ``dfs_analysis_errors`` metric, and turns the status to ``degraded`` with
-the reason; the next frame that goes through turns it back to ``live``. Nothing stops silently.
+Every error of a frame's analysis (analyzer creation, analysis) is caught in ``_run``: it is counted in
+``frames_failed`` and the ``dfs_analysis_errors`` metric, and turns the status to ``degraded`` with the
+reason; the next frame that goes through turns it back to ``live``. Each sink call is fenced on its own: a
+sink that raises is counted (``dfs_sink_errors_total{sink}``) and logged, and the frame still reaches every
+other sink. Nothing stops silently.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -25,7 +27,7 @@ import numpy as np
 
 from ..core.analyzer import Analyzer, FrameResult
 from .handoff import LatestSlot
-from ..runtime.metrics import ANALYSIS_ERRORS
+from ..runtime.metrics import ANALYSIS_ERRORS, SINK_ERRORS
 from .rate import AdaptiveRate
 from ..media.video import Frame, frame_time
 from .status import ENDED, Status
@@ -36,6 +38,7 @@ THREAD_PREFIX = "dfs-pipeline"
 # pipelines doing that at once could leave stderr pointing at /dev/null. One at a time, then.
 NATIVE_SETUP = threading.Lock()
 EARLY = 0.2  # a frame this share of an interval early still counts as due: sources jitter
+LOGGED_SINK_ERRORS = frozenset(10 ** n for n in range(9))  # a sink failing on every frame: its 1st, 10th, 100th... failure
 
 
 @dataclass
@@ -85,7 +88,7 @@ class PipelineStats:
     frames_dropped: int = 0  # replaced in the slot by a newer frame while the analysis was busy
     frames_skipped: int = 0  # not needed to keep the analysis rate
     frames_analysed: int = 0
-    frames_failed: int = 0  # their analysis or a sink raised
+    frames_failed: int = 0  # their analysis raised
     alerts: int = 0
     analysed_fps: float = 0.0  # over the last two seconds
     target_fps: float = 0.0
@@ -117,6 +120,7 @@ class Pipeline:
         self._fault: str | None = None  # why the last frame's analysis failed; None when it went through
         self._shown: tuple[Status, str | None] | None = None
         self._slot: LatestSlot[Incoming] = LatestSlot()
+        self._sink_errors: Counter[str] = Counter()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{THREAD_PREFIX}-{kind}-{name}")
         self._analyzer: Analyzer | None = None
         self._generation = 0
@@ -220,14 +224,12 @@ class Pipeline:
                 self._analyzer = self._factory()
         if new_connection:
             self._analyzer.reset()
-            for sink in self.sinks:
-                sink.reset()
+            self._to_sinks("reset")
         image = item.frame.to_ndarray(format="rgb24")
         result = self._analyzer.process(Frame(image, item.pts, item.index))
         done = time.perf_counter()
         out = Analysed(item, result, image, round((started - item.at) * 1000, 2), round((done - started) * 1000, 2))
-        for sink in self.sinks:
-            sink.on_frame(out)
+        self._to_sinks("on_frame", out)
         return out
 
     def _publish(self, out: Analysed) -> None:
@@ -238,11 +240,23 @@ class Pipeline:
         self._done.append(time.perf_counter())
         s.analysed_fps = round(self.fps(), 2)
         self.latest = out.result.to_dict()
-        for sink in self.sinks:
-            sink.on_result(out)
+        self._to_sinks("on_result", out)
         if self._fault:
             log.info("%s %s: analysis recovered", self.kind, self.name)
             self._set_fault(None)
+
+    def _to_sinks(self, call: str, *args: Analysed) -> None:
+        """``call`` on every sink; one that raises costs no other sink its frame."""
+        for sink in self.sinks:
+            try:
+                getattr(sink, call)(*args)
+            except Exception as exc:  # counted and logged per sink; the others still run
+                name = type(sink).__name__
+                SINK_ERRORS.labels(name).inc()
+                self._sink_errors[name] += 1
+                if self._sink_errors[name] in LOGGED_SINK_ERRORS:
+                    log.warning("%s %s: sink %s.%s failed (%d so far): %s: %s", self.kind, self.name, name, call,
+                                self._sink_errors[name], type(exc).__name__, exc)
 
     def _failed(self, exc: Exception) -> None:
         self.stats.frames_failed += 1
