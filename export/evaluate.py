@@ -272,11 +272,6 @@ def per_clip(scored: list[Scored], threshold: float) -> dict:
     return out
 
 
-def scoring_config(model: Model) -> ScoringConfig:
-    m = model.manifest
-    return ScoringConfig(m.window, m.stride, m.threshold, m.uncertain_margin)
-
-
 def cap_clip(clip: Clip, max_frames: int) -> Clip:
     """The first ``max_frames`` frames of a clip (long videos would otherwise dominate the cost)."""
     if len(clip) <= max_frames:
@@ -295,7 +290,7 @@ def evaluate_assets(models: list[Model], seed: int, n_boot: int, conditions: lis
     clips = [cap_clip(c, max_clip_frames) for c in load_split(srcs, split, which, log=tqdm.write)]
     sets = synth_sets(clips, seed, kinds=kinds)
     quality = quality or QualityConfig()
-    cfgs = [scoring_config(m) for m in models]
+    cfgs = [ScoringConfig.from_manifest(m.manifest) for m in models]
     results: list[dict] = [{} for _ in models]
     raw: list[dict] = [{} for _ in models]
     for cond in conditions:
@@ -335,7 +330,7 @@ def dataset_videos(root: Path) -> list[tuple[Path, int, str]]:
 
 
 def evaluate_folder(model: Model, root: Path, n_boot: int, max_frames: int) -> dict:
-    scored, cfg = [], scoring_config(model)
+    scored, cfg = [], ScoringConfig.from_manifest(model.manifest)
     for path, label, kind in tqdm(dataset_videos(root), desc=root.name):
         frames, _ = read_video(path, max_frames)  # full frames, largest face: as the runtime sees them
         name = str(path.relative_to(root))
@@ -454,7 +449,7 @@ def set_threshold(model_dir: Path, target_fpr: float, seed: int) -> float:
     model = Model(model_dir)
     srcs = asset_sources()
     clips = load_split(srcs, split_identities([s.identity for s in srcs]), "val", log=tqdm.write)
-    cfg, wins = scoring_config(model), []
+    cfg, wins = ScoringConfig.from_manifest(model.manifest), []
     for clip in tqdm(clips, desc="validation real windows"):
         wins.append(score_clip(model, list(clip.regions), clip.segment, QualityConfig(), cfg)["window_scores"])
     threshold = threshold_at_fpr(np.concatenate(wins), target_fpr)

@@ -6,11 +6,17 @@ import os
 import sys
 from pathlib import Path
 
-from ..files import timeline
-from ..media.images import EXTENSIONS as IMAGE_EXTENSIONS
-from ..cluster.engine import POOL_MIN_SECONDS, Engine, scan_engine
-from ..media.video import VIDEO_EXTENSIONS, MediaError
+from tqdm import tqdm
 
+from ..cluster.engine import POOL_MIN_SECONDS, Engine, scan_engine
+from ..core.model_dir import model_dir
+from ..files import timeline
+from ..files.report import write_report
+from ..files.scan import probe_media, scan_file
+from ..files.segments import scan_parallel
+from ..media.images import EXTENSIONS as IMAGE_EXTENSIONS
+from ..media.images import is_photo
+from ..media.video import VIDEO_EXTENSIONS, MediaError, VideoInfo
 
 
 def add_arguments(scan: argparse.ArgumentParser, positive) -> None:
@@ -72,24 +78,20 @@ BAR_FORMAT = "{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}{postfix
 
 
 def progress_bar(name: str, total: float | None, quiet: bool, file=None):
-    from tqdm import tqdm
-
     return tqdm(total=total, unit="s", desc=name, disable=quiet, file=file or sys.stderr, bar_format=BAR_FORMAT)
 
 
 def run_scan(args: argparse.Namespace, load_model) -> int:
-    from ..files.scan import probe_media, scan_file
-
     for out in (args.json, args.csv, args.report):
         if out:
             check_output_path(Path(out))
     files, batch = expand(args.inputs)
     info = None if batch else probe_media(files[0])  # a bad file fails before the model loads
     model = load_model(args.model)
-    if info is not None and info.format.startswith("image/"):  # one photo: no segments to spread
-        results = [(files[0], scan_file(files[0], model, args.fps))]
+    if info is not None and is_photo(info):  # one photo: no segments to spread
+        results = [(files[0], scan_file(files[0], model, args.fps, info=info))]
     elif info is not None:
-        results = [(files[0], _scan_video(files[0], model, args))]
+        results = [(files[0], _scan_video(files[0], model, args, info))]
     else:
         engine = scan_engine(model, args.workers, args.ray)
         try:
@@ -102,12 +104,8 @@ def run_scan(args: argparse.Namespace, load_model) -> int:
     return 0 if len(done) == len(results) else 1
 
 
-def _scan_video(path: Path, model, args: argparse.Namespace) -> dict:
+def _scan_video(path: Path, model, args: argparse.Namespace, info: VideoInfo) -> dict:
     """One video, split into segments scanned at once when it is long enough to gain from it."""
-    from ..files.segments import scan_parallel
-    from ..media.video import probe
-
-    info = probe(path)
     total = round(info.duration, 2) if info.duration else None
     engine = scan_engine(model, args.workers, args.ray, (info.duration or 0.0) >= POOL_MIN_SECONDS)
     try:
@@ -117,7 +115,7 @@ def _scan_video(path: Path, model, args: argparse.Namespace) -> dict:
                 bar.set_postfix_str(f"{frames} frames", refresh=False)
                 bar.update(0)
 
-            result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress)
+            result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress, info=info)
             bar.n = bar.total or bar.n
             bar.refresh()
     finally:
@@ -128,15 +126,11 @@ def _scan_video(path: Path, model, args: argparse.Namespace) -> dict:
 def _scan_batch(files: list[Path], model, args: argparse.Namespace, engine: Engine) -> list[tuple[Path, dict | str]]:
     """Every file in turn under one bar (files done), each video's segments at once on ``engine``; a bad file
     is reported in the table, the rest go on."""
-    from tqdm import tqdm
-
-    from ..files.scan import is_still, scan_file
-    from ..files.segments import scan_parallel
-
     def scan_one(path: Path) -> dict:
-        if is_still(path):
-            return scan_file(path, model, args.fps)
-        return scan_parallel(path, model, engine.run, engine.parts, args.fps, whole=True)
+        info = probe_media(path)
+        if is_photo(info):
+            return scan_file(path, model, args.fps, info=info)
+        return scan_parallel(path, model, engine.run, engine.parts, args.fps, whole=True, info=info)
 
     results: list[tuple[Path, dict | str]] = []
     with tqdm(files, unit="file", disable=args.quiet, file=sys.stderr) as bar:
@@ -154,26 +148,9 @@ def _write_outputs(args: argparse.Namespace, timelines: list[dict], batch: bool)
         data = timelines if batch else timelines[0]
         timeline.write_json(data, Path(args.json))
     if args.csv:
-        if batch:
-            write_batch_csv(timelines, Path(args.csv))
-        else:
-            timeline.write_csv(timelines[0], Path(args.csv))
+        timeline.write_csv(timelines if batch else timelines[0], Path(args.csv))
     if args.report:
-        from ..files.report import write_report
-
-        from ..core.model_dir import model_dir
-
         write_report(timelines, Path(args.report), model_dir(args.model))
-
-
-def write_batch_csv(timelines: list[dict], path: Path) -> None:
-    import csv
-
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["source", *timeline.CSV_FIELDS])
-        for t in timelines:
-            writer.writerows([t["source"], *row] for row in timeline.csv_rows(t))
 
 
 def verdict_line(result: dict) -> str:

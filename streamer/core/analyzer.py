@@ -76,6 +76,17 @@ class TrackSummary:
                 "not_scored": self.not_scored, "reason": self.reason}
 
 
+def summarise(track_id: int, first_pts: float, last_pts: float, frames: int, mean: float | None,
+              top: float | None, refused: dict[str, int], cfg: ScoringConfig) -> TrackSummary:
+    """The one track summary rule: the mean smoothed score of the ``frames`` scored frames decides the verdict;
+    a track with none is ``not_scored``; ``refused`` counts the quality gate's refusals by reason."""
+    reason = max(refused, key=refused.get) if refused else None
+    if not frames:
+        return TrackSummary(track_id, first_pts, last_pts, 0, None, None, NOT_SCORED, sum(refused.values()), reason)
+    return TrackSummary(track_id, first_pts, last_pts, frames, mean, top, verdict(mean, cfg, frames),
+                        sum(refused.values()), reason)
+
+
 class Analyzer:
     """Analyses the frames of one stream in order. Not thread-safe: one thread per analyzer."""
 
@@ -87,8 +98,7 @@ class Analyzer:
         self._latency = ANALYSIS_SECONDS.labels(source)
         m = model.manifest
         self.quality = quality or QualityConfig()
-        cut = m.threshold if threshold is None else threshold  # a stream's own calibrated threshold
-        self.cfg = ScoringConfig(m.window, m.stride, cut, m.uncertain_margin, smoothing_seconds)
+        self.cfg = ScoringConfig.from_manifest(m, threshold, smoothing_seconds=smoothing_seconds)
         self.detector = detector or FaceDetector()
         self.tracker = tracker or Tracker()
         self.scorers: dict[int, TrackScorer] = {}
@@ -144,16 +154,9 @@ class Analyzer:
 
     def _summarise(self, track: Track) -> None:
         scorer = self.scorers.get(track.id)
-        refused = self.refused.get(track.id, {})
-        reason = max(refused, key=refused.get) if refused else None
-        base = (track.id, track.first_pts, track.last_pts)
-        if scorer is None or scorer.frames == 0:
-            summary = TrackSummary(*base, 0, None, None, NOT_SCORED, sum(refused.values()), reason)
-        else:
-            mean = scorer.mean_score
-            summary = TrackSummary(*base, scorer.frames, mean, scorer.score_max, verdict(mean, self.cfg, scorer.frames),
-                                   sum(refused.values()), reason)
-        self.summaries[track.id] = summary
+        scored = (scorer.frames, scorer.mean_score, scorer.score_max) if scorer and scorer.frames else (0, None, None)
+        self.summaries[track.id] = summarise(track.id, track.first_pts, track.last_pts, *scored,
+                                             self.refused.get(track.id, {}), self.cfg)
 
     def _close(self, track: Track) -> None:
         self.scorers.pop(track.id, None)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .model import Manifest
+
 REAL, FAKE, UNCERTAIN = "real", "fake", "uncertain"
 NOT_SCORED = "not_scored"  # the face-quality gate refused the face (streamer/core/quality.py)
 
@@ -18,6 +20,12 @@ class ScoringConfig:
     uncertain_margin: float
     smoothing_seconds: float = 1.0  # time constant of the exponential smoothing
     min_frames: int = 3  # frames before any verdict other than uncertain
+
+    @classmethod
+    def from_manifest(cls, manifest: Manifest, threshold: float | None = None, **settings) -> ScoringConfig:
+        """The model's window, stride, threshold and margin; ``threshold``: a stream's own calibrated one."""
+        return cls(manifest.window, manifest.stride, manifest.threshold if threshold is None else threshold,
+                   manifest.uncertain_margin, **settings)
 
 
 def verdict(score: float | None, cfg: ScoringConfig, frames: int) -> str:

@@ -7,9 +7,10 @@ from pathlib import Path
 from . import timeline
 from ..core.analyzer import Analyzer
 from ..core.faces import FaceDetector
-from ..media.images import image_kind, probe_image
+from ..media.images import image_kind, is_photo, probe_image
 from ..core.model import Model
 from ..media.video import VideoInfo, check_file, file_frames, probe
+from .still import scan_image
 
 Progress = Callable[[float, int], None]  # (seconds of video done, frames analysed)
 
@@ -26,16 +27,15 @@ def probe_media(path: Path | str) -> VideoInfo:
 
 
 def scan_file(path: Path, model: Model, fps: float | None = None, progress: Progress | None = None,
-              detector: str | None = None) -> dict:
-    """Analyse every frame (or ``fps`` frames per second) of a video file, or a photo; returns the timeline."""
-    if is_still(path):
-        from .still import scan_image
-
+              detector: str | None = None, info: VideoInfo | None = None) -> dict:
+    """Analyse every frame (or ``fps`` frames per second) of a video file, or a photo; returns the timeline.
+    ``info``: the file's probe, when the caller has it (a file is probed once per scan)."""
+    info = info or probe_media(path)
+    if is_photo(info):
         result = scan_image(path, model, detector)
         if progress:
             progress(0.0, 1)
         return result
-    info = probe(path)
     analyzer = Analyzer(model, detector=FaceDetector(mode=detector))
     results = []
     try:

@@ -20,16 +20,9 @@ from ..media.video import Frame, VideoInfo
 MAX_FACES = 32  # group photos
 
 
-def still_threshold(manifest: Manifest) -> float:
-    """The decision threshold for frame scores: the manifest's own, when it gives one for frames."""
-    return float(getattr(manifest, "frame_threshold", None) or manifest.threshold)
-
-
 def still_verdict(score: float, manifest: Manifest) -> str:
     """The streams' rule on one frame: fake at or above the threshold, uncertain just below it, else real."""
-    cfg = ScoringConfig(manifest.window, manifest.stride, still_threshold(manifest), manifest.uncertain_margin,
-                        min_frames=1)
-    return verdict(score, cfg, 1)
+    return verdict(score, ScoringConfig.from_manifest(manifest, min_frames=1), 1)
 
 
 def judge(result: FrameResult, manifest: Manifest) -> tuple[FrameResult, list[TrackSummary]]:
@@ -61,5 +54,5 @@ def scan_image(path: Path, model: Model, detector: str | None = None) -> dict:
     info = VideoInfo(image.shape[1], image.shape[0], 0.0, None, 1, MIME[image_kind(path) or "jpeg"])
     out = timeline.build(str(path), info, model.manifest, [frame], tracks, None)
     out["video"]["still"] = True
-    out["model"]["still_threshold"] = still_threshold(model.manifest)
+    out["model"]["still_threshold"] = model.manifest.threshold
     return out

@@ -5,6 +5,7 @@ import csv
 import json
 from importlib import resources
 from pathlib import Path
+from typing import TextIO
 
 from ..core.analyzer import FrameResult, TrackSummary
 from ..core.model import Manifest
@@ -61,8 +62,16 @@ def csv_rows(timeline: dict):
                    face["frame_score"], face["window_score"], face["score"], face["verdict"], face.get("reason")]
 
 
-def write_csv(timeline: dict, path: Path) -> None:
+def write_csv_to(out: TextIO, timelines: list[dict], source_column: bool = False) -> None:
+    """The one CSV writer: a row per face per frame; with ``source_column``, each row starts with its file."""
+    writer = csv.writer(out)
+    writer.writerow(["source", *CSV_FIELDS] if source_column else CSV_FIELDS)
+    for timeline in timelines:
+        writer.writerows([timeline["source"], *row] if source_column else row for row in csv_rows(timeline))
+
+
+def write_csv(timelines: dict | list[dict], path: Path) -> None:
+    """One timeline, or several (a batch: a ``source`` column first)."""
+    batch = isinstance(timelines, list)
     with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_FIELDS)
-        writer.writerows(csv_rows(timeline))
+        write_csv_to(fh, timelines if batch else [timelines], source_column=batch)

@@ -153,6 +153,11 @@ def read_image(path: Path | str) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def is_photo(info: VideoInfo) -> bool:
+    """A probe (``probe_image``'s) that describes a photo rather than a video."""
+    return info.format.startswith("image/")
+
+
 def snapshot(image: np.ndarray, box: list[float], margin: float = 0.3, quality: int = 85) -> bytes:
     """JPEG of the face with some context around it, from an RGB frame."""
     h, w = image.shape[:2]

@@ -83,22 +83,34 @@ def probe(path: Path | str) -> VideoInfo:
         return video_info(container, str(path))
 
 
+class Thinning:
+    """The fps rule: keep at most ``fps`` frames per second of video time (every frame in order when None).
+    A frame is kept when it is due; the next is due one step later, or one step after this one after a gap."""
+
+    def __init__(self, fps: float | None):
+        self.step = 1.0 / fps if fps else 0.0
+        self.next = float("-inf")
+
+    def keep(self, t: float) -> bool:
+        if t + 1e-6 < self.next:
+            return False
+        self.next = t + self.step if t - self.next > self.step else self.next + self.step
+        return True
+
+
 def decode(container: av.container.InputContainer, name: str, fps: float | None = None) -> Iterator[Frame]:
     """Decode the first video stream; with ``fps``, keep at most that many frames per second."""
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
-    step = 1.0 / fps if fps else 0.0
+    thinning = Thinning(fps)
     rate = float(stream.average_rate or stream.guessed_rate or 30)
-    next_pts = float("-inf")
     index = -1
     try:
         for frame in container.decode(stream):
             index += 1
             pts = frame_time(frame, index / rate)
-            if pts + 1e-6 < next_pts:
-                continue
-            next_pts = pts + step if pts - next_pts > step else next_pts + step
-            yield Frame(frame.to_ndarray(format="rgb24"), pts, index)
+            if thinning.keep(pts):
+                yield Frame(frame.to_ndarray(format="rgb24"), pts, index)
     except av.error.FFmpegError as exc:
         if index < 0:
             raise MediaError(f"{name}: no decodable video frames ({exc.strerror or exc})") from exc

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import json
 import re
@@ -151,9 +150,7 @@ async def export_timeline(request: web.Request) -> web.Response:
         response.enable_compression()
         return response
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(timeline_io.CSV_FIELDS)
-    writer.writerows(timeline_io.csv_rows(row["timeline"]))
+    timeline_io.write_csv_to(out, [row["timeline"]])
     return web.Response(text=out.getvalue(), content_type="text/csv",
                         headers={"Content-Disposition": attachment(f"{stem}.timeline.csv")})
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from .. import timeline
 from ...core.model import Manifest, Model
-from ..scan import Progress, scan_file
+from ..scan import Progress, probe_media, scan_file
 from ...core.scoring import ScoringConfig
-from ...media.video import VideoInfo, probe
+from ...media.images import is_photo
+from ...media.video import VideoInfo
 from .plan import MIN_SEGMENT_SECONDS, WARMUP_SECONDS, FileIndex, NotSplittable, Segment, index_file, plan
 from .pool import SegmentPool
 from .stitch import join_tracks, summaries
@@ -27,16 +28,11 @@ __all__ = ["MIN_SEGMENT_SECONDS", "TOLERANCE", "WARMUP_SECONDS", "FileIndex", "N
            "SegmentResult", "assemble", "index_file", "plan", "scan_parallel", "scan_segment", "split"]
 
 
-def scoring_config(manifest: Manifest) -> ScoringConfig:
-    """The scoring settings ``Analyzer`` uses for a file scan."""
-    return ScoringConfig(manifest.window, manifest.stride, manifest.threshold, manifest.uncertain_margin)
-
-
 def assemble(path: Path | str, info: VideoInfo, manifest: Manifest, parts: list[SegmentResult],
              fps: float | None) -> dict:
     """One timeline from every segment's result."""
     frames = join_tracks(parts)
-    return timeline.build(str(path), info, manifest, frames, summaries(frames, scoring_config(manifest)), fps)
+    return timeline.build(str(path), info, manifest, frames, summaries(frames, ScoringConfig.from_manifest(manifest)), fps)
 
 
 def split(path: Path | str, parts: int, fps: float | None = None) -> list[Segment] | None:
@@ -48,16 +44,18 @@ def split(path: Path | str, parts: int, fps: float | None = None) -> list[Segmen
 
 
 def scan_parallel(path: Path | str, model: Model, run: Runner | None, parts: int, fps: float | None = None,
-                  progress: Progress | None = None, whole: bool = False) -> dict:
+                  progress: Progress | None = None, whole: bool = False, info: VideoInfo | None = None) -> dict:
     """A file's timeline from up to ``parts`` segments scanned by ``run`` (a pool's or Ray's). A file that
     does not split is scanned in one piece: by ``run`` too with ``whole`` (many files at once), else here;
-    so is a file whose decoder disagrees with its index."""
+    so is a file whose decoder disagrees with its index. ``info``: the file's probe, when the caller has it."""
     path = Path(path)
-    info = probe(path)
+    info = info or probe_media(path)
+    if is_photo(info):
+        return scan_file(path, model, fps, progress, info=info)
     segments = split(path, parts, fps) if run else None
     if segments and (len(segments) > 1 or whole):
         try:
             return assemble(path, info, model.manifest, run(path, segments, progress), fps)
         except SegmentMismatch:
             pass
-    return scan_file(path, model, fps, progress)
+    return scan_file(path, model, fps, progress, info=info)

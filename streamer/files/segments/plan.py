@@ -13,7 +13,7 @@ from pathlib import Path
 
 import av
 
-from ...media.video import check_file, open_container
+from ...media.video import Thinning, check_file, open_container
 
 WARMUP_SECONDS = 3.0  # analysed before a segment's start and discarded (smoothing: 1 s time constant)
 MIN_SEGMENT_SECONDS = 6.0  # shorter files are scanned in one piece
@@ -28,7 +28,6 @@ class FileIndex:
     time_base: Fraction
     pts: list[int]  # presentation timestamps of every video packet, sorted (= decode output order)
     keyframes: list[int]  # sorted pts of the keyframe packets
-    frames_declared: int  # what the container says (0: unknown)
 
     def time(self, pts: int) -> float:
         return float(pts * self.time_base)  # as PyAV's frame.time computes it
@@ -82,19 +81,13 @@ def index_file(path: Path | str) -> FileIndex:
         raise NotSplittable("no clean keyframe at the start, or repeated timestamps")
     if declared and len(pts) < 0.9 * declared:
         raise NotSplittable("fewer packets than the container declares (truncated)")
-    return FileIndex(time_base, pts, keyframes, declared)
+    return FileIndex(time_base, pts, keyframes)
 
 
 def sampled(times: list[float], fps: float) -> list[bool]:
-    """Which frames a whole-file scan at ``fps`` analyses: the rule of ``sources.decode``, over every frame."""
-    step, next_t, keep = 1.0 / fps, float("-inf"), []
-    for t in times:
-        if t + 1e-6 < next_t:
-            keep.append(False)
-            continue
-        next_t = t + step if t - next_t > step else next_t + step
-        keep.append(True)
-    return keep
+    """Which frames a whole-file scan at ``fps`` analyses: the decoder's rule, over every frame."""
+    thinning = Thinning(fps)
+    return [thinning.keep(t) for t in times]
 
 
 def _borders(index: FileIndex, parts: int, min_seconds: float) -> list[int]:

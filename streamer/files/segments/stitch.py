@@ -13,8 +13,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ...core.analyzer import FaceResult, FrameResult, TrackSummary
-from ...core.scoring import NOT_SCORED, ScoringConfig, verdict
+from ...core.analyzer import FaceResult, FrameResult, TrackSummary, summarise
+from ...core.scoring import NOT_SCORED, ScoringConfig
 from ...core.tracker import iou
 from .worker import SegmentResult
 
@@ -96,10 +96,5 @@ def _summary(tid: int, seen: list[tuple[float, FaceResult]], cfg: ScoringConfig)
     for _, face in seen:
         if face.verdict == NOT_SCORED:
             refused[face.reason or ""] = refused.get(face.reason or "", 0) + 1
-    reason = max(refused, key=refused.get) if refused else None
-    base = (tid, seen[0][0], seen[-1][0])
-    if not scores:
-        return TrackSummary(*base, 0, None, None, NOT_SCORED, sum(refused.values()), reason)
-    mean = sum(scores) / len(scores)
-    return TrackSummary(*base, len(scores), mean, max(0.0, *scores), verdict(mean, cfg, len(scores)),
-                        sum(refused.values()), reason)
+    mean, top = (sum(scores) / len(scores), max(0.0, *scores)) if scores else (None, None)
+    return summarise(tid, seen[0][0], seen[-1][0], len(scores), mean, top, refused, cfg)
