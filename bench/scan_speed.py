@@ -100,7 +100,7 @@ def load(arg: str | None) -> tuple[Model, str]:
     path = model_dir(arg)
     if (path / "manifest.json").is_file():
         return Model(path), f"{path}"
-    from tests.random_model import write_random_model
+    from export.random_model import write_random_model
 
     tmp = Path(tempfile.mkdtemp())
     return Model(write_random_model(tmp, size=128, dim=128, window=16, stride=4)), "RANDOM-WEIGHT stand-in (no trained model found)"

@@ -7,7 +7,7 @@ import pytest
 from streamer.runtime.assets import asset_path
 from streamer.core.model import Model
 
-from tests.random_model import write_random_model
+from export.random_model import write_random_model
 
 
 @pytest.fixture(scope="session")

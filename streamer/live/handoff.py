@@ -17,13 +17,11 @@ class LatestSlot(Generic[T]):
         self._item: T | None = None
         self._ready = asyncio.Event()
         self._closed = False
-        self.received = 0
         self.dropped = 0
 
     def put(self, item: T) -> None:
         if self._closed:
             return
-        self.received += 1
         if self._item is not None:
             self.dropped += 1
         self._item = item

@@ -64,11 +64,6 @@ def pin_mmap_threshold(size: int | None = None) -> bool:
     return True
 
 
-def pinned_mmap_threshold() -> int | None:
-    """The threshold ``pin_mmap_threshold`` set in this process, or None before any pin took."""
-    return _pinned
-
-
 def trim_heap() -> bool:
     """Return free heap pages of every malloc arena to the kernel; True when glibc released any."""
     libc = _libc()
