@@ -5,19 +5,30 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed
 from pathlib import Path
 
+from .. import __version__
+from ..cluster import ClusterError
+from ..cluster.compat import ray
+from ..core.faces.detector import DetectorError, set_default_mode
+from ..core.model import ModelError
 from ..core.model_dir import DEFAULT_MODEL_DIR, load_model  # noqa: F401  (DEFAULT_MODEL_DIR: for benches)
+from ..files.calibration import CalibrationError, calibrate
+from ..media.video import MediaError
+from ..runtime import assets, memory
+from ..runtime.assets import AssetError
+from ..runtime.logs import filter_native_logs
+from ..server.config import ConfigError, add_arguments, from_args
+from .monitor import add_parser as add_monitor
+from .scan import add_arguments as add_scan_arguments
+from .scan import run_scan as scan
 
 LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold before anything loads
 
 
 def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    from .. import __version__
-
     try:
         return installed("deepfake-streamer")
     except PackageNotFoundError:
@@ -43,29 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="analyse video files faster than real time, and photos")
-    from .scan import add_arguments as add_scan_arguments
-
     add_scan_arguments(scan, _positive)
     scan.set_defaults(func=run_scan)
     serve = sub.add_parser("serve", help="serve the live webcam page (WebRTC) on http://localhost:8080/")
-    from ..server.config import add_arguments
-
     add_arguments(serve)
     serve.set_defaults(func=run_serve)
-    from .monitor import add_parser as add_monitor
-
     add_monitor(sub, _positive)
     add_calibrate(sub)
     for name in ("scan", "serve", "monitor"):
         add_detector_argument(sub.choices[name])
     fetch = sub.add_parser("fetch-assets", help="download the pinned third-party assets into the cache")
-    fetch.set_defaults(func=lambda _args: __import__("streamer.runtime.assets", fromlist=["main"]).main())
+    fetch.set_defaults(func=lambda _args: assets.main())
     return parser
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    from .scan import run_scan as scan
-
     return scan(args, load_model)
 
 
@@ -79,8 +82,6 @@ def add_calibrate(sub) -> None:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from ..files.calibration import CalibrationError, calibrate
-
     try:
         result = calibrate(load_model(args.model), args.footage, args.target_fpr, args.out,
                            log=lambda msg: print(msg, file=sys.stderr))
@@ -96,37 +97,22 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from ..server import serve
-    from ..server.config import from_args
+    from ..server import serve  # start-up cost: aiortc and the app load only for `serve`
 
     cfg = from_args(args)
     if cfg.ray:
-        from ..cluster.compat import ray
-
         ray()  # without the cluster extra: say how to install it, before anything starts
     serve(cfg, load_model(cfg.model_dir))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..runtime.assets import AssetError
-    from ..core.faces.detector import DetectorError
-    from ..cluster import ClusterError
-    from ..core.model import ModelError
-    from ..runtime.logs import filter_native_logs
-    from ..server.config import ConfigError
-    from ..media.video import MediaError
-
     args = build_parser().parse_args(argv)
     if args.command in LONG_RUNNING:
-        from ..runtime.memory import pin_mmap_threshold
-
-        pin_mmap_threshold()  # before the model and detectors load, so their freed buffers leave no holes
+        memory.pin_mmap_threshold()  # before the model and detectors load, so their freed buffers leave no holes
     filter_native_logs()
     try:
         if getattr(args, "detector", None):
-            from ..core.faces.detector import set_default_mode
-
             set_default_mode(args.detector)
         return int(args.func(args) or 0)
     except (MediaError, ModelError, AssetError, ConfigError, DetectorError, ClusterError, OSError) as exc:

@@ -8,12 +8,19 @@ import signal
 import sys
 from urllib.parse import urlsplit
 
-from ..runtime.netpolicy import AddressPolicy, PolicyError, check_url_host
-from ..live.status import Event, Status
+from ..cluster.compat import ray
+from ..cluster.placement import RayStreams
+from ..core import model_dir
 from ..live.manager import Monitor
-from ..live.mqtt import MqttError, from_args as mqtt_from_args
+from ..live.mqtt import MqttError, MqttPublisher
+from ..live.mqtt import from_args as mqtt_from_args
+from ..live.status import Event, Status
 from ..live.supervisor import StreamConfig
-from ..live.urls import check_url
+from ..live.urls import UrlError, check_url, install_log_redaction, redact, redact_value
+from ..live.webhook import WebhookSender
+from ..runtime.netpolicy import AddressPolicy, PolicyError, check_url_host
+from ..server.config import add_ray_argument, add_stream_arguments
+from ..storage.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction, positive) -> None:
@@ -24,15 +31,11 @@ def add_parser(sub: argparse._SubParsersAction, positive) -> None:
     p.add_argument("--alert-seconds", type=positive, default=2.0, help="how long a score must stay high (default 2)")
     p.add_argument("--webhook", metavar="URL", help="POST each alert as JSON to this URL")
     p.add_argument("--db", metavar="PATH", help="store alerts in this SQLite file")
-    from ..server.config import add_stream_arguments
-
     add_stream_arguments(p)  # --allow-http-streams, --allow-stream-hosts: the same names as in `serve`
     p.add_argument("--allow-http", dest="allow_http_streams", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--duration", type=positive, help="stop after this many seconds")
     p.add_argument("--results", action="store_true", help="also print every analysed frame's result")
     p.add_argument("--model", metavar="DIR")
-    from ..server.config import add_ray_argument
-
     add_ray_argument(p)
     p.set_defaults(func=run_monitor)
 
@@ -52,9 +55,6 @@ def policy(args: argparse.Namespace) -> AddressPolicy:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    from ..core.model_dir import load_model
-    from ..live.urls import UrlError, install_log_redaction, redact
-
     install_log_redaction()
     if "--allow-http" in sys.argv:
         print("warning: --allow-http is deprecated; use --allow-http-streams", file=sys.stderr)
@@ -80,24 +80,17 @@ def run_monitor(args: argparse.Namespace) -> int:
             return 2
     args.policy = rules
     if args.ray:
-        from ..cluster.compat import ray
-
         ray()  # without the cluster extra: say how to install it, before anything starts
     try:
         mqtt = mqtt_from_args(args)
     except MqttError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    model = load_model(args.model)
+    model = model_dir.load_model(args.model)
     return asyncio.run(_monitor(args, model, mqtt))
 
 
 async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
-    from ..storage.store import Store
-    from ..live.mqtt import MqttPublisher
-    from ..live.urls import redact_value
-    from ..live.webhook import WebhookSender
-
     mqtt = MqttPublisher(mqtt_cfg) if mqtt_cfg else None
     if mqtt:
         mqtt.start()
@@ -114,8 +107,6 @@ async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
         webhook.start()
     placer = None
     if args.ray:
-        from ..cluster.placement import RayStreams
-
         placer = await asyncio.to_thread(RayStreams, args.ray, model.dir)
     monitor = Monitor(model, emit, Store(args.db) if args.db else None, webhook, max_streams=len(args.urls),
                       placer=placer)

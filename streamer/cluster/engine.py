@@ -8,6 +8,7 @@ from ..core.inference import default_threads
 from ..core.model import Model
 from ..files.segments import Runner
 from ..files.segments.pool import SegmentPool
+from .scans import RayScans
 
 POOL_MIN_SECONDS = 60.0  # a single shorter file is scanned in this process: starting workers costs seconds
 
@@ -23,8 +24,6 @@ def scan_engine(model: Model, workers: int | None, ray_address: str | None, wort
     """``--ray ADDRESS``: the cluster's tasks; else ``workers`` processes (default: one per core), when the work
     is worth starting them for."""
     if ray_address:
-        from .scans import RayScans
-
         ray_scans = RayScans(ray_address, model.dir)
         return Engine(ray_scans.run, ray_scans.parts, ray_scans.close)
     workers = workers or default_threads()

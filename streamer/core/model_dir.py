@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .model import Model, ModelError
+
 PACKAGED_MODEL_DIR = Path(__file__).resolve().parents[1] / "default_model"  # in an installed wheel
 DEFAULT_MODEL_DIR = PACKAGED_MODEL_DIR if (PACKAGED_MODEL_DIR / "manifest.json").is_file() \
     else Path(__file__).resolve().parents[2] / "models" / "default"  # in a checkout
@@ -13,9 +15,7 @@ def model_dir(arg: str | None) -> Path:
     return Path(arg or os.environ.get("DFS_MODEL_DIR") or DEFAULT_MODEL_DIR)
 
 
-def load_model(arg: str | None, arena: bool = True):
-    from .model import Model, ModelError
-
+def load_model(arg: str | None, arena: bool = True) -> Model:
     path = model_dir(arg)
     if not (path / "manifest.json").is_file():
         raise ModelError(

@@ -19,7 +19,6 @@ the broker is away at most ``max_queued`` messages wait (more are dropped and co
 from __future__ import annotations
 
 import asyncio
-
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import paho.mqtt.client as mqtt
 from prometheus_client import Counter, Gauge
 
 from .urls import redact
@@ -112,8 +112,6 @@ class MqttPublisher:
     """Publishes the monitor's events; ``on_event`` is an event sink (call it on the event loop)."""
 
     def __init__(self, cfg: MqttConfig, max_queued: int = 200, score_every: float = 1.0):
-        import paho.mqtt.client as mqtt
-
         self.cfg, self.score_every = cfg, score_every
         self.connected = False
         self.sent = self.dropped = 0

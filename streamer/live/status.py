@@ -4,11 +4,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..core.analyzer import FrameResult
-    from .alerts import Alert
+from ..core.analyzer import FrameResult
+from .alerts import Alert
 
 
 class Status(StrEnum):
@@ -47,7 +45,7 @@ class StatusEvent:
 class ResultEvent:
     stream: str
     kind: str
-    result: "FrameResult"
+    result: FrameResult
     latency_ms: float
 
     def to_dict(self) -> dict:
@@ -57,7 +55,7 @@ class ResultEvent:
 
 @dataclass(frozen=True)
 class AlertEvent:
-    alert: "Alert"
+    alert: Alert
     kind: str = "rtsp"
 
     def to_dict(self) -> dict:

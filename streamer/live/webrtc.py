@@ -1,8 +1,6 @@
 """WebRTC sessions: one peer connection, data channel and live pipeline each, and their registry."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import asyncio
 import json
 import logging
@@ -21,12 +19,10 @@ from .pipeline import THREAD_PREFIX, Analysed, Pipeline, Sink
 from .sinks import EventSink
 from .status import Status, StatusEvent
 from . import aiortc_compat
-from .ice import rtc_configuration
+from .ice import PeerSettings, rtc_configuration
 from .signalling import OfferError, SessionLimitError
 from .track_source import TrackSource, answer_receive_only
 
-if TYPE_CHECKING:  # the server's settings, read by duck type: live/ sits below server/
-    from ..server.config import ServerConfig
 
 log = logging.getLogger(__name__)
 KIND = "webrtc"
@@ -164,10 +160,14 @@ def _rtp(pts: int, origin: int | None) -> int | None:
     return None if origin is None else (pts + origin) % (1 << 32)
 
 
+class SessionSettings(PeerSettings):
+    max_sessions: int
+
+
 class SessionManager:
     """Opens sessions up to the configured limit and keeps the counters /api/sessions reports."""
 
-    def __init__(self, cfg: ServerConfig, model: Model, emit: EventSink | None = None):
+    def __init__(self, cfg: SessionSettings, model: Model, emit: EventSink | None = None):
         self.cfg = cfg
         self.model = model
         self.emit = emit

@@ -11,7 +11,6 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole
@@ -20,7 +19,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from ..core.analyzer import Analyzer
 from ..core.model import Model
-from .ice import rtc_configuration
+from .ice import PeerSettings, rtc_configuration
 from .manager import Monitor, MonitorError
 from .signalling import OfferError, check_offer_sdp
 from .supervisor import StreamConfig
@@ -30,8 +29,6 @@ from .sinks import EventSink
 from .status import Status, StatusEvent
 from .track_source import TrackSource, answer_receive_only
 
-if TYPE_CHECKING:  # the server's settings, read by duck type: live/ sits below server/
-    from ..server.config import ServerConfig
 
 log = logging.getLogger(__name__)
 KIND = "whip"
@@ -97,7 +94,7 @@ class WhipStream(RunsPipeline):
 class WhipEndpoint:
     """The pushed streams by resource id; each also lives in the monitor under its name."""
 
-    def __init__(self, cfg: ServerConfig, monitor: Monitor):
+    def __init__(self, cfg: PeerSettings, monitor: Monitor):
         self.cfg, self.monitor = cfg, monitor
         self.streams: dict[str, WhipStream] = {}
         # Resources whose media already ended (senders often close the connection before their DELETE):

@@ -13,7 +13,9 @@ from ..runtime.memory import HeapTrimmer
 from ..runtime.metrics import observe_batch
 from ..core.model import Model
 from ..live.whip import WhipEndpoint
+from ..cluster.placement import RayStreams
 from ..live.manager import Monitor
+from ..live.mqtt import MqttPublisher
 from ..storage.retention import Pruned, Retention
 from ..storage.store import AsyncStore, Store
 from ..live import aiortc_compat
@@ -118,8 +120,6 @@ def start_mqtt(cfg: ServerConfig, hub: EventHub, store: Store) -> asyncio.Task |
     """The MQTT publisher follows the hub until it closes, then says offline and disconnects."""
     if cfg.mqtt is None:
         return None
-    from ..live.mqtt import MqttPublisher
-
     publisher = MqttPublisher(cfg.mqtt)
     publisher.start()
 
@@ -136,8 +136,6 @@ async def ray_placer(address: str | None, model: Model):
     """With ``--ray``: the placer that runs monitored streams on the cluster's nodes (streamer/cluster)."""
     if not address:
         return None
-    from ..cluster.placement import RayStreams
-
     return await asyncio.to_thread(RayStreams, address, model.dir)
 
 

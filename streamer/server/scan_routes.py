@@ -12,6 +12,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from ..files import timeline as timeline_io
+from ..files.report import render
 from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
 from .limits import Full, check_disk
@@ -177,8 +178,6 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 
 async def scan_report(request: web.Request) -> web.Response:
     """The self-contained HTML report of a finished scan (see streamer/files/report.py)."""
-    from ..files.report import render
-
     row = await _scan_or_404(request, with_timeline=True)
     if not row["timeline"]:
         return error(409, f"the scan is {row['status']}; its report is not ready")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ...core.faces.detector import configured_mode, set_default_mode
 from ...core.model import Model
+from ...runtime.logs import filter_native_logs
 from .plan import Segment
 from .worker import Cancelled, SegmentResult, scan_segment
 
@@ -28,8 +29,6 @@ _cancelled = None
 
 def _init(model_dir: str, queue, cancelled, detector: str | None) -> None:
     global _model, _queue, _cancelled
-    from ...runtime.logs import filter_native_logs
-
     filter_native_logs()
     if detector:
         set_default_mode(detector)  # the parent's --detector: a segment is scanned as the whole file would be
