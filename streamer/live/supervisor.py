@@ -146,9 +146,14 @@ class StreamSupervisor(RunsPipeline):
             return got, f"{type(exc).__name__}: {exc}"
 
     def snapshot(self) -> dict:
-        return {**self.cfg.to_dict(), "kind": KIND, **self.pipeline.snapshot(), "connects": self.source.connects,
-                "reconnects": self.source.reconnects, "last_frame_at": self.pipeline.last_frame_at,
-                "latest": self.pipeline.latest}
+        return stream_snapshot(self.cfg, KIND, self.pipeline, self.source.connects, self.source.reconnects)
+
+
+def stream_snapshot(cfg: StreamConfig, kind: str, pipeline: Pipeline, connects: int, reconnects: int,
+                    **extra: object) -> dict:
+    """The one shape every monitored stream (pulled or pushed) reports in /api/streams and /metrics."""
+    return {**cfg.to_dict(), "kind": kind, **pipeline.snapshot(), "connects": connects, "reconnects": reconnects,
+            "last_frame_at": pipeline.last_frame_at, **extra, "latest": pipeline.latest}
 
 
 def _describe(exc: av.error.FFmpegError, got_frames: bool, quiet: float, cfg: StreamConfig) -> str:

@@ -22,7 +22,7 @@ from ..core.model import Model
 from .ice import PeerSettings, rtc_configuration
 from .manager import Monitor, MonitorError
 from .signalling import OfferError, check_offer_sdp
-from .supervisor import StreamConfig
+from .supervisor import StreamConfig, stream_snapshot
 from .pipeline import Pipeline, RunsPipeline, Sink
 from .rate import AdaptiveRate
 from .sinks import EventSink
@@ -86,9 +86,7 @@ class WhipStream(RunsPipeline):
         await self.pc.close()
 
     def snapshot(self) -> dict:
-        return {**self.cfg.to_dict(), "kind": KIND, **self.pipeline.snapshot(), "connects": 1, "reconnects": 0,
-                "last_frame_at": self.pipeline.last_frame_at, "low_latency": self.low_latency, "started": self.started,
-                "latest": self.pipeline.latest}
+        return stream_snapshot(self.cfg, KIND, self.pipeline, 1, 0, low_latency=self.low_latency, started=self.started)
 
 
 class WhipEndpoint:
