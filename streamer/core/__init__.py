@@ -1,1 +1,1 @@
-"""Analysis of one frame: face detection, tracking, the quality gate, the model and its inference, scoring; the Analyzer."""
+"""Analysis of one frame: faces, tracker, quality gate, model and inference, scoring; the Analyzer."""

@@ -1,1 +1,1 @@
-"""Recorded files: scans of videos and photos, their timeline, report and calibration, and split scans (segments/)."""
+"""Recorded files: video and photo scans, their timeline, report and calibration; split scans (segments/)."""

@@ -1,1 +1,1 @@
-"""Live streams: the one pipeline, its sinks, status and events, alerts and their notifiers, the stream registry, and the RTSP, WebRTC and WHIP sources."""
+"""Live streams: the one pipeline, its sinks, status/events, alerts, stream registry; RTSP, WebRTC, WHIP sources."""
