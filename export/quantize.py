@@ -23,8 +23,8 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
                                       quantize_static)
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from streamer.assets import sha256_file
-from streamer.model import INT8, Model
+from streamer.runtime.assets import sha256_file
+from streamer.core.model import INT8, Model
 
 INT8_FILE = "encoder.int8.onnx"
 QUANTIZED_OPS = ["Conv", "Add", "Clip"]

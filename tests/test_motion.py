@@ -1,9 +1,9 @@
 import numpy as np
 
-from streamer.faces import FaceDetector
-from streamer.faces.tiles import iou
-from streamer.motion import FaceFollower, FollowConfig
-from streamer.sources import file_frames
+from streamer.core.faces import FaceDetector
+from streamer.core.faces.tiles import iou
+from streamer.core.motion import FaceFollower, FollowConfig
+from streamer.media.video import file_frames
 
 
 def frames_of(clip, name: str, count: int):
@@ -54,7 +54,7 @@ def test_a_face_that_cannot_be_followed_is_detected_again():
     rng = np.random.default_rng(0)
     texture = rng.integers(0, 255, (120, 160), np.uint8)
     noise = rng.integers(0, 255, (120, 160), np.uint8)
-    from streamer.faces import Face
+    from streamer.core.faces import Face
 
     face = Face(np.array([40, 30, 100, 100], np.float32),
                 np.array([[55, 50], [85, 50], [70, 65], [70, 80], [45, 55], [95, 55]], np.float32), 0.9)
