@@ -2,7 +2,9 @@
 
 The directory holds ``manifest.json`` (see the README's model contract), ``encoder.onnx``
 (``crops`` [N,3,S,S] -> ``embedding`` [N,D], ``frame_score`` [N]) and ``temporal.onnx``
-(``embeddings`` [B,T,D] -> ``window_score`` [B]); scores are fake probabilities.
+(``embeddings`` [B,T,D] -> ``window_score`` [B]); scores are fake probabilities. It may also hold
+``encoder.int8.onnx`` (``files.encoder_int8``, made by ``python -m export.quantize``); the manifest's
+``encoder_precision`` (``float`` or ``int8``, default ``float``) says which encoder runs.
 """
 from __future__ import annotations
 
@@ -20,6 +22,16 @@ class ModelError(RuntimeError):
     """A model directory is missing, incomplete or fails its checksums."""
 
 
+FLOAT, INT8 = "float", "int8"
+ENCODER_ROLES = {FLOAT: "encoder", INT8: "encoder_int8"}
+
+
+def check_precision(precision: str) -> str:
+    if precision not in ENCODER_ROLES:
+        raise ValueError(f"encoder_precision must be one of {', '.join(ENCODER_ROLES)}, not {precision!r}")
+    return precision
+
+
 @dataclass(frozen=True)
 class Manifest:
     input_size: int
@@ -35,6 +47,7 @@ class Manifest:
     name: str = "model"
     version: str = "0"
     metrics: dict = field(default_factory=dict)
+    encoder_precision: str = FLOAT
 
     @classmethod
     def load(cls, model_dir: Path) -> "Manifest":
@@ -50,9 +63,15 @@ class Manifest:
                 crop_margin=float(raw["crop_margin"]), files=dict(raw["files"]),
                 name=str(raw.get("name", "model")), version=str(raw.get("version", "0")),
                 metrics=dict(raw.get("metrics", {})),
+                encoder_precision=check_precision(str(raw.get("encoder_precision", FLOAT))),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid manifest {path}: {exc}") from exc
+
+    def encoder_role(self, precision: str | None = None) -> str:
+        """The ``files`` entry of the encoder to run: the manifest's choice unless ``precision`` says otherwise."""
+        return ENCODER_ROLES[check_precision(precision or self.encoder_precision)]
+
 
 
 def providers() -> list[str]:
@@ -77,22 +96,29 @@ def _session(path: Path, threads: int, arena: bool = True) -> ort.InferenceSessi
 
 
 class Model:
-    """Encoder and temporal head of one model directory."""
+    """Encoder and temporal head of one model directory; ``precision`` overrides the manifest's
+    ``encoder_precision`` (to compare the float and int8 encoders on the same faces)."""
 
-    def __init__(self, model_dir: Path | str, threads: int = 1, verify: bool = True, arena: bool = True):
+    def __init__(self, model_dir: Path | str, threads: int = 1, verify: bool = True, arena: bool = True,
+                 precision: str | None = None):
         self.dir = Path(model_dir)
         self.manifest = Manifest.load(self.dir)
+        try:
+            encoder = self.manifest.encoder_role(precision)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from exc
+        self.precision = next(p for p, r in ENCODER_ROLES.items() if r == encoder)
         paths = {}
-        for role in ("encoder", "temporal"):
+        for role, key in ((encoder, "encoder"), ("temporal", "temporal")):
             entry = self.manifest.files.get(role)
             if not entry:
-                raise ModelError(f"manifest lists no {role} file")
+                raise ModelError(f"manifest lists no {role} file" + (": make one with `python -m export.quantize DIR`" if role == "encoder_int8" else ""))
             path = self.dir / entry["path"]
             if not path.is_file():
                 raise ModelError(f"{path} is missing")
             if verify and sha256_file(path) != entry["sha256"]:
                 raise ModelError(f"{path.name} does not match the checksum in manifest.json")
-            paths[role] = path
+            paths[key] = path
         self._encoder = _session(paths["encoder"], threads, arena)
         self._temporal = _session(paths["temporal"], threads, arena)
         m = self.manifest

@@ -13,7 +13,7 @@ from ..media.video import VideoInfo
 
 SCHEMA_VERSION = 1
 CSV_FIELDS = ["pts", "frame_index", "track_id", "x0", "y0", "x1", "y1", "detector_score",
-              "frame_score", "window_score", "score", "verdict", "reason"]
+              "frame_score", "window_score", "score", "verdict", "reason", "carried"]
 
 
 def schema() -> dict:
@@ -59,7 +59,8 @@ def csv_rows(timeline: dict):
         for face in frame["faces"]:
             x0, y0, x1, y1 = face["box"]
             yield [frame["pts"], frame["frame_index"], face["track_id"], x0, y0, x1, y1, face["detector_score"],
-                   face["frame_score"], face["window_score"], face["score"], face["verdict"], face.get("reason")]
+                   face["frame_score"], face["window_score"], face["score"], face["verdict"], face.get("reason"),
+                   int(face.get("carried", False))]
 
 
 def write_csv_to(out: TextIO, timelines: list[dict], source_column: bool = False) -> None:
