@@ -13,6 +13,7 @@ from ..monitor.manager import Monitor
 from ..store import AsyncStore
 from .config import ServerConfig
 from .events import EventHub
+from .ice import IcePlan
 from .limits import Slots
 from .scans import ScanService
 from .sessions import SessionManager
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .whip_routes import WhipEndpoint  # imports these keys itself
 
 CFG_KEY = web.AppKey("cfg", ServerConfig)
+ICE_KEY = web.AppKey("ice", IcePlan)
 MODEL_KEY = web.AppKey("model", Model)
 INFERENCE_KEY = web.AppKey("inference", BatchedModel)
 SESSIONS_KEY = web.AppKey("sessions", SessionManager)
