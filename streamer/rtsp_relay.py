@@ -1,7 +1,7 @@
 """A loopback relay for one RTSP(S) stream, so that FFmpeg never connects anywhere itself.
 
-FFmpeg is given ``rtsp://127.0.0.1:PORT/...`` and talks to the relay; for each connection it gets, the relay
-makes the one connection to the camera through ``connect_checked`` (TLS for rtsps) and passes the bytes on.
+FFmpeg is given ``rtsp://127.0.0.1:PORT/...`` and talks to the relay; for the one connection it accepts, the
+relay makes the one connection to the camera through ``connect_checked`` (TLS for rtsps) and passes the bytes on.
 Its answers are passed on unless they carry a redirect, which FFmpeg would follow to any address. In TCP
 mode (the only one used) FFmpeg sends every later request (SETUP, PLAY...) over this same connection.
 """
@@ -31,14 +31,15 @@ class RtspRelay:
         threading.Thread(target=self._accept, name=f"rtsp-relay-{self.port}", daemon=True).start()
 
     def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            if not self._track(client):
-                return
-            threading.Thread(target=self._serve, args=(client,), name=f"rtsp-relay-{self.port}", daemon=True).start()
+        """One connection: FFmpeg makes one per open (TCP transport), and no other local process gets one."""
+        try:
+            client, _ = self._listener.accept()
+        except OSError:
+            return
+        finally:
+            _close(self._listener)
+        if self._track(client):
+            self._serve(client)
 
     def _track(self, sock: socket.socket) -> bool:
         with self._lock:
