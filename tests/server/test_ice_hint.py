@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from streamer.model import Model
-from streamer.server.ice import IcePlan
+from streamer.core.model import Model
+from streamer.live.ice import IcePlan
 
 from .api import api_client
 from .browser_session import ROOT, _unshare, only_loopback
