@@ -63,4 +63,5 @@ class IcePlan:
 
 def ice_plan(cfg: PeerSettings) -> IcePlan:
     """What this process offers now (call after ``aiortc_compat.restrict_host_addresses``)."""
-    return IcePlan(tuple(aiortc_compat.host_addresses()), any(s.urls.lower().startswith("turn") for s in cfg.ice_servers))
+    relayed = any(s.urls.lower().startswith("turn") for s in cfg.ice_servers)
+    return IcePlan(tuple(aiortc_compat.host_addresses()), relayed)
