@@ -14,8 +14,8 @@ import socket
 import threading
 import time
 
-from streamer.netpolicy import AddressPolicy
-from streamer.rtsp_relay import RtspRelay
+from streamer.runtime.netpolicy import AddressPolicy
+from streamer.runtime.rtsp_relay import RtspRelay
 
 
 def camera(total: int, packet: int) -> int:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from streamer.netpolicy import REFUSED, AddressPolicy, PolicyError, connect_checked, parse_networks, url_host
+from streamer.runtime.netpolicy import REFUSED, AddressPolicy, PolicyError, connect_checked, parse_networks, url_host
 from tests.server.bad_servers import Listener
 
 ALWAYS = ["169.254.169.254", "169.254.0.1", "fe80::1", "fd00:ec2::254", "100.100.100.200", "224.0.0.1", "ff02::1",

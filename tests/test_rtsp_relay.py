@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
-from streamer.netpolicy import AddressPolicy
-from streamer.rtsp_relay import RtspRelay
+from streamer.runtime.netpolicy import AddressPolicy
+from streamer.runtime.rtsp_relay import RtspRelay
 
 
 @pytest.fixture

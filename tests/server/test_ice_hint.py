@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from streamer.model import Model
-from streamer.server.ice import IcePlan
+from streamer.core.model import Model
+from streamer.live.ice import IcePlan
 
 from .api import api_client
 from .browser_session import ROOT, _unshare, only_loopback
@@ -50,8 +50,9 @@ def test_ice_hint_in_a_loopback_only_namespace():
     if variant is None:
         pytest.skip(f"no network namespace: {why}")
     inner = f"exec {sys.executable} -m pytest -q -p no:cacheprovider {Path(__file__).relative_to(ROOT)} -k isolated"
+    # generous: on a loaded machine the inner pytest is slow to import
     proc = subprocess.run([*variant, "--", "sh", "-c", f"ip link set lo up && {inner}"], cwd=ROOT,
-                          env={**os.environ, "DFS_ICE_NETNS": "1"}, capture_output=True, text=True, timeout=480)  # a loaded machine is slow to import
+                          env={**os.environ, "DFS_ICE_NETNS": "1"}, capture_output=True, text=True, timeout=480)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert "2 passed" in proc.stdout, proc.stdout[-2000:]
 

@@ -10,8 +10,8 @@ import ssl
 import av
 import pytest
 
-from streamer.assets import asset_path
-from streamer.netpolicy import REDIRECT, REFUSED
+from streamer.runtime.assets import asset_path
+from streamer.runtime.netpolicy import REDIRECT, REFUSED
 
 from .api import api_client
 from .bad_servers import HlsServer, Listener, RedirectingRtsp, ts_segment
