@@ -140,6 +140,12 @@ async function loadConfig() {
   ui.thresholdHint.textContent = `fake above ${m.threshold.toFixed(2)}`;
   ui.modelLine.textContent = `Model ${m.name} v${m.version}. Scores are the probability that a face is synthetic; ` +
     `within ±${m.uncertainMargin.toFixed(2)} of the threshold the verdict is uncertain.`;
+  showNotice(iceHint());
+}
+
+// The server's word when no address it offers for video can be reached from this browser (else "").
+function iceHint() {
+  return state.config?.ice?.hint || "";
 }
 
 async function listCameras() {
@@ -199,6 +205,7 @@ async function start() {
   try {
     if (!navigator.mediaDevices?.getUserMedia) throw new Error("This browser cannot share a camera here: open the page over https or on localhost.");
     if (!state.config) await loadConfig();
+    showNotice(iceHint());
     setState("camera", "Starting camera…");
     const stream = state.stream = await openCamera(ui.camera.value);
     if (!state.running) { stream.getTracks().forEach((t) => t.stop()); return; } // stopped meanwhile
@@ -219,7 +226,7 @@ async function start() {
     pc.onconnectionstatechange = () => {
       if (state.pc !== pc) return;
       if (pc.connectionState === "connected") setState("live", "Live");
-      else if (pc.connectionState === "failed") fail("The connection to the server failed (ICE). Check the network or the server's ICE settings.");
+      else if (pc.connectionState === "failed") fail(iceHint() || "The connection to the server failed (ICE). Check the network or the server's ICE settings.");
       else if (pc.connectionState === "disconnected") setState("connecting", "Reconnecting…");
     };
     await pc.setLocalDescription(await pc.createOffer());
@@ -269,7 +276,7 @@ function tapEncoder(sender) {
 function watchConnection(pc, channel, seconds) {
   setTimeout(() => {
     if (state.pc !== pc || !state.running) return;
-    if (pc.connectionState !== "connected") fail(`No connection to the server within ${seconds} s: ICE did not succeed (state: ${pc.connectionState}). Check the network, a firewall, or the server's ICE settings.`);
+    if (pc.connectionState !== "connected") fail(`No connection to the server within ${seconds} s: ICE did not succeed (state: ${pc.connectionState}). ${iceHint() || "Check the network, a firewall, or the server's ICE settings."}`);
     else if (channel.readyState !== "open") fail(`The results channel did not open within ${seconds} s: the server cannot send scores.`);
   }, seconds * 1000);
 }

@@ -23,7 +23,8 @@ from .config import ServerConfig
 from . import listen
 from .events import EventHub
 from .limits import Slots
-from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
+from ..live.ice import IcePlan, ice_plan
+from .keys import (CFG_KEY, HUB_KEY, ICE_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
                    THUMBNAILS_KEY, TRIMMER_KEY, UPLOADS_KEY, WHIP_KEY)
 from .metrics import add_metrics
 from .restore import restore_streams
@@ -63,6 +64,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     """Start every service in dependency order; close them in reverse, whatever was running."""
     cfg = app[CFG_KEY]
     aiortc_compat.restrict_host_addresses(cfg.ice_addresses)
+    plan = app[ICE_KEY] = ice_plan(cfg)
+    announce_ice(plan)
     inference = app[INFERENCE_KEY] = BatchedModel(app[MODEL_KEY], on_batch=observe_batch)  # one for every stream
     hub = app[HUB_KEY] = EventHub()
     sync_store = Store(cfg.data_dir / "deepfake-streamer.sqlite")
@@ -99,6 +102,14 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         store.close()
         inference.close()
         aiortc_compat.restore_host_addresses()
+
+
+def announce_ice(plan: IcePlan) -> None:
+    """Say at start-up where webcam video can reach the server, and loudly when nowhere."""
+    if hint := plan.hint(client_is_local=True):
+        log.warning("%s. %s", plan.summary(), hint)
+    else:
+        log.info("%s", plan.summary())
 
 
 async def start_retention(cfg: ServerConfig, store: Store, scans: ScanService, hub: EventHub) -> asyncio.Task | None:

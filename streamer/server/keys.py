@@ -12,12 +12,14 @@ from ..live.whip import WhipEndpoint
 from ..storage.store import AsyncStore
 from .config import ServerConfig
 from .events import EventHub
+from ..live.ice import IcePlan
 from .limits import Slots
 from .scans import ScanService
 from ..live.webrtc import SessionManager
 from .thumbnails import Thumbnails
 
 CFG_KEY = web.AppKey("cfg", ServerConfig)
+ICE_KEY = web.AppKey("ice", IcePlan)
 MODEL_KEY = web.AppKey("model", Model)
 INFERENCE_KEY = web.AppKey("inference", BatchedModel)
 SESSIONS_KEY = web.AppKey("sessions", SessionManager)

@@ -8,8 +8,8 @@ from aiohttp import web
 from ..files.report import TRACK_COLOURS, WORST_MOMENTS
 from ..live.status import STATUS_TEXT
 from .config import ServerConfig
-from .auth import access_middleware, add_auth_routes
-from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
+from .auth import access_middleware, add_auth_routes, is_loopback
+from .keys import CFG_KEY, ICE_KEY, MODEL_KEY, SESSIONS_KEY
 from .limits import rate_limit_middleware
 from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
@@ -101,9 +101,10 @@ async def sessions(request: web.Request) -> web.Response:
 
 
 async def config(request: web.Request) -> web.Response:
-    cfg, manifest = request.app[CFG_KEY], request.app[MODEL_KEY].manifest
+    cfg, manifest, ice = request.app[CFG_KEY], request.app[MODEL_KEY].manifest, request.app[ICE_KEY]
     return web.json_response({
         "iceServers": [s.to_page() for s in cfg.ice_servers], "maxSessions": cfg.max_sessions,
+        "ice": {"addresses": list(ice.addresses), "hint": ice.hint(is_loopback(request.remote or ""))},
         "connectTimeout": cfg.connect_timeout, "statuses": {str(k): v for k, v in STATUS_TEXT.items()},
         "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
                   "uncertainMargin": manifest.uncertain_margin, "window": manifest.window},
