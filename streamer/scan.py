@@ -36,7 +36,7 @@ def scan_file(path: Path, model: Model, fps: float | None = None, progress: Prog
             progress(0.0, 1)
         return result
     info = probe(path)
-    analyzer = Analyzer(model, detector=FaceDetector(mode=detector))
+    analyzer = Analyzer(model, detector=FaceDetector(mode=detector), heat=True)
     results = []
     try:
         for frame in file_frames(path, fps):
