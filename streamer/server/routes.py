@@ -5,6 +5,7 @@ import logging
 
 from aiohttp import web
 
+from ..report import TRACK_COLOURS, WORST_MOMENTS
 from ..status import STATUS_TEXT
 from .config import ServerConfig
 from .auth import access_middleware, add_auth_routes
@@ -106,6 +107,9 @@ async def config(request: web.Request) -> web.Response:
         "connectTimeout": cfg.connect_timeout, "statuses": {str(k): v for k, v in STATUS_TEXT.items()},
         "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
                   "uncertainMargin": manifest.uncertain_margin, "window": manifest.window},
+        # The rules the pages draw by, written once here: a score's verdict, how many worst moments, track colours.
+        "verdict": {"threshold": manifest.threshold, "uncertain_margin": manifest.uncertain_margin},
+        "worst_moments": WORST_MOMENTS, "track_colours": TRACK_COLOURS,
     })
 
 
