@@ -132,7 +132,8 @@ export function drawFace(ctx, box, face, rect, taken = []) {
   ctx.fill();
   ctx.fillStyle = "#0b0e12";
   ctx.fillText(label, tx + 8, ty + 16.5);
-  return { track_id: face.track_id, score: face.score, verdict: face.verdict, label, ...box };
+  return { track_id: face.track_id, score: face.score, verdict: face.verdict, label, ...box,
+    labelBox: { x: tx, y: ty, w: tw, h: th } };
 }
 
 const overlaps = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;

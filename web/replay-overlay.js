@@ -44,7 +44,8 @@ export function drawOverlay(frame) {
       drawn.push(drawFace(ctx, box, face, rect, taken));
     }
   }
-  const round = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? +v.toFixed(2) : v]));
+  const round = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k,
+    typeof v === "number" ? +v.toFixed(2) : v && typeof v === "object" ? round(v) : v]));
   ui.overlay.dataset.boxes = JSON.stringify(drawn.map(round));
   ui.overlay.dataset.picture = rect ? JSON.stringify(round(rect)) : "";
   ui.overlay.dataset.heat = String(heats);
