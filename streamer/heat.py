@@ -51,3 +51,10 @@ def overlay(crop: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """An RGB crop with the heat drawn over it, semi-transparent: cool cells stay clear."""
     rgb, alpha = colours(grid, crop.shape[0])
     return np.clip(crop.astype(np.float32) * (1.0 - alpha) + rgb * alpha, 0, 255).astype(np.uint8)
+
+
+def overlay_jpeg(image: np.ndarray, box: list[float], margin: float, text: str, quality: int = 85) -> bytes:
+    """JPEG of a face's crop square from an RGB picture with its heat (hex digits) drawn over it."""
+    shown = overlay(cut(image, box, margin), decode(text))
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return data.tobytes() if ok else b""

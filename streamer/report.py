@@ -114,28 +114,17 @@ def pictures(media: Path | None, moments: list[dict], still: bool) -> dict[int, 
     return images
 
 
-def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, bytes]:
-    """JPEG crops of the moments' faces, by position in ``moments``; none when the file is gone."""
+def crops(images: dict[int, np.ndarray], moments: list[dict]) -> dict[int, bytes]:
+    """JPEG crops of the moments' faces, by position in ``moments``, from their frames (``pictures``)."""
     from .monitor.alerts import snapshot
 
-    images = pictures(media, moments, still)
     return {i: snapshot(images[m["frame_index"]], m["box"]) for i, m in enumerate(moments) if m["frame_index"] in images}
 
 
-def heat_crops(media: Path | None, moments: list[dict], still: bool, margin: float) -> dict[int, bytes]:
+def heat_crops(images: dict[int, np.ndarray], moments: list[dict], margin: float) -> dict[int, bytes]:
     """JPEGs of the moments' crop squares with the model's heatmap over them, for moments whose face has one."""
-    import cv2
-
-    with_heat = [m for m in moments if m.get("heat")]
-    images = pictures(media, with_heat, still)
-    out = {}
-    for i, m in enumerate(moments):
-        if m.get("heat") and m["frame_index"] in images:
-            shown = heat.overlay(heat.cut(images[m["frame_index"]], m["box"], margin), heat.decode(m["heat"]))
-            ok, data = cv2.imencode(".jpg", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
-            if ok:
-                out[i] = data.tobytes()
-    return out
+    return {i: heat.overlay_jpeg(images[m["frame_index"]], m["box"], margin, m["heat"])
+            for i, m in enumerate(moments) if m.get("heat") and m["frame_index"] in images}
 
 
 def plot_svg(timeline: dict, width: int = 860, height: int = 200) -> str:
@@ -235,8 +224,9 @@ def _moments(timeline: dict, media: Path | None) -> str:
     moments = worst_moments(timeline, count=12 if still else WORST_MOMENTS)
     if not moments:
         return ""
-    images = crops(media, moments, still)
-    heated = heat_crops(media, moments, still, timeline["model"].get("crop_margin", 0.25))
+    frames = pictures(media, moments, still)
+    images = crops(frames, moments)
+    heated = heat_crops(frames, moments, timeline["model"].get("crop_margin", 0.25))
     items = []
     for i, m in enumerate(moments):
         img = (f'<img alt="face #{m["track_id"]}" style="border-color:{VERDICT_COLOURS[m["verdict"]]}" '
