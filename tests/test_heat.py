@@ -6,13 +6,14 @@ import jsonschema
 import numpy as np
 import pytest
 
-from streamer import heat
-from streamer.analyzer import Analyzer
 from streamer.cli import DEFAULT_MODEL_DIR
-from streamer.model import Model, ModelError
-from streamer.report import render, worst_moments
-from streamer.scan import scan_file
-from streamer.timeline import schema
+from streamer.core import heat
+from streamer.core.analyzer import Analyzer
+from streamer.core.model import Model, ModelError
+from streamer.files.report import render, worst_moments
+from streamer.files.scan import scan_file
+from streamer.files.timeline import schema
+from streamer.media.video import file_frames
 
 from .test_report import assert_self_contained, images_of
 
@@ -98,8 +99,6 @@ def test_a_file_scan_stores_each_scored_face_heat(heat_model, clip):
 
 
 def test_live_analysis_keeps_no_heat(heat_model, clip):
-    from streamer.sources import file_frames
-
     analyzer = Analyzer(heat_model)  # live streams: no heat asked for
     try:
         results = [analyzer.process(f) for f in file_frames(clip("single_face.mp4"), 5)]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from streamer import heat
-from streamer.model import Model
-from streamer.store import Store
+from export.random_model import write_random_model
+from streamer.core import heat
+from streamer.core.model import Model
+from streamer.storage.store import Store
 
-from tests.random_model import write_random_model
 from tests.server.conftest import loopback_config
 from tests.server.pages_browser import PageLog, PageServer, chromium, open_page, screenshot
 
