@@ -106,3 +106,21 @@ def test_warm_up_at_the_limit_then_no_model_call_above_it(random_model):
     cold = BatchedModel(SpyModel(random_model), warm=False)
     cold.close()
     assert cold.model.sizes == {"encode": [], "temporal": []}
+
+
+def test_heatmaps_are_batched_with_their_encodings(heat_model, random_model):
+    service = BatchedModel(heat_model, max_batch=4)
+    try:
+        crops = np.random.default_rng(3).integers(0, 256, (6, 64, 64, 3), dtype=np.uint8)
+        emb, score, grid = service.encode_full(crops)  # more than one batch: sliced and joined again
+        want = heat_model.encode_full(crops)
+        assert service.heatmap_size == 8 and grid.shape == (6, 8, 8)
+        for got, expected in zip((emb, score, grid), want):
+            assert np.allclose(got, expected, atol=1e-5)
+    finally:
+        service.close()
+    plain = BatchedModel(random_model)
+    try:
+        assert plain.heatmap_size is None and plain.encode_full(crops[:, :64, :64])[2] is None
+    finally:
+        plain.close()

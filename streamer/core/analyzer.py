@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import heat as heatmap
 from .faces import Face, FaceDetector, align_crop
 from ..runtime.metrics import ANALYSIS_SECONDS
 from .model import Model
@@ -34,6 +35,7 @@ class FaceResult:
     reason: str | None = None
     new_window: bool = False  # window_score was computed on this frame (not serialised)
     carried: bool = False  # not encoded: the track's last scores, carried to this frame
+    heat: str | None = None  # the model's heatmap of the crop, hex digits (heat.py); only from models that have one
 
     def to_dict(self) -> dict:
         out = {
@@ -44,6 +46,8 @@ class FaceResult:
         }
         if self.carried:
             out["carried"] = True
+        if self.heat is not None:
+            out["heat"] = self.heat
         return out
 
 
@@ -113,8 +117,9 @@ class Analyzer:
     def __init__(self, model: Model, detector: FaceDetector | None = None, tracker: Tracker | None = None,
                  smoothing_seconds: float = 1.0, source: str = "file", keep_summaries: int | None = None,
                  quality: QualityConfig | None = None, threshold: float | None = None,
-                 sampling: Sampling = EVERY_FRAME):
+                 sampling: Sampling = EVERY_FRAME, heat: bool = False):
         self.model = model
+        self.heat = heat and model.manifest.heatmap_size is not None  # file scans keep each face's heatmap
         self.keep_summaries = keep_summaries  # live streams: only the newest tracks' summaries
         self._latency = ANALYSIS_SECONDS.labels(source)
         m = model.manifest
@@ -169,7 +174,12 @@ class Analyzer:
 
     def _score(self, frame: Frame, matched: list[tuple[Track, Face]]) -> list[tuple[int, FaceResult]]:
         crops = np.stack([self._crop(frame.image, face) for _, face in matched])
-        embeddings, frame_scores = self.model.encode(crops)
+        if self.heat:
+            embeddings, frame_scores, grids = self.model.encode_full(crops)
+            heats = [heatmap.encode(g) for g in grids]
+        else:
+            embeddings, frame_scores = self.model.encode(crops)
+            heats = [None] * len(crops)
         scorers = [self.scorers.setdefault(t.id, TrackScorer(self.cfg)) for t, _ in matched]
         due = [i for i, s in enumerate(scorers) if s.add(embeddings[i], frame_scores[i])]
         window_scores = self.model.temporal(np.stack([scorers[i].window() for i in due])) if due else []
@@ -178,7 +188,8 @@ class Analyzer:
         for i, ((track, face), scorer) in enumerate(zip(matched, scorers)):
             score = scorer.update(frame.pts, by_index.get(i))
             out.append((track.id, FaceResult(track.id, face.box.tolist(), face.score, scorer.frame_score,
-                                             scorer.window_score, score, scorer.verdict, None, i in by_index)))
+                                             scorer.window_score, score, scorer.verdict, None, i in by_index,
+                                             heats[i])))
             self._summarise(track)
         return out
 

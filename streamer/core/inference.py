@@ -26,7 +26,7 @@ from .model import Manifest, Model
 
 @dataclass
 class _Request:
-    kind: str  # "encode" | "temporal"
+    kind: str  # one of KINDS
     data: np.ndarray
     caller: int = 0
     future: Future = field(default_factory=Future)
@@ -48,6 +48,7 @@ class BatchStats:
         return self.items / self.calls if self.calls else 0.0
 
 
+KINDS = ("encode", "encode_full", "temporal")  # encode_full: encode plus the heatmap (file scans)
 MAX_BATCH = 8  # items per model call: per-crop CPU as low as at 16 (and below 32), arena a quarter
 
 
@@ -62,7 +63,7 @@ class BatchedModel:
                  warm: bool = True):
         self.model, self.max_batch, self.max_wait = model, max_batch, max_wait
         self.manifest: Manifest = model.manifest
-        self.stats = {"encode": BatchStats(), "temporal": BatchStats()}
+        self.stats = {kind: BatchStats() for kind in KINDS}
         self._on_batch = on_batch
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._callers: dict[int, float] = {}  # thread id -> last request time
@@ -82,6 +83,15 @@ class BatchedModel:
     def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._submit("encode", crops)
 
+    @property
+    def heatmap_size(self) -> int | None:
+        return self.model.heatmap_size
+
+    def encode_full(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        if self.model.heatmap_size is None:
+            return (*self.encode(crops), None)
+        return self._submit("encode_full", crops)
+
     def temporal(self, windows: np.ndarray) -> np.ndarray:
         return self._submit("temporal", windows)
 
@@ -97,7 +107,7 @@ class BatchedModel:
 
     def _serve(self) -> None:
         while (first := self._queue.get()) is not None:
-            pending = {"encode": [], "temporal": []}
+            pending: dict[str, list[_Request]] = {kind: [] for kind in KINDS}
             pending[first.kind].append(first)
             deadline = time.perf_counter() + self.max_wait
             stop = self._gather(pending, deadline)

@@ -1,7 +1,8 @@
 """ONNX Runtime sessions for a model directory: a crop encoder and a temporal head.
 
 The directory holds ``manifest.json`` (see the README's model contract), ``encoder.onnx``
-(``crops`` [N,3,S,S] -> ``embedding`` [N,D], ``frame_score`` [N]) and ``temporal.onnx``
+(``crops`` [N,3,S,S] -> ``embedding`` [N,D], ``frame_score`` [N], and, when the manifest has ``heatmap_size`` H,
+``heatmap`` [N,1,H,H]: per cell of the aligned crop, the probability that it is blended) and ``temporal.onnx``
 (``embeddings`` [B,T,D] -> ``window_score`` [B]); scores are fake probabilities. It may also hold
 ``encoder.int8.onnx`` (``files.encoder_int8``, made by ``python -m export.quantize``); the manifest's
 ``encoder_precision`` (``float`` or ``int8``, default ``float``) says which encoder runs.
@@ -48,6 +49,7 @@ class Manifest:
     version: str = "0"
     metrics: dict = field(default_factory=dict)
     encoder_precision: str = FLOAT
+    heatmap_size: int | None = None  # the encoder's heatmap output is H x H; None: no heatmap
 
     @classmethod
     def load(cls, model_dir: Path) -> "Manifest":
@@ -64,6 +66,7 @@ class Manifest:
                 name=str(raw.get("name", "model")), version=str(raw.get("version", "0")),
                 metrics=dict(raw.get("metrics", {})),
                 encoder_precision=check_precision(str(raw.get("encoder_precision", FLOAT))),
+                heatmap_size=int(raw["heatmap_size"]) if raw.get("heatmap_size") is not None else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid manifest {path}: {exc}") from exc
@@ -121,6 +124,8 @@ class Model:
             paths[key] = path
         self._encoder = _session(paths["encoder"], threads, arena)
         self._temporal = _session(paths["temporal"], threads, arena)
+        if self.manifest.heatmap_size is not None and "heatmap" not in {o.name for o in self._encoder.get_outputs()}:
+            raise ModelError("manifest.json declares heatmap_size but encoder.onnx has no 'heatmap' output")
         m = self.manifest
         self._mean = np.asarray(m.mean, np.float32).reshape(1, 3, 1, 1) * 255.0
         self._inv_std = 1.0 / (np.asarray(m.std, np.float32).reshape(1, 3, 1, 1) * 255.0)
@@ -130,12 +135,28 @@ class Model:
         x = crops.astype(np.float32).transpose(0, 3, 1, 2)
         return (x - self._mean) * self._inv_std
 
+    @property
+    def heatmap_size(self) -> int | None:
+        """Side of the encoder's manipulation heatmap, or None when the model has none."""
+        return self.manifest.heatmap_size
+
     def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings (N,D) and per-frame fake probabilities (N,) for uint8 RGB crops."""
         if len(crops) == 0:
             return np.zeros((0, self.manifest.embedding_dim), np.float32), np.zeros((0,), np.float32)
         emb, score = self._encoder.run(["embedding", "frame_score"], {"crops": self.preprocess(crops)})
         return emb, score.reshape(-1)
+
+    def encode_full(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``encode`` plus the heatmaps (N,H,H) in 0..1 from the same forward pass; None without a heatmap."""
+        size = self.heatmap_size
+        if size is None:
+            return (*self.encode(crops), None)
+        if len(crops) == 0:
+            emb, score = self.encode(crops)
+            return emb, score, np.zeros((0, size, size), np.float32)
+        emb, score, heat = self._encoder.run(["embedding", "frame_score", "heatmap"], {"crops": self.preprocess(crops)})
+        return emb, score.reshape(-1), heat.reshape(len(crops), size, size)
 
     def temporal(self, windows: np.ndarray) -> np.ndarray:
         """Window fake probabilities (B,) for embedding windows (B,T,D)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import heat
 from ..media.images import read_image, snapshot
 from ..media.video import file_frames
 from ..runtime.assets import sha256_file
@@ -35,8 +36,8 @@ td,th{border-bottom:1px solid #e3e6ea;padding:4px 8px;text-align:left;vertical-a
 th{font-weight:600;color:#556}code{font-size:.85em;word-break:break-all}.muted{color:#667}
 .verdict{display:inline-block;padding:2px 10px;border-radius:6px;color:#fff;font-weight:700;text-transform:uppercase}
 .moments{display:flex;flex-wrap:wrap;gap:12px;list-style:none;padding:0}
-.moments li{width:132px;font-size:.85rem}.moments img{width:128px;height:128px;object-fit:cover;border-radius:6px;
-border:3px solid #ccc}.statement{background:#f4f6f9;border-left:4px solid #889;padding:10px 14px}
+.moments li{min-width:132px;font-size:.85rem}.moments img{width:128px;height:128px;object-fit:cover;border-radius:6px;
+border:3px solid #ccc}.moments img.heat{margin-left:6px;border-color:#f0a020;object-fit:fill}.statement{background:#f4f6f9;border-left:4px solid #889;padding:10px 14px}
 """
 
 
@@ -62,15 +63,15 @@ def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def series(timeline: dict) -> dict[int, list[tuple[float, float, int, list[float], str]]]:
-    """Per track: (pts, score, frame_index, box, verdict) of every frame it is in."""
+def series(timeline: dict) -> dict[int, list[tuple[float, float, int, list[float], str, str | None]]]:
+    """Per track: (pts, score, frame_index, box, verdict, heat or None) of every frame it is in."""
     out: dict[int, list] = {}
     for frame in timeline["frames"]:
         for face in frame["faces"]:
             if face["score"] is None:  # not scored (quality gate): nothing to plot or rank
                 continue
             out.setdefault(face["track_id"], []).append(
-                (frame["pts"], face["score"], frame["frame_index"], face["box"], face["verdict"]))
+                (frame["pts"], face["score"], frame["frame_index"], face["box"], face["verdict"], face.get("heat")))
     return out
 
 
@@ -79,11 +80,11 @@ def worst_moments(timeline: dict, count: int = WORST_MOMENTS) -> list[dict]:
     peaks = []
     for track, points in series(timeline).items():
         times = np.array([p[0] for p in points])
-        for i, (t, score, index, box, verdict) in enumerate(points):
+        for i, (t, score, index, box, verdict, grid) in enumerate(points):
             lo, hi = np.searchsorted(times, t - 1, "left"), np.searchsorted(times, t + 1, "right")
             if all(p[1] <= score for p in points[lo:hi]):
                 peaks.append({"track_id": track, "pts": t, "score": score, "frame_index": index, "box": box,
-                              "verdict": verdict})
+                              "verdict": verdict, "heat": grid})
     peaks.sort(key=lambda p: (-p["score"], p["pts"]))
     picked: list[dict] = []
     for p in peaks:
@@ -94,8 +95,8 @@ def worst_moments(timeline: dict, count: int = WORST_MOMENTS) -> list[dict]:
     return picked
 
 
-def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, bytes]:
-    """JPEG crops of the moments' faces, by position in ``moments``; none when the file is gone."""
+def pictures(media: Path | None, moments: list[dict], still: bool) -> dict[int, np.ndarray]:
+    """The RGB frames the moments are in, by frame index; none when the file is gone."""
     if media is None or not media.is_file() or not moments:
         return {}
     wanted = {m["frame_index"] for m in moments}
@@ -108,7 +109,18 @@ def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, byt
                 images[frame.index] = frame.image
             if len(images) == len(wanted) or frame.index > max(wanted):
                 break
+    return images
+
+
+def crops(images: dict[int, np.ndarray], moments: list[dict]) -> dict[int, bytes]:
+    """JPEG crops of the moments' faces, by position in ``moments``, from their frames (``pictures``)."""
     return {i: snapshot(images[m["frame_index"]], m["box"]) for i, m in enumerate(moments) if m["frame_index"] in images}
+
+
+def heat_crops(images: dict[int, np.ndarray], moments: list[dict], margin: float) -> dict[int, bytes]:
+    """JPEGs of the moments' crop squares with the model's heatmap over them, for moments whose face has one."""
+    return {i: heat.overlay_jpeg(images[m["frame_index"]], m["box"], margin, m["heat"])
+            for i, m in enumerate(moments) if m.get("heat") and m["frame_index"] in images}
 
 
 def plot_svg(timeline: dict, width: int = 860, height: int = 200) -> str:
@@ -208,16 +220,23 @@ def _moments(timeline: dict, media: Path | None) -> str:
     moments = worst_moments(timeline, count=12 if still else WORST_MOMENTS)
     if not moments:
         return ""
-    images = crops(media, moments, still)
+    frames = pictures(media, moments, still)
+    images = crops(frames, moments)
+    heated = heat_crops(frames, moments, timeline["model"].get("crop_margin", 0.25))
     items = []
     for i, m in enumerate(moments):
         img = (f'<img alt="face #{m["track_id"]}" style="border-color:{VERDICT_COLOURS[m["verdict"]]}" '
                f'src="data:image/jpeg;base64,{base64.b64encode(images[i]).decode()}">' if i in images
                else '<p class="muted">crop unavailable (the file is gone)</p>')
+        if i in heated:
+            img += (f'<img class="heat" alt="heatmap of face #{m["track_id"]}" title="where the model sees blending" '
+                    f'src="data:image/jpeg;base64,{base64.b64encode(heated[i]).decode()}">')
         when = "" if still else f" at {m['pts']:.2f} s"
         items.append(f"<li>{img}<br>face #{m['track_id']}{when}<br><b>{m['score']:.3f}</b> {m['verdict']}</li>")
     title = "Faces" if still else "Worst moments"
-    return f'<h3>{title}</h3><ol class="moments">{"".join(items)}</ol>'
+    legend = ('<p class="muted">Beside each face: the model\'s heatmap over its crop; the redder a cell, the more '
+              "the model sees blending there.</p>" if heated else "")
+    return f'<h3>{title}</h3>{legend}<ol class="moments">{"".join(items)}</ol>'
 
 
 def section(timeline: dict, media: Path | None, name: str) -> str:

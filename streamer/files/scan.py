@@ -39,7 +39,8 @@ def scan_file(path: Path, model: Model, fps: float | None = None, progress: Prog
         if progress:
             progress(0.0, 1)
         return result
-    analyzer = Analyzer(model, detector=FaceDetector(mode=detector), sampling=EVERY_FRAME if every_frame else SCAN)
+    analyzer = Analyzer(model, detector=FaceDetector(mode=detector), sampling=EVERY_FRAME if every_frame else SCAN,
+                        heat=True)
     results = []
     try:
         for frame in prefetch(file_frames(path, fps)):

@@ -22,13 +22,16 @@ def schema() -> dict:
 
 def build(source: str, info: VideoInfo, manifest: Manifest, frames: list[FrameResult],
           tracks: list[TrackSummary], analysed_fps: float | None) -> dict:
+    model = {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
+             "window": manifest.window, "stride": manifest.stride}
+    if manifest.heatmap_size is not None:  # faces carry "heat": the grid over the crop square of this margin
+        model.update(heatmap_size=manifest.heatmap_size, crop_margin=manifest.crop_margin)
     return {
         "schema_version": SCHEMA_VERSION,
         "source": source,
         "video": {"width": info.width, "height": info.height, "fps": round(info.fps, 3),
                   "duration": info.duration, "analysed_fps": analysed_fps},
-        "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
-                  "window": manifest.window, "stride": manifest.stride},
+        "model": model,
         "tracks": [t.to_dict() for t in tracks],
         "frames": [f.to_dict() for f in frames],
     }

@@ -140,10 +140,17 @@ async def scan_events(request: web.Request) -> web.StreamResponse:
                                          "progress": row["progress"], "error": row["error"]}])
 
 
+def not_ready(row: dict, what: str) -> str:
+    """Why a scan has no timeline or report (yet)."""
+    if row["status"] == "failed":
+        return f"the scan failed, so it has no {what}" + (f" ({row['error']})" if row.get("error") else "")
+    return f"the scan is still {row['status']}; its {what} is not ready yet"
+
+
 async def export_timeline(request: web.Request) -> web.Response:
     row = await _scan_or_404(request, with_timeline=True)
     if not row["timeline"]:
-        return error(409, f"the scan is {row['status']}; its timeline is not ready")
+        return error(409, not_ready(row, "timeline"))
     stem = Path(row["filename"]).stem or "scan"
     if request.match_info["fmt"] == "json":
         response = web.json_response(row["timeline"], headers={
@@ -180,7 +187,7 @@ async def scan_report(request: web.Request) -> web.Response:
     """The self-contained HTML report of a finished scan (see streamer/files/report.py)."""
     row = await _scan_or_404(request, with_timeline=True)
     if not row["timeline"]:
-        return error(409, f"the scan is {row['status']}; its report is not ready")
+        return error(409, not_ready(row, "report"))
     model_dir = getattr(request.app[MODEL_KEY], "dir", None)
     page = await asyncio.to_thread(render, [(row["timeline"], Path(row["path"]), row["filename"])], model_dir)
     stem = Path(row["filename"]).stem or "scan"

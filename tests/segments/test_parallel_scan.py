@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from streamer.core.model import Model
 from streamer.files import timeline
 from streamer.files.scan import scan_file
-from streamer.files.segments import TOLERANCE, scan_parallel
+from streamer.files.segments import TOLERANCE, SegmentPool, scan_parallel
 
 # Largest |smoothed score| gap of SCAN sampling from every frame allowed here: bench/sampling.py measured 0.245 on
 # this clip's first 300 frames (mean 0.013; no file verdict changed), all of it far below the 0.987 threshold.
@@ -94,3 +95,18 @@ def test_worker_processes_take_the_parents_detector_choice(random_model_dir, mon
     pool._init(str(random_model_dir), Queue(), [], "full")
     assert detector.default_mode() == "full"  # what every FaceDetector() of the worker now uses
     assert reports == [("ready", 0, 0.0, 0)]
+
+
+def test_a_parallel_scan_keeps_each_face_heat_as_the_whole_file_scan_does(clip, heat_model_dir):
+    path, model = clip("WolfgangLanger_Pexels.mp4"), Model(heat_model_dir)
+    whole = scan_file(path, model, 8.0)
+    heat_pool = SegmentPool(heat_model_dir, 2)
+    try:
+        parts = scan_parallel(path, model, heat_pool.run, 2, 8.0)
+    finally:
+        heat_pool.close()
+    jsonschema.validate(parts, timeline.schema())
+    assert parts["model"] == whole["model"] and whole["model"]["heatmap_size"] == 8
+    heats = [[f.get("heat") for f in fr["faces"]] for fr in whole["frames"]]
+    assert heats == [[f.get("heat") for f in fr["faces"]] for fr in parts["frames"]]
+    assert sum(h is not None for row in heats for h in row) > 20
