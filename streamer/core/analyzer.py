@@ -189,7 +189,7 @@ class Analyzer:
             score = scorer.update(frame.pts, by_index.get(i))
             out.append((track.id, FaceResult(track.id, face.box.tolist(), face.score, scorer.frame_score,
                                              scorer.window_score, score, scorer.verdict, None, i in by_index,
-                                             heats[i])))
+                                             heat=heats[i])))
             self._summarise(track)
         return out
 
