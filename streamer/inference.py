@@ -62,6 +62,7 @@ class BatchedModel:
                  warm: bool = True):
         self.model, self.max_batch, self.max_wait = model, max_batch, max_wait
         self.manifest: Manifest = model.manifest
+        self.dir = model.dir  # what worker processes load
         self.stats = {"encode": BatchStats(), "temporal": BatchStats()}
         self._on_batch = on_batch
         self._queue: queue.Queue[_Request | None] = queue.Queue()

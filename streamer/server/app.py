@@ -74,7 +74,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     sessions = app[SESSIONS_KEY] = SessionManager(cfg, inference, hub.publish)
     app[UPLOADS_KEY] = Slots(cfg.max_uploads, "uploads")
     scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
-                                         max_queued=cfg.max_queued_scans)
+                                         max_queued=cfg.max_queued_scans, workers=cfg.workers)
     retention = await start_retention(cfg, sync_store, scans, hub)
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer,
