@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from .assets import sha256_file
 from .timeline import summary
 
 WORST_MOMENTS = 6
+Progress = Callable[[float, str], None]  # (share of the page done, what it is doing)
 TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"]
 VERDICT_COLOURS = {"real": "#1a8f64", "fake": "#d33a4f", "uncertain": "#b7800f", "not_scored": "#667085"}
 FALLBACK_STATEMENT = (
@@ -92,7 +94,11 @@ def worst_moments(timeline: dict, count: int = WORST_MOMENTS) -> list[dict]:
     return picked
 
 
-def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, bytes]:
+def _quiet(fraction: float, stage: str) -> None:
+    pass
+
+
+def crops(media: Path | None, moments: list[dict], still: bool, progress: Progress = _quiet) -> dict[int, bytes]:
     """JPEG crops of the moments' faces, by position in ``moments``; none when the file is gone."""
     from .monitor.alerts import snapshot
 
@@ -107,7 +113,10 @@ def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, byt
     else:
         from .sources import file_frames
 
+        last = max(wanted)
         for frame in file_frames(media):
+            if frame.index % 50 == 0:
+                progress(frame.index / max(1, last), "decoding the video up to its worst moments")
             if frame.index in wanted:
                 images[frame.index] = frame.image
             if len(images) == len(wanted) or frame.index > max(wanted):
@@ -173,10 +182,11 @@ def _esc(value: object) -> str:
     return html.escape(str(value))
 
 
-def _facts(timeline: dict, media: Path | None, name: str) -> str:
+def _facts(timeline: dict, media: Path | None, name: str, progress: Progress = _quiet) -> str:
     video, model = timeline["video"], timeline["model"]
     still = bool(video.get("still"))
     exists = media is not None and media.is_file()
+    progress(0.0, "computing the file's SHA-256")
     threshold = model.get("still_threshold", model["threshold"])
     rows = [("File", name), ("SHA-256", f"<code>{sha256_file(media)}</code>" if exists else "file not available"),
             ("Size", f"{media.stat().st_size:,} bytes" if exists else "unknown"),
@@ -207,12 +217,13 @@ def _tracks_table(timeline: dict) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _moments(timeline: dict, media: Path | None) -> str:
+def _moments(timeline: dict, media: Path | None, progress: Progress = _quiet) -> str:
     still = bool(timeline["video"].get("still"))
+    progress(0.05, "finding the worst moments")
     moments = worst_moments(timeline, count=12 if still else WORST_MOMENTS)
     if not moments:
         return ""
-    images = crops(media, moments, still)
+    images = crops(media, moments, still, lambda f, stage: progress(0.1 + 0.9 * f, stage))
     items = []
     for i, m in enumerate(moments):
         img = (f'<img alt="face #{m["track_id"]}" style="border-color:{VERDICT_COLOURS[m["verdict"]]}" '
@@ -224,7 +235,7 @@ def _moments(timeline: dict, media: Path | None) -> str:
     return f'<h3>{title}</h3><ol class="moments">{"".join(items)}</ol>'
 
 
-def section(timeline: dict, media: Path | None, name: str) -> str:
+def section(timeline: dict, media: Path | None, name: str, progress: Progress = _quiet) -> str:
     overall = summary(timeline)
     verdict = overall["verdict"]
     badge = (f'<span class="verdict" style="background:{VERDICT_COLOURS[verdict]}">{verdict}</span>'
@@ -233,16 +244,20 @@ def section(timeline: dict, media: Path | None, name: str) -> str:
     reasons = quality_reasons(timeline)
     gate = ("<h3>Quality gate</h3><ul>" + "".join(f"<li>{_esc(r)}: {n} face(s) not scored</li>"
                                                   for r, n in reasons.most_common()) + "</ul>") if reasons else ""
-    return (f"<section><h2>{_esc(name)}</h2><p>Overall: {badge}{worst}</p>{_facts(timeline, media, name)}"
-            f"<h3>Score per face</h3>{plot_svg(timeline)}{_tracks_table(timeline)}{_moments(timeline, media)}{gate}"
-            "</section>")
+    return (f"<section><h2>{_esc(name)}</h2><p>Overall: {badge}{worst}</p>{_facts(timeline, media, name, progress)}"
+            f"<h3>Score per face</h3>{plot_svg(timeline)}{_tracks_table(timeline)}"
+            f"{_moments(timeline, media, progress)}{gate}</section>")
 
 
-def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = None) -> str:
-    """The whole page for (timeline, media file or None, display name) items."""
+def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = None,
+           progress: Progress = _quiet) -> str:
+    """The whole page for (timeline, media file or None, display name) items; ``progress`` as it goes."""
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     title = items[0][2] if len(items) == 1 else f"{len(items)} files"
-    body = "".join(section(t, m, n) for t, m, n in items)
+    n = len(items)
+    body = "".join(section(t, m, name, lambda f, stage, i=i: progress((i + f) / n, stage))
+                   for i, (t, m, name) in enumerate(items))
+    progress(1.0, "done")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Scan report · {_esc(title)}</title>'
             f"<style>{CSS}</style></head><body><h1>Deepfake scan report</h1>"
             f'<p class="muted">{_esc(title)} · made {made} by deepfake-streamer</p>'
