@@ -104,24 +104,61 @@ def crops(media: Path | None, moments: list[dict], still: bool, progress: Progre
 
     if media is None or not media.is_file() or not moments:
         return {}
-    wanted = {m["frame_index"] for m in moments}
     images: dict[int, np.ndarray] = {}
     if still:
         from .images import read_image
 
         images[0] = read_image(media)
     else:
-        from .sources import file_frames
-
-        last = max(wanted)
-        for frame in file_frames(media):
-            if frame.index % 50 == 0:
-                progress(frame.index / max(1, last), "decoding the video up to its worst moments")
-            if frame.index in wanted:
-                images[frame.index] = frame.image
-            if len(images) == len(wanted) or frame.index > max(wanted):
-                break
+        wanted = {m["frame_index"]: m["pts"] for m in moments}
+        images = seek_frames(media, wanted, progress)
+        missing = set(wanted) - set(images)
+        if missing:
+            images |= decode_frames(media, missing, progress)
     return {i: snapshot(images[m["frame_index"]], m["box"]) for i, m in enumerate(moments) if m["frame_index"] in images}
+
+
+def seek_frames(media: Path, wanted: dict[int, float], progress: Progress = _quiet) -> dict[int, np.ndarray]:
+    """RGB frames by index (``wanted``: index -> the timeline's pts), each decoded from the keyframe before it:
+    a few GOPs, not the whole file up to the last moment. A frame whose timestamp is not found is left out."""
+    import av
+
+    from .sources import open_container
+
+    images: dict[int, np.ndarray] = {}
+    with open_container(str(media)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        tolerance = 0.5 / float(stream.average_rate or 30)
+        for done, (index, pts) in enumerate(sorted(wanted.items(), key=lambda kv: kv[1])):
+            progress(done / len(wanted), "decoding the worst moments' frames")
+            try:
+                container.seek(int(pts / stream.time_base), stream=stream, backward=True, any_frame=False)
+                for frame in container.decode(stream):
+                    if frame.time is None or frame.time > pts + tolerance:
+                        break
+                    if abs(round(frame.time, 4) - pts) < 1e-3:
+                        images[index] = frame.to_ndarray(format="rgb24")
+                        break
+            except av.error.FFmpegError:
+                continue  # left to decode_frames
+    return images
+
+
+def decode_frames(media: Path, wanted: set[int], progress: Progress = _quiet) -> dict[int, np.ndarray]:
+    """RGB frames by index, decoding the file from its start up to the last of them."""
+    from .sources import file_frames
+
+    images: dict[int, np.ndarray] = {}
+    last = max(wanted)
+    for frame in file_frames(media):
+        if frame.index % 50 == 0:
+            progress(frame.index / max(1, last), "decoding the video up to its worst moments")
+        if frame.index in wanted:
+            images[frame.index] = frame.image
+        if len(images) == len(wanted) or frame.index > last:
+            break
+    return images
 
 
 def plot_svg(timeline: dict, width: int = 860, height: int = 200) -> str:
