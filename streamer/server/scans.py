@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class ScanService:
         self.reserved = 0  # slots held by requests still uploading or probing
         self.workers = default_threads() if workers is None else workers
         self._pool: SegmentPool | None = None
+        self._pool_lock = threading.Lock()
         self._slots = asyncio.Semaphore(self.workers + 1 if self.workers > 1 else 1)
         self._segments: dict[str, int] = {}  # running scans split into segments: how many
         self._tasks: dict[str, asyncio.Task] = {}
@@ -139,9 +141,10 @@ class ScanService:
     def _scan_file(self, path: Path, duration: float, progress, announce) -> dict:
         if self.workers < 2:
             return scan_parallel(path, self.model, None, 1, None, progress)
-        if self._pool is None:
-            self._pool = SegmentPool(self.model.dir, self.workers)
-        pool = self._pool
+        with self._pool_lock:  # scans start on threads of their own
+            if self._pool is None:
+                self._pool = SegmentPool(self.model.dir, self.workers)
+            pool = self._pool
 
         def run(path, segments, progress):
             announce(len(segments))
