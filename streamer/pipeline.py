@@ -40,6 +40,12 @@ NATIVE_SETUP = threading.Lock()
 EARLY = 0.2  # a frame this share of an interval early still counts as due: sources jitter
 
 
+def live_analyzer(model, kind: str, threshold: float | None = None) -> Analyzer:
+    """The analysis of every live stream: the newest track summaries only, and the stream's own threshold when it
+    has one."""
+    return Analyzer(model, source=kind, keep_summaries=64, threshold=threshold)
+
+
 @dataclass
 class Incoming:
     frame: av.VideoFrame

@@ -15,10 +15,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import MediaStreamTrack
 
-from ..analyzer import Analyzer
 from ..model import Model
 from ..monitor.supervisor import StreamConfig
-from ..pipeline import Pipeline, RunsPipeline, Sink
+from ..pipeline import Pipeline, RunsPipeline, Sink, live_analyzer
 from ..rate import AdaptiveRate
 from ..sinks import EventSink
 from ..status import Status, StatusEvent
@@ -33,8 +32,7 @@ class WhipStream(RunsPipeline):
                  on_ended: Callable[["WhipStream"], object]):
         self.id = secrets.token_urlsafe(12)  # the resource's capability: its URL ends the push
         self.cfg, self.pc, self.emit = cfg, pc, emit
-        self.pipeline = Pipeline(cfg.name, KIND, lambda: Analyzer(model, source=KIND, keep_summaries=64,
-                                                                       threshold=cfg.threshold), sinks,
+        self.pipeline = Pipeline(cfg.name, KIND, lambda: live_analyzer(model, KIND, cfg.threshold), sinks,
                                  AdaptiveRate(cfg.fps, cfg.floor_fps), self._status_changed)
         self.source: TrackSource | None = None
         self._blackhole = MediaBlackhole()
