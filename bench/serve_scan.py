@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from compose import long_file  # noqa: E402
 
-from streamer.inference import default_threads  # noqa: E402
+from streamer.core.inference import default_threads  # noqa: E402
 
 CLI = [sys.executable, "-m", "streamer.cli"]
 

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from streamer.cli import DEFAULT_MODEL_DIR
-from streamer.report import render
+from streamer.files.report import render
 
 from .test_cli import scan
 
@@ -75,8 +75,8 @@ def test_quality_gate_reasons_are_listed_when_the_timeline_has_them(random_model
 
 
 def test_the_worst_moments_found_by_seeking_are_the_frames_a_scan_decodes(clip):
-    from streamer.report import decode_frames, seek_frames
-    from streamer.sources import file_frames
+    from streamer.files.report import decode_frames, seek_frames
+    from streamer.media.video import file_frames
 
     for name in ("WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "face_noface.mov"):
         path = clip(name)

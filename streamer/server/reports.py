@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..report import render
+from ..files.report import render
 from .events import CLOSED, EventHub
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import html
 import io
 import json
@@ -14,7 +13,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from .. import timeline as timeline_io
+from ..files import timeline as timeline_io
 from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, LIMITER_KEY, REPORTS_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
 from .limits import Full, check_disk
@@ -155,9 +154,7 @@ async def export_timeline(request: web.Request) -> web.Response:
         response.enable_compression()
         return response
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(timeline_io.CSV_FIELDS)
-    writer.writerows(timeline_io.csv_rows(row["timeline"]))
+    timeline_io.write_csv_to(out, [row["timeline"]])
     return web.Response(text=out.getvalue(), content_type="text/csv",
                         headers={"Content-Disposition": attachment(f"{stem}.timeline.csv")})
 
@@ -183,7 +180,7 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 
 
 async def scan_report(request: web.Request) -> web.Response:
-    """The self-contained HTML report of a finished scan (see streamer/report.py), built once and cached until
+    """The self-contained HTML report of a finished scan (see streamer/files/report.py), built once and cached until
     the scan changes. A request that starts a build counts against the client's rate limit. Without
     ``?progress``, it waits for the page; with it (the replay page's link), while the report is being built
     it gets a page that shows how far the build is and reloads itself."""

@@ -1,7 +1,7 @@
 """The fair queue between scans: a free worker goes to the scan with the fewest segments running."""
 from __future__ import annotations
 
-from streamer.segments.fair import FairQueue
+from streamer.files.segments.fair import FairQueue
 
 
 def test_a_later_scan_gets_the_next_free_worker_not_the_long_scans_next_segment():

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from streamer.cli import DEFAULT_MODEL_DIR
-from streamer.model import Model
-from streamer.scan import scan_file
-from streamer.segments import TOLERANCE
+from streamer.core.model import Model
+from streamer.files.scan import scan_file
+from streamer.files.segments import TOLERANCE
 from streamer.server.keys import SCANS_KEY
 from streamer.server.scans import SEGMENT_SECONDS, segment_count
-from streamer.store import Store
+from streamer.storage.store import Store
 
 from ..segments.test_parallel_scan import compare
 from .api import api_client, form, read_events

@@ -8,9 +8,9 @@ import time
 import pytest
 
 import streamer.server.reports as reports_module
-from streamer.scan import scan_file
-from streamer.store import Store
-from streamer.timeline import summary
+from streamer.files.scan import scan_file
+from streamer.storage.store import Store
+from streamer.files.timeline import summary
 
 from .api import api_client
 
