@@ -56,7 +56,7 @@ def test_bad_settings_are_explained(argv: list[str], env: dict, fragment: str) -
 
 
 def test_scan_workers_default_to_one_per_core() -> None:
-    from streamer.inference import default_threads
+    from streamer.core.inference import default_threads
 
     assert from_args(parse([]), env={}).workers == default_threads()
     assert from_args(parse(["--workers", "3"]), env={"DFS_WORKERS": "5"}).workers == 3
