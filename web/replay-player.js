@@ -58,7 +58,7 @@ export async function openScan(id, { keepTime = false } = {}) {
   ui.exports.hidden = !timeline;
   ui.exportJson.href = `/api/scans/${id}/timeline.json`;
   ui.exportCsv.href = `/api/scans/${id}/timeline.csv`;
-  ui.exportReport.href = `/api/scans/${id}/report.html`;
+  ui.exportReport.href = `/api/scans/${id}/report.html?progress`;
   const media = still ? "photo" : "video";
   if (scan.status === "failed") showBanner(`This scan failed (${readable(scan.error || "unknown error")}). The ${media} shows without results.`);
   else if (!timeline) showBanner(`This scan is ${scan.status}; boxes and scores appear when it is done.`);

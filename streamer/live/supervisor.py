@@ -18,7 +18,7 @@ import av
 
 from ..core.analyzer import Analyzer
 from ..core.model import Model
-from .pipeline import Pipeline, RunsPipeline
+from .pipeline import Pipeline, RunsPipeline, live_analyzer
 from ..runtime.netpolicy import AddressPolicy
 from .rate import AdaptiveRate
 from .sinks import EventSink, FrameHook, stream_sinks
@@ -78,7 +78,7 @@ class StreamSupervisor(RunsPipeline):
         self.source = SourceStats()
         sinks = stream_sinks(cfg.name, KIND, emit, cfg.threshold, cfg.alert_seconds, store_alert, notify, on_frame)
         # the stream's own threshold (a site's calibrated one, say) decides its verdicts as well as its alerts
-        factory = analyzer_factory or (lambda: Analyzer(model, source=KIND, keep_summaries=64, threshold=cfg.threshold))
+        factory = analyzer_factory or (lambda: live_analyzer(model, KIND, cfg.threshold))
         self.pipeline = Pipeline(cfg.name, KIND, factory, sinks, AdaptiveRate(cfg.fps, cfg.floor_fps),
                                  self._status_changed)
         self._stop = threading.Event()

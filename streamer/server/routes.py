@@ -10,7 +10,7 @@ from ..live.status import STATUS_TEXT
 from .config import ServerConfig
 from .auth import access_middleware, add_auth_routes, is_loopback
 from .keys import CFG_KEY, ICE_KEY, MODEL_KEY, SESSIONS_KEY
-from .limits import rate_limit_middleware
+from .limits import RateLimiter, rate_limit_middleware
 from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
 from .responses import error
@@ -41,9 +41,9 @@ async def json_errors(request: web.Request, handler):
         return response
 
 
-def middlewares(cfg: ServerConfig) -> list:
+def middlewares(cfg: ServerConfig, limiter: RateLimiter) -> list:
     """Outermost first: JSON errors, access control, per-client rate limit of changing requests."""
-    return [json_errors, access_middleware(cfg.access), rate_limit_middleware(cfg.mutations_per_minute)]
+    return [json_errors, access_middleware(cfg.access), rate_limit_middleware(limiter)]
 
 
 async def index(request: web.Request) -> web.StreamResponse:

@@ -73,7 +73,7 @@ def test_replay_page_shows_an_uploaded_photo_with_every_face(clip, tmp_path: Pat
         overall = page.get_attribute("#overall", "data-verdict")
         assert overall in {f["verdict"] for f in faces}
         assert "cannot be played" not in page.inner_text("#player-banner") or page.is_hidden("#player-banner")
-        assert page.get_attribute("#export-report", "href") == f"/api/scans/{scan_id}/report.html"
+        assert page.get_attribute("#export-report", "href") == f"/api/scans/{scan_id}/report.html?progress"
         item = page.locator(f".scan[data-id='{scan_id}']")
         assert "photo · 1000×667" in item.inner_text()
         screenshot(page, "replay-photo.png", full_page=True)
