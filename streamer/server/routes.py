@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..status import STATUS_TEXT
 from .config import ServerConfig
@@ -38,6 +39,12 @@ async def json_errors(request: web.Request, handler):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
+    except HttpProcessingError as exc:  # a malformed body part (multipart headers, chunking) the parser refused
+        return error(exc.code if 400 <= exc.code < 500 else 400, f"malformed request: {exc.message}"[:300])
+    except Exception:
+        # A bug, not the client's fault: one logged traceback, and the answer is still JSON.
+        log.exception("%s %s failed", request.method, request.path[:200])
+        return error(500, "internal error (the server logged it)")
 
 
 def middlewares(cfg: ServerConfig) -> list:
@@ -62,6 +69,8 @@ async def static(request: web.Request) -> web.StreamResponse:
 
 
 def static_file(cfg: ServerConfig, name: str) -> web.StreamResponse:
+    if not name.isprintable() or "/" in name or "\\" in name:
+        raise web.HTTPNotFound()
     path = (cfg.web_dir / name).resolve()
     if path.parent != cfg.web_dir.resolve() or not path.is_file() or path.suffix not in STATIC_TYPES:
         raise web.HTTPNotFound()

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..images import ImageTooLarge
 from ..scan import probe_media
@@ -70,6 +71,8 @@ async def receive_upload(request: web.Request, dest: Path, max_bytes: int,
             part = await reader.next()
             params = disposition(part.headers.get("Content-Disposition", "")) \
                 if isinstance(part, BodyPartReader) else {}
+    except HttpProcessingError as exc:
+        raise UploadError(400, f"malformed multipart body: {exc.message}"[:240]) from exc
     except (ValueError, AssertionError, KeyError) as exc:
         raise UploadError(400, f"malformed multipart body: {exc}") from exc
     if part is None:
