@@ -158,10 +158,10 @@ async def export_timeline(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": attachment(f"{stem}.timeline.csv")})
 
 
-def attachment(filename: str) -> str:
+def attachment(filename: str, kind: str = "attachment") -> str:
     """A Content-Disposition for any file name: an ASCII fallback and the exact name (RFC 6266)."""
     fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def scan_video(request: web.Request) -> web.StreamResponse:
@@ -190,7 +190,7 @@ async def scan_report(request: web.Request) -> web.Response:
     stem = Path(row["filename"]).stem or "scan"
     return web.Response(text=page, content_type="text/html", headers={
         "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": f'inline; filename="{stem}.report.html"'})
+        "Content-Disposition": attachment(f"{stem}.report.html", "inline")})
 
 
 def add_scan_routes(app: web.Application) -> None:
