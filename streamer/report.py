@@ -238,11 +238,17 @@ def section(timeline: dict, media: Path | None, name: str) -> str:
             "</section>")
 
 
+def failed_section(error: str, name: str) -> str:
+    return (f'<section><h2>{_esc(name)}</h2><p>Overall: <span class="verdict" style="background:#777">failed'
+            f"</span></p><p>This file could not be scanned: {_esc(error)}</p></section>")
+
+
 def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = None) -> str:
-    """The whole page for (timeline, media file or None, display name) items."""
+    """The whole page for (timeline, media file or None, display name) items; a timeline ``{"error": ...}`` is a
+    file that could not be scanned."""
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     title = items[0][2] if len(items) == 1 else f"{len(items)} files"
-    body = "".join(section(t, m, n) for t, m, n in items)
+    body = "".join(failed_section(t["error"], n) if "error" in t else section(t, m, n) for t, m, n in items)
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Scan report · {_esc(title)}</title>'
             f"<style>{CSS}</style></head><body><h1>Deepfake scan report</h1>"
             f'<p class="muted">{_esc(title)} · made {made} by deepfake-streamer</p>'
@@ -252,6 +258,6 @@ def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = 
 
 
 def write_report(timelines: list[dict], out: Path, model_dir: Path | None = None) -> None:
-    """CLI reports: each timeline's ``source`` is the scanned file's path."""
+    """CLI reports: each timeline's ``source`` is the scanned file's path (``error``: it could not be scanned)."""
     items = [(t, Path(t["source"]), Path(t["source"]).name) for t in timelines]
     out.write_text(render(items, model_dir))

@@ -16,7 +16,8 @@ from .sources import VIDEO_EXTENSIONS, MediaError
 def add_arguments(scan: argparse.ArgumentParser, positive) -> None:
     scan.add_argument("inputs", nargs="+", metavar="FILE",
                       help="video files, photos (JPEG, PNG, WebP) or folders of them (told apart by content)")
-    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON (a batch: a list of timelines)")
+    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON (a batch: a list, a timeline "
+                      "per file or {source, error} for a file that failed)")
     scan.add_argument("--csv", metavar="OUT", help="write one row per face per frame as CSV (a batch: with a "
                       "leading source column)")
     scan.add_argument("--report", metavar="OUT.html", help="write a self-contained HTML report (a batch: one "
@@ -98,8 +99,13 @@ def run_scan(args: argparse.Namespace, load_model) -> int:
             engine.close()
     done = [(path, r) for path, r in results if isinstance(r, dict)]
     print(batch_table(results) if batch else single_table(done[0][1]))
-    _write_outputs(args, [r for _, r in done], batch)
+    _write_outputs(args, [r if isinstance(r, dict) else failure(path, r) for path, r in results], batch)
     return 0 if len(done) == len(results) else 1
+
+
+def failure(path: Path, message: str) -> dict:
+    """A batch file that could not be scanned, as the JSON list and the report show it: its path and why."""
+    return {"source": str(path), "error": message.replace(str(path), path.name)}
 
 
 def _scan_video(path: Path, model, args: argparse.Namespace) -> dict:
@@ -149,9 +155,11 @@ def _scan_batch(files: list[Path], model, args: argparse.Namespace, engine: Engi
     return results
 
 
-def _write_outputs(args: argparse.Namespace, timelines: list[dict], batch: bool) -> None:
+def _write_outputs(args: argparse.Namespace, results: list[dict], batch: bool) -> None:
+    """JSON and report list every file, a failed one with its error; the CSV holds the scanned ones."""
+    timelines = [r for r in results if "error" not in r]
     if args.json:
-        data = timelines if batch else timelines[0]
+        data = results if batch else timelines[0]
         timeline.write_json(data, Path(args.json))
     if args.csv:
         if batch:
@@ -163,7 +171,7 @@ def _write_outputs(args: argparse.Namespace, timelines: list[dict], batch: bool)
 
         from .model_dir import model_dir
 
-        write_report(timelines, Path(args.report), model_dir(args.model))
+        write_report(results, Path(args.report), model_dir(args.model))
 
 
 def write_batch_csv(timelines: list[dict], path: Path) -> None:

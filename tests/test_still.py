@@ -67,7 +67,8 @@ def test_a_batch_has_one_bar_and_one_table_and_goes_on_past_a_bad_file(random_mo
     (folder / "notes.txt").write_text("not media, not picked up from a folder")
     out = tmp_path / "all.json"
     csv_out = tmp_path / "all.csv"
-    proc = scan(folder, "--json", out, "--csv", csv_out, model_dir=random_model_dir)
+    report = tmp_path / "all.html"
+    proc = scan(folder, "--json", out, "--csv", csv_out, "--report", report, model_dir=random_model_dir)
     assert proc.returncode == 1  # one file failed
     lines = proc.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["file", "face"] and lines[-1].startswith("4 files:")
@@ -77,10 +78,17 @@ def test_a_batch_has_one_bar_and_one_table_and_goes_on_past_a_bad_file(random_mo
     assert sum(line.startswith("zidane.jpg") for line in lines) == 2
     assert any(line.startswith("talk.mp4") for line in lines)
     assert proc.stderr.count("4/4") >= 1 and "file" in proc.stderr  # one bar over the files
-    timelines = json.loads(out.read_text())
-    assert [t["source"].rsplit("/", 1)[-1] for t in timelines] == ["astronaut.png", "talk.mp4", "zidane.jpg"]
-    for t in timelines:
+    listed = json.loads(out.read_text())  # every file, the failed one with its error
+    names = ["astronaut.png", "bomb.png", "talk.mp4", "zidane.jpg"]
+    assert [t["source"].rsplit("/", 1)[-1] for t in listed] == names
+    failed = listed[1]
+    assert set(failed) == {"source", "error"} and "megapixels" in failed["error"] and str(folder) not in failed["error"]
+    for t in listed[:1] + listed[2:]:
         jsonschema.validate(t, schema())
+    page = report.read_text()
+    assert all(f"<h2>{name}</h2>" in page for name in names)
+    bomb_section = page.split("<h2>bomb.png</h2>", 1)[1].split("</section>", 1)[0]
+    assert "could not be scanned" in bomb_section and "megapixels" in bomb_section
     header = csv_out.read_text().splitlines()[0]
     assert header.startswith("source,pts,")
 
