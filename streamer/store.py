@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS scans (
     id TEXT PRIMARY KEY, filename TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,
     progress REAL NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, finished REAL,
     info TEXT, timeline TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS signins (
+    digest TEXT PRIMARY KEY, role TEXT NOT NULL, fingerprint TEXT NOT NULL, expires REAL NOT NULL);
 """
 MIGRATIONS = {("scans", "summary"): "ALTER TABLE scans ADD COLUMN summary TEXT"}
 
@@ -102,6 +104,16 @@ class Store:
     def alert_snapshot(self, alert_id: int) -> bytes | None:
         rows = self._exec("SELECT snapshot FROM alerts WHERE id = ?", (alert_id,))
         return bytes(rows[0]["snapshot"]) if rows and rows[0]["snapshot"] is not None else None
+
+    # sign-ins (the pages' cookie sessions)
+    def save_signin(self, digest: str, role: str, fingerprint: str, expires: float) -> None:
+        self._exec("INSERT OR REPLACE INTO signins VALUES (?, ?, ?, ?)", (digest, role, fingerprint, expires))
+
+    def delete_signin(self, digest: str) -> None:
+        self._exec("DELETE FROM signins WHERE digest = ?", (digest,))
+
+    def signins(self) -> list[dict]:
+        return [dict(r) for r in self._exec("SELECT * FROM signins")]
 
     # scans
     def create_scan(self, scan_id: str, filename: str, path: str) -> None:

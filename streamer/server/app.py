@@ -20,14 +20,16 @@ from .config import ServerConfig
 from . import listen
 from .events import EventHub
 from .limits import Slots
-from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
-                   THUMBNAILS_KEY, TRIMMER_KEY, UPLOADS_KEY, WHIP_KEY)
+from .auth import COOKIE_MAX_AGE
+from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, SIGNINS_KEY,
+                   STORE_KEY, THUMBNAILS_KEY, TRIMMER_KEY, UPLOADS_KEY, WHIP_KEY)
 from .metrics import add_metrics
 from .restore import restore_streams
 from .routes import add_routes, middlewares
 from .scan_routes import add_scan_routes
 from .scans import ScanService
 from .sessions import SessionManager
+from .signins import SignIns
 from .stream_routes import add_stream_routes
 from .thumbnails import Thumbnails
 from .whip_routes import WhipEndpoint, add_whip_routes
@@ -36,8 +38,10 @@ log = logging.getLogger(__name__)
 
 
 def create_app(cfg: ServerConfig, model: Model) -> web.Application:
-    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg))
+    signins = SignIns(cfg.access.secrets(), COOKIE_MAX_AGE)
+    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg, signins))
     app[CFG_KEY] = cfg
+    app[SIGNINS_KEY] = signins
     app[MODEL_KEY] = model
     add_routes(app)
     add_scan_routes(app)
@@ -64,6 +68,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB_KEY] = EventHub()
     sync_store = Store(cfg.data_dir / "deepfake-streamer.sqlite")
     store = app[STORE_KEY] = AsyncStore(sync_store)
+    await app[SIGNINS_KEY].attach(store)  # before the first request: sign-ins of a changed token end here
     failed = await store.fail_interrupted_scans()
     if failed:
         log.warning("%d scan(s) interrupted by the last shutdown were marked failed", failed)

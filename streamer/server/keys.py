@@ -16,6 +16,7 @@ from .events import EventHub
 from .limits import Slots
 from .scans import ScanService
 from .sessions import SessionManager
+from .signins import SignIns
 from .thumbnails import Thumbnails
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ CFG_KEY = web.AppKey("cfg", ServerConfig)
 MODEL_KEY = web.AppKey("model", Model)
 INFERENCE_KEY = web.AppKey("inference", BatchedModel)
 SESSIONS_KEY = web.AppKey("sessions", SessionManager)
+SIGNINS_KEY = web.AppKey("signins", SignIns)
 STORE_KEY = web.AppKey("store", AsyncStore)
 HUB_KEY = web.AppKey("hub", EventHub)
 SCANS_KEY = web.AppKey("scans", ScanService)

@@ -153,10 +153,10 @@ PATHS: dict = {
     "/api/offer": {"post": op("WebRTC signalling: an offer in, the answer out", {**ok(ref("Answer")), **errors(
         400, 413, 503)}, body={JSON: {"schema": ref("Offer")}})},
     "/api/sessions": {"get": op("The server's own session counters", ok(ref("Sessions")))},
-    "/api/sessions/{sid}": {"delete": op("End a live session", {**ok(obj(["closed"], closed=STRING)), **errors(404)},
-                                         params=[path_param("sid")])},
+    "/api/sessions/{sid}": {"delete": op("End a live session (a viewer: only one it opened)", {
+        **ok(obj(["closed"], closed=STRING)), **errors(403, 404)}, params=[path_param("sid")])},
     "/api/sessions/{sid}/close": {"post": op("End a live session (navigator.sendBeacon)", {
-        **ok(obj(["closed"], closed=STRING)), **errors(404)}, params=[path_param("sid")])},
+        **ok(obj(["closed"], closed=STRING)), **errors(403, 404)}, params=[path_param("sid")])},
     "/api/scans": {
         "post": op("Scan an uploaded video or photo, or a file inside --media-dir", {
             **ok(ref("ScanAccepted"), 202), **errors(400, 403, 404, 413, 415, 429, 507)},
@@ -222,7 +222,7 @@ PATHS: dict = {
     "/signin": {"get": op("The sign-in page (servers with a token)", ok(media="text/html"))},
     "/api/auth/login": {"post": op("Sign in: a valid token sets the HttpOnly, SameSite=Strict cookie", {
         **ok(ref("Auth")), **errors(401, 429)}, body={JSON: {"schema": obj(["token"], token=STRING)}})},
-    "/api/auth/logout": {"post": op("Sign out: clears the cookie", ok(obj(["role"], role={"type": "null"})))},
+    "/api/auth/logout": {"post": op("Sign out: ends the sign-in on the server and clears the cookie", ok(obj(["role"], role={"type": "null"})))},
     "/api/auth": {"get": op("Who this request is signed in as", ok(ref("Auth")))},
     "/api/events": {"get": op("Live status, result and alert events of the streams (SSE)", ok(media=EVENTS))},
 }

@@ -8,13 +8,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ..status import STATUS_TEXT
 from .config import ServerConfig
-from .auth import access_middleware, add_auth_routes
-from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
+from .auth import ADMIN, access_middleware, add_auth_routes, caller
+from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY, SIGNINS_KEY
 from .limits import rate_limit_middleware
 from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
 from .responses import error
 from .signalling import OfferError, parse_offer
+from .signins import SignIns
 
 log = logging.getLogger(__name__)
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
@@ -47,9 +48,9 @@ async def json_errors(request: web.Request, handler):
         return error(500, "internal error (the server logged it)")
 
 
-def middlewares(cfg: ServerConfig) -> list:
+def middlewares(cfg: ServerConfig, signins: SignIns) -> list:
     """Outermost first: JSON errors, access control, per-client rate limit of changing requests."""
-    return [json_errors, access_middleware(cfg.access), rate_limit_middleware(cfg.mutations_per_minute)]
+    return [json_errors, access_middleware(cfg.access, signins), rate_limit_middleware(cfg.mutations_per_minute)]
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -88,7 +89,7 @@ async def offer(request: web.Request) -> web.Response:
         return error(413, f"The offer is larger than {cfg.max_offer_bytes} bytes.")
     try:
         description = parse_offer(body)
-        session, answer = await request.app[SESSIONS_KEY].open(description)
+        session, answer = await request.app[SESSIONS_KEY].open(description, caller(request).who)
     except OfferError as exc:
         if exc.status >= 500:
             log.warning("offer refused: %s", exc.message)
@@ -98,10 +99,15 @@ async def offer(request: web.Request) -> web.Response:
 
 
 async def close_session(request: web.Request) -> web.Response:
-    closed = await request.app[SESSIONS_KEY].close(request.match_info["sid"], "closed by the page")
-    if not closed:
+    """The admin may end any live session; a viewer only one it opened itself."""
+    manager, sid, who = request.app[SESSIONS_KEY], request.match_info["sid"], caller(request)
+    session = manager.active.get(sid)
+    if session is None:
         return error(404, "No such session (it may have ended already).")
-    return web.json_response({"closed": request.match_info["sid"]})
+    if who.role != ADMIN and session.owner != who.who:
+        return error(403, "a viewer may end only its own sessions")
+    await manager.close(sid, "closed by the page")
+    return web.json_response({"closed": sid})
 
 
 async def sessions(request: web.Request) -> web.Response:
@@ -131,7 +137,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/replay", page)
     app.router.add_get("/dashboard", page)
     app.router.add_get("/signin", signin)
-    add_auth_routes(app, app[CFG_KEY].access)
+    add_auth_routes(app, app[CFG_KEY].access, app[SIGNINS_KEY])
     app.router.add_post("/api/offer", offer)
     app.router.add_get("/api/sessions", sessions)
     app.router.add_delete("/api/sessions/{sid}", close_session)
