@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..netpolicy import AddressPolicy, PolicyError, check_url_host
@@ -93,7 +94,6 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 
 async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
-    from ..store import Store
     from .mqtt import MqttPublisher
     from .urls import redact_value
     from .webhook import WebhookSender
@@ -117,7 +117,7 @@ async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
         from ..cluster.placement import RayStreams
 
         placer = await asyncio.to_thread(RayStreams, args.ray, model.dir)
-    monitor = Monitor(model, emit, Store(args.db) if args.db else None, webhook, max_streams=len(args.urls),
+    monitor = Monitor(model, emit, open_store(args.db) if args.db else None, webhook, max_streams=len(args.urls),
                       placer=placer)
     threshold = args.threshold if args.threshold is not None else model.manifest.threshold
     for i, url in enumerate(args.urls, 1):
@@ -142,3 +142,11 @@ async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
         if mqtt:
             await asyncio.to_thread(mqtt.close)
     return 1 if failed else 0
+
+
+def open_store(db: str):
+    """The database, its stream URLs encrypted with the key beside its folder (as the server's)."""
+    from ..secretbox import SecretBox, default_key_file
+    from ..store import Store
+
+    return Store(db, SecretBox(default_key_file(Path(db).absolute().parent)))

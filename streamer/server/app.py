@@ -14,6 +14,7 @@ from ..metrics import observe_batch
 from ..model import Model
 from ..monitor.manager import Monitor
 from ..retention import Pruned, Retention
+from ..secretbox import SecretBox
 from ..store import AsyncStore, Store
 from . import aiortc_compat
 from .config import ServerConfig
@@ -66,7 +67,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     aiortc_compat.restrict_host_addresses(cfg.ice_addresses)
     inference = app[INFERENCE_KEY] = BatchedModel(app[MODEL_KEY], on_batch=observe_batch)  # one for every stream
     hub = app[HUB_KEY] = EventHub()
-    sync_store = Store(cfg.data_dir / "deepfake-streamer.sqlite")
+    sync_store = Store(cfg.data_dir / "deepfake-streamer.sqlite", SecretBox(cfg.key_file))
     store = app[STORE_KEY] = AsyncStore(sync_store)
     await app[SIGNINS_KEY].attach(store)  # before the first request: sign-ins of a changed token end here
     failed = await store.fail_interrupted_scans()

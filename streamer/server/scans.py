@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..inference import default_threads
 from ..model import Model
+from ..private import private_dir
 from ..retention import remove_upload
 from ..segments import SegmentPool, scan_parallel
 from ..sources import MediaError
@@ -44,7 +45,7 @@ class ScanService:
         self._tasks: dict[str, asyncio.Task] = {}
         self._cancelled: set[str] = set()
         self._running: set[str] = set()
-        upload_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(upload_dir)
 
     @property
     def pending(self) -> int:

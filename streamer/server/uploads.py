@@ -12,6 +12,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..images import ImageTooLarge
+from ..private import open_private
 from ..scan import probe_media
 from ..sources import MediaError, VideoInfo
 
@@ -81,7 +82,7 @@ async def receive_upload(request: web.Request, dest: Path, max_bytes: int,
     size = 0
     tmp = dest.with_suffix(".part")
     try:
-        with open(tmp, "wb") as fh:
+        with open_private(tmp) as fh:
             while chunk := await part.read_chunk(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
