@@ -191,12 +191,23 @@ class Store:
                           "ORDER BY created, id LIMIT ?", (*args, limit))
         return [dict(r) for r in rows]
 
-    def fail_interrupted_scans(self, reason: str = "interrupted by a server restart") -> int:
-        """Scans left queued or running by a previous process can never finish: mark them failed."""
+    def fail_interrupted_scans(self, reason: str = "interrupted while it ran: the server stopped unexpectedly "
+                                                   "(retry it)") -> int:
+        """A scan left *running* by a process that died may be what killed it (memory, a decoder crash): it is
+        marked failed, to be retried by hand, never restarted on its own. Queued ones are left to resume."""
         with self._lock:
             cur = self._db.execute("UPDATE scans SET status = 'failed', error = ?, finished = ? "
-                                   "WHERE status IN ('queued', 'running')", (reason, time.time()))
+                                   "WHERE status = 'running'", (reason, time.time()))
             return cur.rowcount
+
+    def queued_scans(self) -> list[dict]:
+        """(id, path) of the scans waiting their turn, oldest first."""
+        return [dict(r) for r in self._exec("SELECT id, path FROM scans WHERE status = 'queued' ORDER BY created, id")]
+
+    def requeue_scan(self, scan_id: str) -> None:
+        """Back to the queue from the start: progress, error and results of the last attempt are cleared."""
+        self._exec("UPDATE scans SET status = 'queued', progress = 0, error = NULL, finished = NULL, timeline = NULL, "
+                   "summary = NULL WHERE id = ?", (scan_id,))
 
 
 JSON_COLUMNS = ("info", "timeline", "summary")

@@ -18,18 +18,23 @@ def test_alerts_and_streams_survive_reopening(tmp_path):
     assert again.alert_snapshot(alert_id + 1) is None
 
 
-def test_interrupted_scans_are_marked_failed_and_finished_ones_kept(tmp_path):
+def test_a_scan_left_running_is_failed_queued_ones_wait_and_finished_ones_are_kept(tmp_path):
     store = Store(tmp_path / "dfs.sqlite")
     store.create_scan("a", "a.mp4", "/data/a.mp4")
     store.update_scan("a", status="running", progress=0.4)
     store.create_scan("b", "b.mp4", "/data/b.mp4")
     store.update_scan("b", status="done", progress=1.0, timeline={"frames": [1, 2]})
+    store.create_scan("c", "c.mp4", "/data/c.mp4")
     store.close()
     again = Store(tmp_path / "dfs.sqlite")
     assert again.fail_interrupted_scans() == 1
     a = again.scan("a")
-    assert a["status"] == "failed" and "restart" in a["error"]
+    assert a["status"] == "failed" and "unexpectedly" in a["error"]
     assert again.scan("b", with_timeline=True)["timeline"] == {"frames": [1, 2]}
+    assert again.queued_scans() == [{"id": "c", "path": "/data/c.mp4"}]
+    again.requeue_scan("a")
+    a = again.scan("a", with_timeline=True)
+    assert (a["status"], a["progress"], a["error"], a["finished"], a["timeline"]) == ("queued", 0, None, None, None)
 
 
 def test_update_rejects_unknown_columns(tmp_path):

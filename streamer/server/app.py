@@ -72,7 +72,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     await app[SIGNINS_KEY].attach(store)  # before the first request: sign-ins of a changed token end here
     failed = await store.fail_interrupted_scans()
     if failed:
-        log.warning("%d scan(s) interrupted by the last shutdown were marked failed", failed)
+        log.warning("%d scan(s) running when the server last stopped unexpectedly were marked failed (retry them "
+                    "with POST /api/scans/{id}/retry)", failed)
     # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
     trimmer = app[TRIMMER_KEY] = HeapTrimmer()
     trimmer.start()
@@ -81,6 +82,9 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[UPLOADS_KEY] = Slots(cfg.max_uploads, "uploads")
     scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
                                          max_queued=cfg.max_queued_scans)
+    resumed = await scans.resume()
+    if resumed:
+        log.info("%d queued scan(s) resumed", resumed)
     retention = await start_retention(cfg, sync_store, scans, hub)
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer,

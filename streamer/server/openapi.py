@@ -171,6 +171,8 @@ PATHS: dict = {
                         "delete": op("Delete a scan (stopped first if queued or running): row, timeline, uploaded file",
                                      {**ok(obj(["deleted"], deleted=STRING)), **errors(403, 404)}, params=[SCAN_ID],
                                      token=True)},
+    "/api/scans/{id}/retry": {"post": op("Queue a failed scan again, from the start, with the same file", {
+        **ok(ref("Scan"), 202), **errors(403, 404, 409, 410, 429)}, params=[SCAN_ID], token=True)},
     "/api/scans/{id}/events": {"get": op("Server-sent progress events of a scan", {**ok(media=EVENTS), **errors(404)},
                                          params=[SCAN_ID])},
     "/api/scans/{id}/timeline.{fmt}": {"get": op("The timeline as a JSON or CSV download", {

@@ -17,7 +17,7 @@ from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
 from .limits import Full, check_disk
 from .responses import error
-from .scans import ScanQueueFull
+from .scans import RetryRefused, ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
 
@@ -126,6 +126,18 @@ async def delete_scan(request: web.Request) -> web.Response:
     return web.json_response({"deleted": scan_id})
 
 
+async def retry_scan(request: web.Request) -> web.Response:
+    """A failed scan, queued again from the start with the file it was given."""
+    scan_id = request.match_info["id"]
+    if not SCAN_ID.match(scan_id):
+        return error(404, "no such scan")
+    try:
+        row = await request.app[SCANS_KEY].retry(scan_id)
+    except RetryRefused as exc:
+        return error(exc.status, exc.message)
+    return web.json_response(public(row), status=202, headers={"Location": f"/api/scans/{scan_id}"})
+
+
 async def get_scan(request: web.Request) -> web.Response:
     response = web.json_response(public(await _scan_or_404(request, with_timeline=True)))
     response.enable_compression()  # a timeline is ~7 KB per second of one face, and compresses ~10x
@@ -198,6 +210,7 @@ def add_scan_routes(app: web.Application) -> None:
     app.router.add_get("/api/scans", list_scans)
     app.router.add_get("/api/scans/{id}", get_scan)
     app.router.add_delete("/api/scans/{id}", delete_scan)
+    app.router.add_post("/api/scans/{id}/retry", retry_scan)
     app.router.add_get("/api/scans/{id}/events", scan_events)
     app.router.add_get("/api/scans/{id}/timeline.{fmt:json|csv}", export_timeline)
     app.router.add_get("/api/scans/{id}/video", scan_video)
