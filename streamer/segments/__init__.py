@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import timeline
 from ..model import Manifest, Model
-from ..scan import Progress, scan_file
+from ..scan import Progress, is_still, scan_file
 from ..scoring import ScoringConfig
 from ..sources import VideoInfo, probe
 from .plan import MIN_SEGMENT_SECONDS, WARMUP_SECONDS, FileIndex, NotSplittable, Segment, index_file, plan
@@ -53,6 +53,8 @@ def scan_parallel(path: Path | str, model: Model, run: Runner | None, parts: int
     does not split is scanned in one piece: by ``run`` too with ``whole`` (many files at once), else here;
     so is a file whose decoder disagrees with its index."""
     path = Path(path)
+    if is_still(path):  # a photo: one frame, nothing to split
+        return scan_file(path, model, fps, progress)
     info = probe(path)
     segments = split(path, parts, fps) if run else None
     if segments and (len(segments) > 1 or whole):

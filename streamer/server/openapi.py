@@ -101,7 +101,8 @@ SCHEMAS: dict = {
     "ScanPath": {**obj(["path"], path={"type": "string", "description": "a file inside --media-dir"}),
                  "additionalProperties": False},
     "Upload": obj(["file"], file={"type": "string", "contentMediaType": "application/octet-stream",
-                                  "description": "a video or a photo (JPEG, PNG, WebP), probed by content"}),
+                                  "description": "a video or a photo (JPEG, PNG, WebP, BMP, binary PPM), probed by "
+                                                 "content; GIF and other picture formats: 415"}),
     "StreamInput": {**obj(["name", "url"], name=STREAM_NAME,
                           url={"type": "string", "description": "rtsp:// or rtsps:// (http(s) with --allow-http-streams)"},
                           fps={"type": "number", "minimum": 0.2, "maximum": 60},

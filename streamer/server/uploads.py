@@ -14,7 +14,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from ..images import ImageTooLarge
 from ..private import open_private
 from ..scan import probe_media
-from ..sources import MediaError, VideoInfo
+from ..sources import MediaError, UnsupportedMedia, VideoInfo
 
 CHUNK = 1 << 20
 DISK_CHECK_EVERY = 64 * CHUNK
@@ -119,5 +119,5 @@ async def check_video(path: Path) -> VideoInfo:
     try:
         return await asyncio.to_thread(probe_media, path)
     except MediaError as exc:
-        status = 413 if isinstance(exc, ImageTooLarge) else 400
+        status = 413 if isinstance(exc, ImageTooLarge) else 415 if isinstance(exc, UnsupportedMedia) else 400
         raise UploadError(status, str(exc).replace(str(path), Path(path).name)) from exc
