@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import timeline
@@ -78,6 +80,24 @@ def progress_bar(name: str, total: float | None, quiet: bool, file=None):
     return tqdm(total=total, unit="s", desc=name, disable=quiet, file=file or sys.stderr, bar_format=BAR_FORMAT)
 
 
+@contextmanager
+def video_bar(path: Path, quiet: bool) -> Iterator[Callable[[float, int], None]]:
+    """One video's bar in seconds of video done (frames so far beside it); yields the progress callback."""
+    from .sources import probe
+
+    info = probe(path)
+    total = round(info.duration, 2) if info.duration else None
+    with progress_bar(path.name, total, quiet) as bar:
+        def progress(pts: float, frames: int) -> None:
+            bar.n = min(pts, total) if total else pts
+            bar.set_postfix_str(f"{frames} frames", refresh=False)
+            bar.update(0)
+
+        yield progress
+        bar.n = bar.total or bar.n
+        bar.refresh()
+
+
 def run_scan(args: argparse.Namespace, load_model) -> int:
     from .scan import probe_media, scan_file
 
@@ -114,18 +134,10 @@ def _scan_video(path: Path, model, args: argparse.Namespace) -> dict:
     from .sources import probe
 
     info = probe(path)
-    total = round(info.duration, 2) if info.duration else None
     engine = scan_engine(model, args.workers, args.ray, (info.duration or 0.0) >= POOL_MIN_SECONDS)
     try:
-        with progress_bar(path.name, total, args.quiet) as bar:
-            def progress(pts: float, frames: int) -> None:
-                bar.n = min(pts, total) if total else pts
-                bar.set_postfix_str(f"{frames} frames", refresh=False)
-                bar.update(0)
-
+        with video_bar(path, args.quiet) as progress:
             result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress)
-            bar.n = bar.total or bar.n
-            bar.refresh()
     finally:
         engine.close()
     return result
