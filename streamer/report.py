@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .assets import sha256_file
-from .timeline import summary
+from .timeline import notes, summary
 
 WORST_MOMENTS = 6
 TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"]
@@ -100,10 +100,12 @@ def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, byt
         return {}
     wanted = {m["frame_index"] for m in moments}
     images: dict[int, np.ndarray] = {}
+    scale = 1.0
     if still:
-        from .images import read_image
+        from .images import read_still
 
-        images[0] = read_image(media)
+        photo = read_still(media)  # as analysed; the boxes are in the photo's own pixels
+        images[0], scale = photo.image, photo.scale
     else:
         from .sources import file_frames
 
@@ -112,7 +114,8 @@ def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, byt
                 images[frame.index] = frame.image
             if len(images) == len(wanted) or frame.index > max(wanted):
                 break
-    return {i: snapshot(images[m["frame_index"]], m["box"]) for i, m in enumerate(moments) if m["frame_index"] in images}
+    return {i: snapshot(images[m["frame_index"]], [v * scale for v in m["box"]]) for i, m in enumerate(moments)
+            if m["frame_index"] in images}
 
 
 def plot_svg(timeline: dict, width: int = 860, height: int = 200) -> str:
@@ -184,6 +187,7 @@ def _facts(timeline: dict, media: Path | None, name: str) -> str:
             ("Picture", f"{video['width']}×{video['height']}" + ("" if still else f", {video['fps']:g} fps")),
             ("Duration", "—" if still else (f"{video['duration']:.2f} s" if video.get("duration") else "unknown")),
             ("Frames analysed", str(len(timeline["frames"]))),
+            *(("Note", n) for n in notes(timeline)),
             ("Model", f"{model['name']} version {model['version']}"),
             ("Threshold", f"{threshold:.4f}" + (" (frame score: a photo has no temporal window)" if still else
                                                 f" (window of {model['window']} frames, stride {model['stride']})"))]

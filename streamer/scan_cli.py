@@ -219,7 +219,7 @@ def single_table(result: dict) -> str:
         header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
         rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
                 f"{_num(t['mean_score'])}  {_num(t['max_score'])}  {t['verdict']}{_refused(t)}" for t in tracks]
-    return "\n".join([header, *rows, verdict_line(result)])
+    return "\n".join([header, *rows, *(f"note: {n}" for n in timeline.notes(result)), verdict_line(result)])
 
 
 def batch_table(results: list[tuple[Path, dict | str]]) -> str:
