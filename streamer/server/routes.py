@@ -8,6 +8,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ..status import STATUS_TEXT
 from .config import ServerConfig
+from .aiohttp_compat import json_parse_errors
 from .auth import ADMIN, access_middleware, add_auth_routes, caller
 from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY, SIGNINS_KEY
 from .limits import rate_limit_middleware
@@ -132,6 +133,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     quiet_bad_requests()  # an oversized header logs one line, not a traceback
+    json_parse_errors(app)  # and is answered in JSON too
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/replay", page)
