@@ -20,8 +20,8 @@ import cv2
 PROBE = """
 import resource, sys, time
 from pathlib import Path
-from streamer.model import Model
-from streamer.scan import scan_file
+from streamer.core.model import Model
+from streamer.files.scan import scan_file
 model = Model(Path(sys.argv[1]))
 scan_file(Path(sys.argv[3]), model)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -33,8 +33,8 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, time.perf_cou
 
 
 def main() -> None:
-    from streamer.assets import asset_path
-    from streamer.model_dir import model_dir
+    from streamer.runtime.assets import asset_path
+    from streamer.core.model_dir import model_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", help="model directory (default: the shipped one)")

@@ -6,9 +6,9 @@ import jsonschema
 import pytest
 
 from streamer.cli import DEFAULT_MODEL_DIR
-from streamer.model import Manifest
-from streamer.still import still_verdict
-from streamer.timeline import schema
+from streamer.core.model import Manifest
+from streamer.files.still import still_verdict
+from streamer.files.timeline import schema
 
 from .media import write_video, read_frames
 from .test_cli import scan
@@ -40,8 +40,8 @@ def test_scan_of_a_photo_ends_with_a_verdict_and_a_score(clip, tmp_path):
     assert match[2] == f"{face['frame_score']:.3f}"
     margin, threshold = timeline["model"].get("uncertain_margin"), timeline["model"]["still_threshold"]
     if margin is None:
-        from streamer.model import Model
-        from streamer.model_dir import DEFAULT_MODEL_DIR
+        from streamer.core.model import Model
+        from streamer.core.model_dir import DEFAULT_MODEL_DIR
 
         margin = Model(DEFAULT_MODEL_DIR).manifest.uncertain_margin
     score = face["frame_score"]
@@ -107,8 +107,8 @@ def tight_crops(photo, out_dir) -> list:
     """224x224 crops cut to each face's detector box (an ID photo, a profile picture), saved as PNG."""
     import cv2
 
-    from streamer.faces import FaceDetector
-    from streamer.images import read_image
+    from streamer.core.faces import FaceDetector
+    from streamer.media.images import read_image
 
     image = read_image(photo)
     paths = []
@@ -125,10 +125,10 @@ def tight_crops(photo, out_dir) -> list:
 
 
 def test_a_tight_face_crop_is_retried_padded_and_the_timeline_says_so(random_model_dir, clip, tmp_path):
-    from streamer.faces import FaceDetector
-    from streamer.images import read_image
-    from streamer.model import Model
-    from streamer.scan import scan_file
+    from streamer.core.faces import FaceDetector
+    from streamer.media.images import read_image
+    from streamer.core.model import Model
+    from streamer.files.scan import scan_file
 
     model = Model(random_model_dir)
     crops = tight_crops(clip("zidane.jpg"), tmp_path)
@@ -151,8 +151,8 @@ def test_a_tight_face_crop_is_retried_padded_and_the_timeline_says_so(random_mod
 RSS_PROBE = """
 import resource, sys
 from pathlib import Path
-from streamer.model import Model
-from streamer.scan import scan_file
+from streamer.core.model import Model
+from streamer.files.scan import scan_file
 model = Model(Path(sys.argv[1]))
 scan_file(Path(sys.argv[3]), model)  # detector and model loaded, on a small photo
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -171,7 +171,7 @@ def test_a_49_megapixel_png_stays_within_the_still_memory_bound(random_model_dir
 
     import cv2
 
-    from streamer.images import MAX_ANALYSED_PIXELS
+    from streamer.media.images import MAX_ANALYSED_PIXELS
 
     width, height = 8100, 6050
     big = tmp_path / "big.png"

@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from streamer.store import Store
+from streamer.storage.store import Store
 
 
 def test_alerts_and_streams_survive_reopening(tmp_path):
@@ -90,7 +90,7 @@ def test_the_data_folder_is_0700_and_the_database_0600_whatever_the_umask(tmp_pa
 
 
 def test_stream_urls_are_stored_encrypted_with_a_key_outside_the_database(tmp_path):
-    from streamer.secretbox import SecretBox, default_key_file
+    from streamer.storage.secretbox import SecretBox, default_key_file
 
     data = tmp_path / "data"
     db = data / "deepfake-streamer.sqlite"

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..monitor.mqtt import MqttConfig, MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
+from ..live.mqtt import MqttConfig, MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
+from ..runtime.netpolicy import AddressPolicy, PolicyError, parse_networks
+from ..storage.secretbox import default_key_file
 from .auth import Access, is_loopback
 
 PACKAGE_WEB_DIR = Path(__file__).resolve().parent.parent / "web"  # in an installed wheel
@@ -70,8 +72,6 @@ class ServerConfig:
 
     @property
     def key_file(self) -> Path:
-        from ..secretbox import default_key_file
-
         return self.key_file_path or default_key_file(self.data_dir)
 
     @property
@@ -80,8 +80,6 @@ class ServerConfig:
 
     @property
     def stream_policy(self):
-        from ..netpolicy import AddressPolicy
-
         if self.allow_stream_hosts is not None:
             return AddressPolicy.from_cidrs(self.allow_stream_hosts)
         return AddressPolicy.loopback_only() if is_loopback(self.host) else AddressPolicy()
@@ -192,8 +190,6 @@ def _number(value: object, default: object, kind: type, low: float, what: str):
 
 def stream_hosts(args: argparse.Namespace | None, env: Mapping[str, str]) -> tuple[str, ...] | None:
     """The ``--allow-stream-hosts`` networks, validated; None when not given."""
-    from ..netpolicy import PolicyError, parse_networks
-
     values = getattr(args, "allow_stream_hosts", None) if args is not None else None
     if values is None and env.get("DFS_ALLOW_STREAM_HOSTS"):
         values = _split(env["DFS_ALLOW_STREAM_HOSTS"])

@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from ..store import AsyncStore
+from ..storage.store import AsyncStore
 
 ROLES = ("admin", "viewer")
 

@@ -11,10 +11,11 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..images import ImageTooLarge
-from ..private import open_private
-from ..scan import probe_media
-from ..sources import MediaError, UnsupportedMedia, VideoInfo
+from ..media.images import ImageTooLarge
+from ..files.scan import probe_media
+from ..media.video import MediaError, VideoInfo
+from ..runtime.private import open_private
+from ..media.video import UnsupportedMedia
 
 CHUNK = 1 << 20
 DISK_CHECK_EVERY = 64 * CHUNK

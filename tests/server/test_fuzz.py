@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from streamer.model import Model
+from streamer.core.model import Model
 
 from .conftest import loopback_config
 from .harness import ServerThread

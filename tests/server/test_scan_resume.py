@@ -89,7 +89,7 @@ def test_after_kill_9_queued_scans_resume_and_the_running_one_can_be_retried(ran
 
 
 async def test_a_retry_of_a_scan_whose_file_is_gone_is_410(random_model, tmp_path):
-    from streamer.store import Store
+    from streamer.storage.store import Store
 
     from .api import api_client
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiortc import RTCPeerConnection
 
-from streamer.model import Model
+from streamer.core.model import Model
 
 from .api import api_client
 from .client import ClipTrack
