@@ -56,7 +56,8 @@ class Access:
 
     def role_of_token(self, given: str) -> str | None:
         for role, secret in ((ADMIN, self.token), (VIEWER, self.viewer_token)):
-            if secret and hmac.compare_digest(given.encode(), secret.encode()):
+            # headers may hold bytes that are not UTF-8 (kept as surrogate escapes): they match no token
+            if secret and hmac.compare_digest(given.encode("utf-8", "surrogateescape"), secret.encode()):
                 return role
         return None
 
@@ -97,7 +98,10 @@ def same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # e.g. "http://[" : not a page of this server
+        return False
     # behind a reverse proxy the browser's host may only be in X-Forwarded-Host (a cross-site page cannot set it)
     hosts = {request.host.lower(), *(h.strip().lower() for h in request.headers.get("X-Forwarded-Host", "").split(",")
                                      if h.strip())}

@@ -17,7 +17,7 @@ ROLES = ("admin", "viewer")
 
 
 def digest(cookie: str) -> str:
-    return hashlib.sha256(cookie.encode()).hexdigest()
+    return hashlib.sha256(cookie.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def fingerprint(secret: str) -> str:
