@@ -15,7 +15,7 @@ from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY, SIGNINS_KEY
 from .limits import rate_limit_middleware
 from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
-from .responses import error
+from .responses import error, file_response
 from ..live.signalling import OfferError, parse_offer
 from .signins import SignIns
 
@@ -56,29 +56,30 @@ def middlewares(cfg: ServerConfig, signins: SignIns) -> list:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    return static_file(request.app[CFG_KEY], "index.html")
+    return static_file(request, "index.html")
 
 
 async def signin(request: web.Request) -> web.StreamResponse:
-    return static_file(request.app[CFG_KEY], "signin.html")
+    return static_file(request, "signin.html")
 
 
 async def page(request: web.Request) -> web.StreamResponse:
-    return static_file(request.app[CFG_KEY], request.path.strip("/") + ".html")
+    return static_file(request, request.path.strip("/") + ".html")
 
 
 async def static(request: web.Request) -> web.StreamResponse:
-    return static_file(request.app[CFG_KEY], request.match_info["name"])
+    return static_file(request, request.match_info["name"])
 
 
-def static_file(cfg: ServerConfig, name: str) -> web.StreamResponse:
+def static_file(request: web.Request, name: str) -> web.StreamResponse:
+    cfg = request.app[CFG_KEY]
     if not name.isprintable() or "/" in name or "\\" in name:
         raise web.HTTPNotFound()
     path = (cfg.web_dir / name).resolve()
     if path.parent != cfg.web_dir.resolve() or not path.is_file() or path.suffix not in STATIC_TYPES:
         raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={"Content-Type": STATIC_TYPES[path.suffix], "Cache-Control": "no-cache",
-                                           "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
+    return file_response(request, path, {"Content-Type": STATIC_TYPES[path.suffix], "Cache-Control": "no-cache",
+                                         "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
 
 
 async def offer(request: web.Request) -> web.Response:

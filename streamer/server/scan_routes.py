@@ -16,7 +16,7 @@ from ..files.report import render
 from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
 from .limits import Full, check_disk
-from .responses import error
+from .responses import error, file_response
 from .scans import RetryRefused, ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
@@ -182,7 +182,7 @@ async def scan_video(request: web.Request) -> web.StreamResponse:
     container = (row["info"] or {}).get("format", "")
     kind = container if container.startswith("image/") else \
         next((t for k, t in VIDEO_TYPES.items() if k in container), "video/mp4")
-    return web.FileResponse(path, headers={"Content-Type": kind})
+    return file_response(request, path, {"Content-Type": kind})
 
 
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"

@@ -56,3 +56,13 @@ async def test_report_names_are_encoded_whatever_the_file_is_called(random_model
             assert fallback.isascii() and ";" not in fallback and '"' not in fallback
             assert disposition.endswith("filename*=UTF-8''" + quote(f"{stem}.report.html", safe=""))
             assert len(await report.text()) > 1000
+
+
+async def test_a_bad_or_unsatisfiable_range_is_a_json_416(random_model, tmp_path):
+    """Found by the fuzz test: aiohttp's own 416 carried the file's type and no body."""
+    async with api_client(random_model, tmp_path / "data") as client:
+        for bad in ("%00", "bytes=x-y", "bytes=999999999-"):
+            resp = await client.get("/static/replay.js", headers={"Range": bad})
+            assert resp.status == 416 and resp.content_type == "application/json", bad
+            assert (await resp.json())["status"] == 416 and resp.headers["Content-Range"].startswith("bytes */")
+        assert (await client.get("/static/replay.js", headers={"Range": "bytes=0-9"})).status == 206
