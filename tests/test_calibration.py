@@ -43,6 +43,9 @@ def test_cli_writes_a_model_dir_that_loads(random_model_dir, clip, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "threshold" in proc.stdout and "expected on new footage" in proc.stdout
+    bar = proc.stderr.replace("\r", "\n").splitlines()  # the scan's bar: seconds of video done, frames beside
+    assert any(line.startswith("single_face.mp4:") and "72 frames" in line and "100%" in line for line in bar), \
+        proc.stderr
     model = Model(out)  # checksums verified
     manifest = json.loads((out / "manifest.json").read_text())
     cal = manifest["calibration"]

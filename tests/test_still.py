@@ -67,7 +67,8 @@ def test_a_batch_has_one_bar_and_one_table_and_goes_on_past_a_bad_file(random_mo
     (folder / "notes.txt").write_text("not media, not picked up from a folder")
     out = tmp_path / "all.json"
     csv_out = tmp_path / "all.csv"
-    proc = scan(folder, "--json", out, "--csv", csv_out, model_dir=random_model_dir)
+    report = tmp_path / "all.html"
+    proc = scan(folder, "--json", out, "--csv", csv_out, "--report", report, model_dir=random_model_dir)
     assert proc.returncode == 1  # one file failed
     lines = proc.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["file", "face"] and lines[-1].startswith("4 files:")
@@ -77,10 +78,17 @@ def test_a_batch_has_one_bar_and_one_table_and_goes_on_past_a_bad_file(random_mo
     assert sum(line.startswith("zidane.jpg") for line in lines) == 2
     assert any(line.startswith("talk.mp4") for line in lines)
     assert proc.stderr.count("4/4") >= 1 and "file" in proc.stderr  # one bar over the files
-    timelines = json.loads(out.read_text())
-    assert [t["source"].rsplit("/", 1)[-1] for t in timelines] == ["astronaut.png", "talk.mp4", "zidane.jpg"]
-    for t in timelines:
+    listed = json.loads(out.read_text())  # every file, the failed one with its error
+    names = ["astronaut.png", "bomb.png", "talk.mp4", "zidane.jpg"]
+    assert [t["source"].rsplit("/", 1)[-1] for t in listed] == names
+    failed = listed[1]
+    assert set(failed) == {"source", "error"} and "megapixels" in failed["error"] and str(folder) not in failed["error"]
+    for t in listed[:1] + listed[2:]:
         jsonschema.validate(t, schema())
+    page = report.read_text()
+    assert all(f"<h2>{name}</h2>" in page for name in names)
+    bomb_section = page.split("<h2>bomb.png</h2>", 1)[1].split("</section>", 1)[0]
+    assert "could not be scanned" in bomb_section and "megapixels" in bomb_section
     header = csv_out.read_text().splitlines()[0]
     assert header.startswith("source,pts,")
 
@@ -93,3 +101,88 @@ def test_one_bad_photo_exits_with_one_clear_line(random_model_dir, tmp_path, nam
     proc = scan(path, "--quiet", model_dir=random_model_dir)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and why in lines[0], proc.stderr
+
+
+def tight_crops(photo, out_dir) -> list:
+    """224x224 crops cut to each face's detector box (an ID photo, a profile picture), saved as PNG."""
+    import cv2
+
+    from streamer.core.faces import FaceDetector
+    from streamer.media.images import read_image
+
+    image = read_image(photo)
+    paths = []
+    with FaceDetector(still=True, max_faces=32) as detector:
+        for i, face in enumerate(detector.detect(image, 0.0)):
+            x0, y0, x1, y1 = face.box
+            side, cx, cy = max(x1 - x0, y1 - y0), (x0 + x1) / 2, (y0 + y1) / 2
+            crop = image[int(max(0, cy - side / 2)):int(cy + side / 2), int(max(0, cx - side / 2)):int(cx + side / 2)]
+            path = out_dir / f"crop{i}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(cv2.resize(crop, (224, 224), interpolation=cv2.INTER_AREA),
+                                                cv2.COLOR_RGB2BGR))
+            paths.append(path)
+    return paths
+
+
+def test_a_tight_face_crop_is_retried_padded_and_the_timeline_says_so(random_model_dir, clip, tmp_path):
+    from streamer.core.faces import FaceDetector
+    from streamer.media.images import read_image
+    from streamer.core.model import Model
+    from streamer.files.scan import scan_file
+
+    model = Model(random_model_dir)
+    crops = tight_crops(clip("zidane.jpg"), tmp_path)
+    with FaceDetector(still=True, max_faces=32) as detector:
+        bare = {p: len(detector.detect(read_image(p), 0.0)) for p in crops}
+    needing = [p for p, n in bare.items() if n == 0]
+    assert needing, bare  # at least one crop has no face as it is: the case the retry is for
+    for path in crops:
+        result = scan_file(path, model)
+        jsonschema.validate(result, schema())
+        assert result["tracks"], path  # every crop yields its face
+        assert ("padded" in result["video"]) == (path in needing)
+        for face in result["frames"][0]["faces"]:
+            x0, y0, x1, y1 = face["box"]
+            assert 0 <= x0 < x1 <= 224 and 0 <= y0 < y1 <= 224  # in the photo's own pixels
+    proc = scan(needing[0], "--quiet", model_dir=random_model_dir)
+    assert proc.returncode == 0 and "note: no face in the photo as it is" in proc.stdout, proc.stdout
+
+
+RSS_PROBE = """
+import resource, sys
+from pathlib import Path
+from streamer.core.model import Model
+from streamer.files.scan import scan_file
+model = Model(Path(sys.argv[1]))
+scan_file(Path(sys.argv[3]), model)  # detector and model loaded, on a small photo
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = scan_file(Path(sys.argv[2]), model)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(after - before, result["video"]["width"], result["video"]["height"], result["video"].get("analysed_scale"))
+"""
+
+
+@pytest.mark.timeout(600)
+def test_a_49_megapixel_png_stays_within_the_still_memory_bound(random_model_dir, clip, tmp_path):
+    """Extra peak RSS of scanning a 49-MP PNG, in a fresh process: at most 4 bytes per photo pixel (the full
+    decode) + 48 MB (the analysed 12-MP copy and slack), where analysing it whole took about 9 bytes."""
+    import subprocess
+    import sys
+
+    import cv2
+
+    from streamer.media.images import MAX_ANALYSED_PIXELS
+
+    width, height = 8100, 6050
+    big = tmp_path / "big.png"
+    photo = cv2.imread(str(clip("single_face.jpg")))
+    cv2.imwrite(str(big), cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR),
+                [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    proc = subprocess.run([sys.executable, "-c", RSS_PROBE, str(random_model_dir), str(big),
+                           str(clip("single_face.jpg"))], capture_output=True, text=True, timeout=540)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    extra_kb, seen_w, seen_h, scale = proc.stdout.split()
+    assert (int(seen_w), int(seen_h)) == (width, height)  # the timeline keeps the photo's own size
+    assert float(scale) * width * float(scale) * height <= MAX_ANALYSED_PIXELS
+    bound_mb = 4 * width * height / 2**20 + 48
+    assert int(extra_kb) / 1024 <= bound_mb, (int(extra_kb) / 1024, bound_mb)

@@ -24,6 +24,7 @@ from ..server.config import ConfigError, add_arguments, from_args
 from .monitor import add_parser as add_monitor
 from .scan import add_arguments as add_scan_arguments
 from .scan import run_scan as scan
+from .scan import video_bar
 
 LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold before anything loads
 
@@ -78,14 +79,15 @@ def add_calibrate(sub) -> None:
     cal.add_argument("--target-fpr", type=float, default=0.01, help="share of real windows allowed above the threshold")
     cal.add_argument("--out", type=Path, required=True, help="model directory to write (ONNX files copied)")
     cal.add_argument("--model", metavar="DIR", help="base model directory (default: $DFS_MODEL_DIR or models/default)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
     cal.set_defaults(func=run_calibrate)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
     try:
         result = calibrate(load_model(args.model), args.footage, args.target_fpr, args.out,
-                           log=lambda msg: print(msg, file=sys.stderr))
-    except CalibrationError as exc:
+                           watch=lambda path: video_bar(path, args.quiet))  # the scan's bar, one per file
+    except (CalibrationError, MediaError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     lo, hi = result["held_out_fpr_ci95"]

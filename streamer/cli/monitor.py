@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..cluster.compat import ray
@@ -20,6 +21,7 @@ from ..live.urls import UrlError, check_url, install_log_redaction, redact, reda
 from ..live.webhook import WebhookSender
 from ..runtime.netpolicy import AddressPolicy, PolicyError, check_url_host
 from ..server.config import add_ray_argument, add_stream_arguments
+from ..storage.secretbox import SecretBox, default_key_file
 from ..storage.store import Store
 
 
@@ -108,7 +110,7 @@ async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
     placer = None
     if args.ray:
         placer = await asyncio.to_thread(RayStreams, args.ray, model.dir)
-    monitor = Monitor(model, emit, Store(args.db) if args.db else None, webhook, max_streams=len(args.urls),
+    monitor = Monitor(model, emit, open_store(args.db) if args.db else None, webhook, max_streams=len(args.urls),
                       placer=placer)
     threshold = args.threshold if args.threshold is not None else model.manifest.threshold
     for i, url in enumerate(args.urls, 1):
@@ -133,3 +135,8 @@ async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
         if mqtt:
             await asyncio.to_thread(mqtt.close)
     return 1 if failed else 0
+
+
+def open_store(db: str):
+    """The database, its stream URLs encrypted with the key beside its folder (as the server's)."""
+    return Store(db, SecretBox(default_key_file(Path(db).absolute().parent)))

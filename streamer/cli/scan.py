@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -16,13 +18,14 @@ from ..files.scan import probe_media, scan_file
 from ..files.segments import scan_parallel
 from ..media.images import EXTENSIONS as IMAGE_EXTENSIONS
 from ..media.images import is_photo
-from ..media.video import VIDEO_EXTENSIONS, MediaError, VideoInfo
+from ..media.video import VIDEO_EXTENSIONS, MediaError, VideoInfo, probe
 
 
 def add_arguments(scan: argparse.ArgumentParser, positive) -> None:
     scan.add_argument("inputs", nargs="+", metavar="FILE",
                       help="video files, photos (JPEG, PNG, WebP) or folders of them (told apart by content)")
-    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON (a batch: a list of timelines)")
+    scan.add_argument("--json", metavar="OUT", help="write the whole timeline as JSON (a batch: a list, a timeline "
+                      "per file or {source, error} for a file that failed)")
     scan.add_argument("--csv", metavar="OUT", help="write one row per face per frame as CSV (a batch: with a "
                       "leading source column)")
     scan.add_argument("--report", metavar="OUT.html", help="write a self-contained HTML report (a batch: one "
@@ -85,6 +88,22 @@ def progress_bar(name: str, total: float | None, quiet: bool, file=None):
     return tqdm(total=total, unit="s", desc=name, disable=quiet, file=file or sys.stderr, bar_format=BAR_FORMAT)
 
 
+@contextmanager
+def video_bar(path: Path, quiet: bool, info: VideoInfo | None = None) -> Iterator[Callable[[float, int], None]]:
+    """One video's bar in seconds of video done (frames so far beside it); yields the progress callback."""
+    info = info or probe(path)
+    total = round(info.duration, 2) if info.duration else None
+    with progress_bar(path.name, total, quiet) as bar:
+        def progress(pts: float, frames: int) -> None:
+            bar.n = min(pts, total) if total else pts
+            bar.set_postfix_str(f"{frames} frames", refresh=False)
+            bar.update(0)
+
+        yield progress
+        bar.n = bar.total or bar.n
+        bar.refresh()
+
+
 def run_scan(args: argparse.Namespace, load_model) -> int:
     for out in (args.json, args.csv, args.report):
         if out:
@@ -104,25 +123,22 @@ def run_scan(args: argparse.Namespace, load_model) -> int:
             engine.close()
     done = [(path, r) for path, r in results if isinstance(r, dict)]
     print(batch_table(results) if batch else single_table(done[0][1]))
-    _write_outputs(args, [r for _, r in done], batch)
+    _write_outputs(args, [r if isinstance(r, dict) else failure(path, r) for path, r in results], batch)
     return 0 if len(done) == len(results) else 1
+
+
+def failure(path: Path, message: str) -> dict:
+    """A batch file that could not be scanned, as the JSON list and the report show it: its path and why."""
+    return {"source": str(path), "error": message.replace(str(path), path.name)}
 
 
 def _scan_video(path: Path, model, args: argparse.Namespace, info: VideoInfo) -> dict:
     """One video, split into segments scanned at once when it is long enough to gain from it."""
-    total = round(info.duration, 2) if info.duration else None
     engine = scan_engine(model, args.workers, args.ray, (info.duration or 0.0) >= POOL_MIN_SECONDS)
     try:
-        with progress_bar(path.name, total, args.quiet) as bar:
-            def progress(pts: float, frames: int) -> None:
-                bar.n = min(pts, total) if total else pts
-                bar.set_postfix_str(f"{frames} frames", refresh=False)
-                bar.update(0)
-
+        with video_bar(path, args.quiet, info) as progress:
             result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress, info=info,
                                    every_frame=args.every_frame)
-            bar.n = bar.total or bar.n
-            bar.refresh()
     finally:
         engine.close()
     return result
@@ -149,14 +165,16 @@ def _scan_batch(files: list[Path], model, args: argparse.Namespace, engine: Engi
     return results
 
 
-def _write_outputs(args: argparse.Namespace, timelines: list[dict], batch: bool) -> None:
+def _write_outputs(args: argparse.Namespace, results: list[dict], batch: bool) -> None:
+    """JSON and report list every file, a failed one with its error; the CSV holds the scanned ones."""
+    timelines = [r for r in results if "error" not in r]
     if args.json:
-        data = timelines if batch else timelines[0]
+        data = results if batch else timelines[0]
         timeline.write_json(data, Path(args.json))
     if args.csv:
         timeline.write_csv(timelines if batch else timelines[0], Path(args.csv))
     if args.report:
-        write_report(timelines, Path(args.report), model_dir(args.model))
+        write_report(results, Path(args.report), model_dir(args.model))
 
 
 def verdict_line(result: dict) -> str:
@@ -182,7 +200,7 @@ def single_table(result: dict) -> str:
         header = f"{'track':>5}  {'first s':>8}  {'last s':>8}  {'frames':>6}  {'mean':>6}  {'max':>6}  verdict"
         rows = [f"{t['track_id']:>5}  {t['first_pts']:>8.2f}  {t['last_pts']:>8.2f}  {t['frames']:>6}  "
                 f"{_num(t['mean_score'])}  {_num(t['max_score'])}  {t['verdict']}{_refused(t)}" for t in tracks]
-    return "\n".join([header, *rows, verdict_line(result)])
+    return "\n".join([header, *rows, *(f"note: {n}" for n in timeline.notes(result)), verdict_line(result)])
 
 
 def batch_table(results: list[tuple[Path, dict | str]]) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,14 +57,18 @@ def real_files(inputs: list[Path]) -> list[Path]:
     return files
 
 
-def score_footage(model: Model, path: Path, fps: float | None = None) -> FootageScores:
-    """Window scores of every track of one real recording, as the runtime computes them."""
+def score_footage(model: Model, path: Path, fps: float | None = None,
+                  progress: Callable[[float, int], None] | None = None) -> FootageScores:
+    """Window scores of every track of one real recording, as the runtime computes them; ``progress(seconds
+    done, frames)`` after each frame."""
     out = FootageScores(path)
     analyzer = Analyzer(model)
     tracks: dict[int, list[float]] = {}
     try:
         for frame in file_frames(path, fps):
             out.frames += 1
+            if progress:
+                progress(frame.pts, out.frames)
             for face in analyzer.process(frame).faces:
                 if face.verdict == NOT_SCORED:
                     out.not_scored += 1
@@ -106,14 +112,21 @@ def held_out_interval(parts: list[np.ndarray], target: float, n: int = 1000, see
     return float(lo), float(hi)
 
 
-def calibrate(model: Model, inputs: list[Path], target_fpr: float, out: Path, log=print) -> dict:
+def calibrate(model: Model, inputs: list[Path], target_fpr: float, out: Path, log=print,
+              watch: Callable[[Path], AbstractContextManager] | None = None) -> dict:
+    """``watch(path)``: a context giving the progress callback of one file (the CLI's bar); without it, one log
+    line per file."""
     if not 0 < target_fpr < 0.5:
         raise CalibrationError("--target-fpr must be between 0 and 0.5")
     files = real_files(inputs)
     footage = []
     for path in files:
-        log(f"scoring {path} ...")
-        footage.append(score_footage(model, path))
+        if watch is None:
+            log(f"scoring {path} ...")
+            footage.append(score_footage(model, path))
+            continue
+        with watch(path) as progress:
+            footage.append(score_footage(model, path, progress=progress))
     parts = [b for b in blocks(footage) if len(b)]
     if not parts:
         raise CalibrationError("no scored face windows in the footage (no faces, or all refused by the quality gate)")

@@ -12,16 +12,17 @@ import html
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
 from ..core import heat
-from ..media.images import read_image, snapshot
+from ..media.images import read_still, snapshot
 from ..media.video import file_frames, open_container
 from ..runtime.assets import sha256_file
-from .timeline import summary
+from .timeline import notes, summary
 
 WORST_MOMENTS = 6
 Progress = Callable[[float, str], None]  # (share of the page done, what it is doing)
@@ -102,31 +103,45 @@ def _quiet(fraction: float, stage: str) -> None:
     pass
 
 
-def pictures(media: Path | None, moments: list[dict], still: bool, progress: Progress = _quiet) -> dict[int, np.ndarray]:
-    """The RGB frames the moments are in, by frame index; none when the file is gone."""
+@dataclass
+class Pictures:
+    """The frames the moments are in, by frame index, and the scale of their pixels to the timeline's boxes."""
+
+    images: dict[int, np.ndarray]
+    scale: float = 1.0
+
+    def box(self, moment: dict) -> list[float]:
+        return [v * self.scale for v in moment["box"]]
+
+
+def pictures(media: Path | None, moments: list[dict], still: bool, progress: Progress = _quiet) -> Pictures:
+    """The RGB frames the moments are in; none when the file is gone."""
     if media is None or not media.is_file() or not moments:
-        return {}
+        return Pictures({})
     images: dict[int, np.ndarray] = {}
+    scale = 1.0
     if still:
-        images[0] = read_image(media)
+        photo = read_still(media)  # as analysed; the boxes are in the photo's own pixels
+        images[0], scale = photo.image, photo.scale
     else:
         wanted = {m["frame_index"]: m["pts"] for m in moments}
         images = seek_frames(media, wanted, progress)
         missing = set(wanted) - set(images)
         if missing:
             images |= decode_frames(media, missing, progress)
-    return images
+    return Pictures(images, scale)
 
 
-def crops(images: dict[int, np.ndarray], moments: list[dict]) -> dict[int, bytes]:
+def crops(pics: Pictures, moments: list[dict]) -> dict[int, bytes]:
     """JPEG crops of the moments' faces, by position in ``moments``, from their frames (``pictures``)."""
-    return {i: snapshot(images[m["frame_index"]], m["box"]) for i, m in enumerate(moments) if m["frame_index"] in images}
+    return {i: snapshot(pics.images[m["frame_index"]], pics.box(m)) for i, m in enumerate(moments)
+            if m["frame_index"] in pics.images}
 
 
-def heat_crops(images: dict[int, np.ndarray], moments: list[dict], margin: float) -> dict[int, bytes]:
+def heat_crops(pics: Pictures, moments: list[dict], margin: float) -> dict[int, bytes]:
     """JPEGs of the moments' crop squares with the model's heatmap over them, for moments whose face has one."""
-    return {i: heat.overlay_jpeg(images[m["frame_index"]], m["box"], margin, m["heat"])
-            for i, m in enumerate(moments) if m.get("heat") and m["frame_index"] in images}
+    return {i: heat.overlay_jpeg(pics.images[m["frame_index"]], pics.box(m), margin, m["heat"])
+            for i, m in enumerate(moments) if m.get("heat") and m["frame_index"] in pics.images}
 
 
 def seek_frames(media: Path, wanted: dict[int, float], progress: Progress = _quiet) -> dict[int, np.ndarray]:
@@ -236,6 +251,7 @@ def _facts(timeline: dict, media: Path | None, name: str, progress: Progress = _
             ("Picture", f"{video['width']}×{video['height']}" + ("" if still else f", {video['fps']:g} fps")),
             ("Duration", "—" if still else (f"{video['duration']:.2f} s" if video.get("duration") else "unknown")),
             ("Frames analysed", str(len(timeline["frames"]))),
+            *(("Note", n) for n in notes(timeline)),
             ("Model", f"{model['name']} version {model['version']}"),
             ("Threshold", f"{threshold:.4f}" + (" (frame score: a photo has no temporal window)" if still else
                                                 f" (window of {model['window']} frames, stride {model['stride']})"))]
@@ -298,13 +314,20 @@ def section(timeline: dict, media: Path | None, name: str, progress: Progress = 
             f"{_moments(timeline, media, progress)}{gate}</section>")
 
 
+def failed_section(error: str, name: str) -> str:
+    return (f'<section><h2>{_esc(name)}</h2><p>Overall: <span class="verdict" style="background:#777">failed'
+            f"</span></p><p>This file could not be scanned: {_esc(error)}</p></section>")
+
+
 def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = None,
            progress: Progress = _quiet) -> str:
-    """The whole page for (timeline, media file or None, display name) items; ``progress`` as it goes."""
+    """The whole page for (timeline, media file or None, display name) items; ``progress`` as it goes; a timeline
+    ``{"error": ...}`` is a file that could not be scanned."""
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     title = items[0][2] if len(items) == 1 else f"{len(items)} files"
     n = len(items)
-    body = "".join(section(t, m, name, lambda f, stage, i=i: progress((i + f) / n, stage))
+    body = "".join(failed_section(t["error"], name) if "error" in t else
+                   section(t, m, name, lambda f, stage, i=i: progress((i + f) / n, stage))
                    for i, (t, m, name) in enumerate(items))
     progress(1.0, "done")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Scan report · {_esc(title)}</title>'
@@ -316,6 +339,6 @@ def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = 
 
 
 def write_report(timelines: list[dict], out: Path, model_dir: Path | None = None) -> None:
-    """CLI reports: each timeline's ``source`` is the scanned file's path."""
+    """CLI reports: each timeline's ``source`` is the scanned file's path (``error``: it could not be scanned)."""
     items = [(t, Path(t["source"]), Path(t["source"]).name) for t in timelines]
     out.write_text(render(items, model_dir))

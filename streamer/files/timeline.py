@@ -37,6 +37,17 @@ def build(source: str, info: VideoInfo, manifest: Manifest, frames: list[FrameRe
     }
 
 
+def notes(timeline: dict) -> list[str]:
+    """What a reader should know about how a photo was analysed, in words (CLI table, report)."""
+    video, out = timeline["video"], []
+    if video.get("padded"):
+        out.append(f"no face in the photo as it is: found on a copy with {video['padded']} px of grey margin added "
+                   "(the photo is cut tight to the face)")
+    if video.get("analysed_scale"):
+        out.append(f"analysed at {video['analysed_scale'] * 100:.0f} % of its size (a large photo)")
+    return out
+
+
 def summary(timeline: dict) -> dict:
     """The scan in one line: overall verdict (fake if any scored track is), worst score, track count.
 

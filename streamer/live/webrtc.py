@@ -58,6 +58,7 @@ class Session:
         self._blackhole = MediaBlackhole()
         self.skipped = 0
         self.close_reason: str | None = None
+        self.owner = ""
         self._emit = emit
         self._on_closed = on_closed
         self._closing: asyncio.Task | None = None
@@ -178,7 +179,8 @@ class SessionManager:
         self.failed = 0
         self.close_reasons: Counter[str] = Counter()
 
-    async def open(self, offer: RTCSessionDescription) -> tuple[Session, RTCSessionDescription]:
+    async def open(self, offer: RTCSessionDescription, owner: str = "") -> tuple[Session, RTCSessionDescription]:
+        """``owner``: who opened it (auth.Caller.who), so that a viewer can end only its own sessions."""
         if len(self.active) >= self.cfg.max_sessions:
             self.rejected += 1
             raise SessionLimitError(self.cfg.max_sessions)
@@ -186,6 +188,7 @@ class SessionManager:
         session = Session(sid, RTCPeerConnection(rtc_configuration(self.cfg)),
                           lambda: live_analyzer(self.model, KIND),
                           self._closed, self.emit)
+        session.owner = owner
         self.active[sid] = session  # counted before any await, so concurrent offers respect the limit
         self.created += 1
         try:

@@ -141,9 +141,17 @@ class WhipEndpoint:
             if line.startswith("a=mid:"):
                 mid = line[6:].strip()
             elif line.startswith("a=candidate:"):
-                candidate = candidate_from_sdp(line[12:].strip())
+                candidate = parse_candidate(line[12:].strip())
                 candidate.sdpMid = mid
                 await stream.pc.addIceCandidate(candidate)
             elif line.startswith("a=end-of-candidates"):
                 await stream.pc.addIceCandidate(None)
         return True
+
+
+def parse_candidate(text: str):
+    """An ICE candidate line (RFC 8839), or ValueError: aiortc's parser asserts or raises on garbage."""
+    try:
+        return candidate_from_sdp(text)
+    except (AssertionError, IndexError, ValueError) as exc:
+        raise ValueError(f"{text[:80]!r} is not an ICE candidate") from exc

@@ -5,7 +5,9 @@ is allocated.
 """
 from __future__ import annotations
 
+import math
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,6 +21,9 @@ MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "bmp": "
 EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".ppm", ".pgm"})
 MAX_PIXELS = 50_000_000  # 50 megapixels: ~150 MB decoded, more than any camera's photo
 MAX_SIDE = 20_000
+MAX_ANALYSED_PIXELS = 12_000_000  # larger photos are analysed shrunk to this (faces stay hundreds of pixels)
+REDUCED_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+                 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
 class ImageTooLarge(MediaError):
@@ -142,15 +147,47 @@ def check_size(name: str, width: int, height: int) -> None:
                             f"{MAX_PIXELS // 1_000_000} megapixels and {MAX_SIDE} pixels a side are accepted")
 
 
-def read_image(path: Path | str) -> np.ndarray:
-    """The photo as (H, W, 3) uint8 RGB, turned upright by its EXIF orientation, as browsers show it."""
-    probe_image(path)
-    data = np.fromfile(str(path), dtype=np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+@dataclass(frozen=True)
+class Still:
+    """A photo as analysed: RGB ``image`` at most ``MAX_ANALYSED_PIXELS``, and the photo's own upright size."""
+    image: np.ndarray
+    width: int
+    height: int
+
+    @property
+    def scale(self) -> float:
+        """Analysed pixels per photo pixel (1.0: full size)."""
+        return self.image.shape[1] / self.width
+
+
+def read_still(path: Path | str, max_pixels: int | None = MAX_ANALYSED_PIXELS) -> Still:
+    """The photo as (H, W, 3) uint8 RGB, turned upright by its EXIF orientation as browsers show it, and no
+    larger than ``max_pixels`` (None: full size). A large photo is decoded at 1/2, 1/4 or 1/8 size: a JPEG
+    by the decoder itself (only the reduced picture is ever in memory), other formats decoded whole and
+    shrunk at once by OpenCV. Measured extra peak memory (bench/still_memory.py): about 4 bytes per photo
+    pixel for a PNG (~190 MB at 49 megapixels, was ~420 MB analysed whole), less for a JPEG; plus 36 MB for
+    the analysed copy. tests/test_still.py holds it to 4 bytes per pixel + 48 MB."""
+    info = probe_image(path)
+    width, height = info.width, info.height
+    factor = 1
+    if max_pixels:
+        while factor < 8 and width * height / (2 * factor) ** 2 >= max_pixels:
+            factor *= 2
+    bgr = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), REDUCED_FLAGS[factor])
     if bgr is None:
         raise MediaError(f"{path}: the image data cannot be decoded (truncated or corrupt)")
-    check_size(str(path), bgr.shape[1], bgr.shape[0])
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    decoded_h, decoded_w = bgr.shape[:2]
+    if width != height and (decoded_w > decoded_h) != (width > height):  # EXIF turned it a quarter
+        width, height = height, width
+    if max_pixels and decoded_w * decoded_h > max_pixels:
+        k = math.sqrt(max_pixels / (decoded_w * decoded_h))
+        bgr = cv2.resize(bgr, (max(1, int(decoded_w * k)), max(1, int(decoded_h * k))), interpolation=cv2.INTER_AREA)
+    return Still(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr), width, height)
+
+
+def read_image(path: Path | str) -> np.ndarray:
+    """The photo at full size as (H, W, 3) uint8 RGB, upright."""
+    return read_still(path, max_pixels=None).image
 
 
 def is_photo(info: VideoInfo) -> bool:

@@ -77,12 +77,28 @@ def video_info(container: av.container.InputContainer, name: str) -> VideoInfo:
                      container.format.name)
 
 
+class UnsupportedMedia(MediaError):
+    """A readable file of a kind deliberately not analysed; the message says why and what to send instead."""
+
+
+def file_info(container: av.container.InputContainer, name: str) -> VideoInfo:
+    """``video_info`` of a file, refusing GIF and the picture formats FFmpeg reads as one-frame "videos"
+    (TIFF, JPEG 2000...). A GIF's 256-colour palette and dithering erase the traces the model reads and add
+    their own, so its score would mean nothing; the photos the model reads are decoded as stills."""
+    info = video_info(container, name)
+    if info.format == "gif" or info.format.endswith("_pipe") or info.format == "image2":
+        why = "GIF files are not analysed (their 256-colour palette erases what the model reads)" \
+            if info.format == "gif" else f"{info.format.removesuffix('_pipe').upper()} pictures are not analysed"
+        raise UnsupportedMedia(f"{name}: {why}; send the original video, or a JPEG, PNG, WebP or BMP photo")
+    return info
+
+
 def probe(path: Path | str) -> VideoInfo:
     """Validate a video file and describe it, or raise MediaError."""
     path = Path(path)
     check_file(path)
     with open_container(str(path)) as container:
-        return video_info(container, str(path))
+        return file_info(container, str(path))
 
 
 class Thinning:
@@ -128,7 +144,7 @@ def file_frames(path: Path | str, fps: float | None = None) -> Iterator[Frame]:
     path = Path(path)
     check_file(path)
     with open_container(str(path)) as container:
-        video_info(container, str(path))
+        file_info(container, str(path))
         yield from decode(container, str(path), fps)
 
 

@@ -19,13 +19,16 @@ from ..live.mqtt import MqttPublisher
 from ..storage.retention import Pruned, Retention
 from ..storage.store import AsyncStore, Store
 from ..live import aiortc_compat
+from ..storage.secretbox import SecretBox
 from .config import ServerConfig
 from . import listen
 from .events import EventHub
+from .auth import COOKIE_MAX_AGE
 from .limits import RateLimiter, Slots
 from ..live.ice import IcePlan, ice_plan
 from .keys import (CFG_KEY, HUB_KEY, ICE_KEY, INFERENCE_KEY, LIMITER_KEY, MODEL_KEY, MONITOR_KEY, REPORTS_KEY,
-                   SCANS_KEY, SESSIONS_KEY, STORE_KEY, THUMBNAILS_KEY, TRIMMER_KEY, UPLOADS_KEY, WHIP_KEY)
+                   SCANS_KEY, SESSIONS_KEY, SIGNINS_KEY, STORE_KEY, THUMBNAILS_KEY, TRIMMER_KEY, UPLOADS_KEY,
+                   WHIP_KEY)
 from .metrics import add_metrics
 from .reports import Reports
 from .restore import restore_streams
@@ -33,6 +36,7 @@ from .routes import add_routes, middlewares
 from .scan_routes import add_scan_routes
 from .scans import ScanService
 from ..live.webrtc import SessionManager
+from .signins import SignIns
 from .stream_routes import add_stream_routes
 from .thumbnails import Thumbnails
 from .whip_routes import add_whip_routes
@@ -42,9 +46,11 @@ log = logging.getLogger(__name__)
 
 def create_app(cfg: ServerConfig, model: Model) -> web.Application:
     limiter = RateLimiter(cfg.mutations_per_minute)
-    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg, limiter))
+    signins = SignIns(cfg.access.secrets(), COOKIE_MAX_AGE)
+    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg, limiter, signins))
     app[CFG_KEY] = cfg
     app[LIMITER_KEY] = limiter
+    app[SIGNINS_KEY] = signins
     app[MODEL_KEY] = model
     add_routes(app)
     add_scan_routes(app)
@@ -71,11 +77,13 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     announce_ice(plan)
     inference = app[INFERENCE_KEY] = BatchedModel(app[MODEL_KEY], on_batch=observe_batch)  # one for every stream
     hub = app[HUB_KEY] = EventHub()
-    sync_store = Store(cfg.data_dir / "deepfake-streamer.sqlite")
+    sync_store = Store(cfg.data_dir / "deepfake-streamer.sqlite", SecretBox(cfg.key_file))
     store = app[STORE_KEY] = AsyncStore(sync_store)
+    await app[SIGNINS_KEY].attach(store)  # before the first request: sign-ins of a changed token end here
     failed = await store.fail_interrupted_scans()
     if failed:
-        log.warning("%d scan(s) interrupted by the last shutdown were marked failed", failed)
+        log.warning("%d scan(s) running when the server last stopped unexpectedly were marked failed (retry them "
+                    "with POST /api/scans/{id}/retry)", failed)
     # decoders and inference free big buffers on many threads; without trimming, glibc keeps them resident
     trimmer = app[TRIMMER_KEY] = HeapTrimmer()
     trimmer.start()
@@ -84,6 +92,9 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[UPLOADS_KEY] = Slots(cfg.max_uploads, "uploads")
     scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
                                          max_queued=cfg.max_queued_scans, workers=cfg.workers)
+    resumed = await scans.resume()
+    if resumed:
+        log.info("%d queued scan(s) resumed", resumed)
     retention = await start_retention(cfg, sync_store, scans, hub)
     reports = app[REPORTS_KEY] = Reports(app[MODEL_KEY].dir)
     following = asyncio.create_task(reports.follow(hub), name="reports")  # ends with the hub

@@ -2,13 +2,13 @@
 
 With no token configured (allowed on a loopback-only server) everything is open, as before. With a token,
 every /api/ route, every media file and /metrics need a credential: ``Authorization: Bearer TOKEN`` for
-scripts, or the HttpOnly, SameSite=Strict cookie that ``POST /api/auth/login`` sets for the pages. Writes
+scripts, or the HttpOnly, SameSite=Strict cookie that ``POST /api/auth/login`` sets for the pages (a
+server-side sign-in, see signins.py). Writes
 authenticated by the cookie must come from this server's own pages (Origin check). Tokens are never read
 from URLs.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import json
@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from .responses import error
+from .signins import SignIns, digest
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # what writes: token-only off loopback, rate-limited
 ADMIN, VIEWER = "admin", "viewer"
@@ -50,33 +51,46 @@ class Access:
     def required(self) -> bool:
         return bool(self.token)
 
-    def cookie_value(self, role: str) -> str:
-        """A value derived from the token, so the token itself never sits in the browser."""
-        secret = self.token if role == ADMIN else self.viewer_token
-        assert secret
-        return hmac.new(secret.encode(), f"dfs-cookie:{role}".encode(), hashlib.sha256).hexdigest()
+    def secrets(self) -> dict[str, str | None]:
+        return {ADMIN: self.token, VIEWER: self.viewer_token}
 
     def role_of_token(self, given: str) -> str | None:
         for role, secret in ((ADMIN, self.token), (VIEWER, self.viewer_token)):
-            if secret and hmac.compare_digest(given.encode(), secret.encode()):
+            # headers may hold bytes that are not UTF-8 (kept as surrogate escapes): they match no token
+            if secret and hmac.compare_digest(given.encode("utf-8", "surrogateescape"), secret.encode()):
                 return role
         return None
 
-    def role_of_cookie(self, value: str) -> str | None:
-        for role, secret in ((ADMIN, self.token), (VIEWER, self.viewer_token)):
-            if secret and hmac.compare_digest(value.encode(), self.cookie_value(role).encode()):
-                return role
-        return None
 
-    def identify(self, request: web.Request) -> tuple[str | None, bool]:
-        """(role, whether it came from the cookie)."""
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            return self.role_of_token(header.removeprefix("Bearer ").strip()), False
-        cookie = request.cookies.get(COOKIE)
-        if cookie:
-            return self.role_of_cookie(cookie), True
-        return None, False
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: a role (None: nobody) and ``who``, telling apart callers of one role (one sign-in
+    cookie, or the token itself) so that a viewer can end only what it opened."""
+    role: str | None
+    who: str
+    from_cookie: bool = False
+
+
+OPEN_CALLER = Caller(ADMIN, "open")
+CALLER_KEY = web.RequestKey("caller", Caller)
+
+
+def identify(request: web.Request, access: Access, signins: SignIns) -> Caller:
+    if not access.required:
+        return OPEN_CALLER
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        role = access.role_of_token(header.removeprefix("Bearer ").strip())
+        return Caller(role, f"token:{role}")
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        return Caller(signins.role(cookie), f"signin:{digest(cookie)[:24]}", True)
+    return Caller(None, "nobody")
+
+
+def caller(request: web.Request) -> Caller:
+    """The caller the access check found (every request passes it)."""
+    return request.get(CALLER_KEY, OPEN_CALLER)
 
 
 def same_origin(request: web.Request) -> bool:
@@ -84,7 +98,10 @@ def same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # e.g. "http://[" : not a page of this server
+        return False
     # behind a reverse proxy the browser's host may only be in X-Forwarded-Host (a cross-site page cannot set it)
     hosts = {request.host.lower(), *(h.strip().lower() for h in request.headers.get("X-Forwarded-Host", "").split(",")
                                      if h.strip())}
@@ -99,16 +116,17 @@ def _protected(path: str) -> bool:
     return path.startswith(("/api/", "/whip")) or path == "/metrics"
 
 
-def access_middleware(access: Access):
+def access_middleware(access: Access, signins: SignIns):
     @web.middleware
     async def check_access(request: web.Request, handler):
         path, mutating = request.path, request.method in MUTATING
         if mutating and not same_origin(request):
             # Cookies or not, a cross-site page must never drive this API (CSRF; also on an open server).
             return error(403, "cross-site request refused")
+        request[CALLER_KEY] = who = identify(request, access, signins)
         if not access.required or _is_open(path):
             return await handler(request)
-        role, _from_cookie = access.identify(request)
+        role = who.role
         if path in PAGES and request.method == "GET":
             if role is None:
                 raise web.HTTPSeeOther(f"/signin?next={quote(path)}")
@@ -124,7 +142,7 @@ def access_middleware(access: Access):
     return check_access
 
 
-async def login(request: web.Request, access: Access) -> web.Response:
+async def login(request: web.Request, access: Access, signins: SignIns) -> web.Response:
     if not access.required:
         return web.json_response({"role": ADMIN, "required": False})
     try:
@@ -136,23 +154,26 @@ async def login(request: web.Request, access: Access) -> web.Response:
     if role is None:
         return error(401, "that token is not valid")
     response = web.json_response({"role": role, "required": True})
-    response.set_cookie(COOKIE, access.cookie_value(role), max_age=COOKIE_MAX_AGE, path="/", httponly=True,
+    response.set_cookie(COOKIE, signins.start(role), max_age=COOKIE_MAX_AGE, path="/", httponly=True,
                         samesite="Strict", secure=access.secure_cookie)
     return response
 
 
-async def logout(_request: web.Request) -> web.Response:
+async def logout(request: web.Request, signins: SignIns) -> web.Response:
+    """Ends the sign-in on the server too: the old cookie, if kept or copied, opens nothing any more."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        signins.end(cookie)
     response = web.json_response({"role": None})
     response.del_cookie(COOKIE, path="/")
     return response
 
 
 async def whoami(request: web.Request, access: Access) -> web.Response:
-    role = access.identify(request)[0] if access.required else ADMIN
-    return web.json_response({"role": role, "required": access.required})
+    return web.json_response({"role": caller(request).role, "required": access.required})
 
 
-def add_auth_routes(app: web.Application, access: Access) -> None:
-    app.router.add_post("/api/auth/login", lambda r: login(r, access))
-    app.router.add_post("/api/auth/logout", logout)
+def add_auth_routes(app: web.Application, access: Access, signins: SignIns) -> None:
+    app.router.add_post("/api/auth/login", lambda r: login(r, access, signins))
+    app.router.add_post("/api/auth/logout", lambda r: logout(r, signins))
     app.router.add_get("/api/auth", lambda r: whoami(r, access))

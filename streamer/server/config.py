@@ -11,6 +11,7 @@ from pathlib import Path
 from ..core.inference import default_threads
 from ..live.mqtt import MqttConfig, MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
 from ..runtime.netpolicy import AddressPolicy, PolicyError, parse_networks
+from ..storage.secretbox import default_key_file
 from .auth import Access, is_loopback
 
 PACKAGE_WEB_DIR = Path(__file__).resolve().parent.parent / "web"  # in an installed wheel
@@ -52,6 +53,7 @@ class ServerConfig:
     max_offer_bytes: int = 64 * 1024
     connect_timeout: float = 20.0  # seconds from answer to an established connection
     data_dir: Path = Path("data")  # SQLite database and uploads
+    key_file_path: Path | None = None  # the key of stored stream URLs; None: beside data_dir (data.key)
     max_upload_bytes: int = 2 * 1024**3
     media_dir: Path | None = None  # server-side folder whose files may be scanned by path
     api_token: str | None = None  # when set, every /api/ request, media file and /metrics needs it
@@ -69,6 +71,10 @@ class ServerConfig:
     retention_interval: float = 300.0  # seconds between retention passes
     mqtt: MqttConfig | None = None  # publish stream status, scores and alerts to this broker
     ray: str | None = None  # a Ray cluster's address ('auto' or HOST:PORT): monitored streams run on its nodes
+
+    @property
+    def key_file(self) -> Path:
+        return self.key_file_path or default_key_file(self.data_dir)
 
     @property
     def access(self) -> Access:
@@ -136,8 +142,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-cert", metavar="PEM", help="TLS certificate; browsers allow the camera only on "
                         "https or localhost (default: $DFS_TLS_CERT)")
     parser.add_argument("--tls-key", metavar="PEM", help="TLS private key (default: $DFS_TLS_KEY)")
-    parser.add_argument("--data-dir", metavar="DIR", help="SQLite database and uploads (default: $DFS_DATA_DIR or "
-                        "./data)")
+    parser.add_argument("--data-dir", metavar="DIR", help="SQLite database and uploads, kept 0700 (default: "
+                        "$DFS_DATA_DIR or ./data)")
+    parser.add_argument("--key-file", metavar="PATH", help="the key that encrypts stored stream URLs, made 0600 on "
+                        "first use; keep it out of backups of the data folder (default: $DFS_KEY_FILE or the data "
+                        "folder's name + .key beside it, e.g. ./data.key)")
     parser.add_argument("--max-upload-mb", type=int, help="largest accepted upload in MB (default: "
                         "$DFS_MAX_UPLOAD_MB or 2048)")
     parser.add_argument("--media-dir", metavar="DIR", help="folder on the server whose files may be scanned by path "
@@ -264,6 +273,7 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
         raise ConfigError(str(exc)) from exc
     return ServerConfig(
         mqtt=mqtt, data_dir=Path(pick("data_dir", "DFS_DATA_DIR") or "data"),
+        key_file_path=Path(key_file) if (key_file := pick("key_file", "DFS_KEY_FILE")) else None,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         media_dir=Path(media_dir) if media_dir else None, api_token=token, viewer_token=viewer,
         allow_http_streams=allow_http, allow_stream_hosts=hosts, **quotas, **retention,

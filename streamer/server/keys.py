@@ -17,6 +17,7 @@ from .limits import RateLimiter, Slots
 from .reports import Reports
 from .scans import ScanService
 from ..live.webrtc import SessionManager
+from .signins import SignIns
 from .thumbnails import Thumbnails
 
 CFG_KEY = web.AppKey("cfg", ServerConfig)
@@ -24,6 +25,7 @@ ICE_KEY = web.AppKey("ice", IcePlan)
 MODEL_KEY = web.AppKey("model", Model)
 INFERENCE_KEY = web.AppKey("inference", BatchedModel)
 SESSIONS_KEY = web.AppKey("sessions", SessionManager)
+SIGNINS_KEY = web.AppKey("signins", SignIns)
 STORE_KEY = web.AppKey("store", AsyncStore)
 HUB_KEY = web.AppKey("hub", EventHub)
 SCANS_KEY = web.AppKey("scans", ScanService)

@@ -46,7 +46,7 @@ class OneLineBadRequests(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, BadHttpMessage):
-            record.msg, record.args = "bad request refused: %s", (str(exc).splitlines()[0][:200],)
+            record.msg, record.args = "bad request refused: %s", ((exc.message or str(exc)).splitlines()[0][:200],)
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True

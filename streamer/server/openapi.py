@@ -101,7 +101,8 @@ SCHEMAS: dict = {
     "ScanPath": {**obj(["path"], path={"type": "string", "description": "a file inside --media-dir"}),
                  "additionalProperties": False},
     "Upload": obj(["file"], file={"type": "string", "contentMediaType": "application/octet-stream",
-                                  "description": "a video or a photo (JPEG, PNG, WebP), probed by content"}),
+                                  "description": "a video or a photo (JPEG, PNG, WebP, BMP, binary PPM), probed by "
+                                                 "content; GIF and other picture formats: 415"}),
     "StreamInput": {**obj(["name", "url"], name=STREAM_NAME,
                           url={"type": "string", "description": "rtsp:// or rtsps:// (http(s) with --allow-http-streams)"},
                           fps={"type": "number", "minimum": 0.2, "maximum": 60},
@@ -157,10 +158,10 @@ PATHS: dict = {
     "/api/offer": {"post": op("WebRTC signalling: an offer in, the answer out", {**ok(ref("Answer")), **errors(
         400, 413, 503)}, body={JSON: {"schema": ref("Offer")}})},
     "/api/sessions": {"get": op("The server's own session counters", ok(ref("Sessions")))},
-    "/api/sessions/{sid}": {"delete": op("End a live session", {**ok(obj(["closed"], closed=STRING)), **errors(404)},
-                                         params=[path_param("sid")])},
+    "/api/sessions/{sid}": {"delete": op("End a live session (a viewer: only one it opened)", {
+        **ok(obj(["closed"], closed=STRING)), **errors(403, 404)}, params=[path_param("sid")])},
     "/api/sessions/{sid}/close": {"post": op("End a live session (navigator.sendBeacon)", {
-        **ok(obj(["closed"], closed=STRING)), **errors(404)}, params=[path_param("sid")])},
+        **ok(obj(["closed"], closed=STRING)), **errors(403, 404)}, params=[path_param("sid")])},
     "/api/scans": {
         "post": op("Scan an uploaded video or photo, or a file inside --media-dir", {
             **ok(ref("ScanAccepted"), 202), **errors(400, 403, 404, 413, 415, 429, 507)},
@@ -175,6 +176,8 @@ PATHS: dict = {
                         "delete": op("Delete a scan (stopped first if queued or running): row, timeline, uploaded file",
                                      {**ok(obj(["deleted"], deleted=STRING)), **errors(403, 404)}, params=[SCAN_ID],
                                      token=True)},
+    "/api/scans/{id}/retry": {"post": op("Queue a failed scan again, from the start, with the same file", {
+        **ok(ref("Scan"), 202), **errors(403, 404, 409, 410, 429)}, params=[SCAN_ID], token=True)},
     "/api/scans/{id}/events": {"get": op("Server-sent progress events of a scan", {**ok(media=EVENTS), **errors(404)},
                                          params=[SCAN_ID])},
     "/api/scans/{id}/timeline.{fmt}": {"get": op("The timeline as a JSON or CSV download", {
@@ -230,7 +233,7 @@ PATHS: dict = {
     "/signin": {"get": op("The sign-in page (servers with a token)", ok(media="text/html"))},
     "/api/auth/login": {"post": op("Sign in: a valid token sets the HttpOnly, SameSite=Strict cookie", {
         **ok(ref("Auth")), **errors(401, 429)}, body={JSON: {"schema": obj(["token"], token=STRING)}})},
-    "/api/auth/logout": {"post": op("Sign out: clears the cookie", ok(obj(["role"], role={"type": "null"})))},
+    "/api/auth/logout": {"post": op("Sign out: ends the sign-in on the server and clears the cookie", ok(obj(["role"], role={"type": "null"})))},
     "/api/auth": {"get": op("Who this request is signed in as", ok(ref("Auth")))},
     "/api/events": {"get": op("Live status, result and alert events of the streams (SSE)", ok(media=EVENTS))},
 }

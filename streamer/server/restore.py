@@ -14,6 +14,10 @@ def restore_streams(monitor: Monitor, rows: list[dict], cfg: ServerConfig) -> in
     """Add every stored stream (``rows``) the current settings allow; returns how many were added."""
     added = 0
     for row in rows:
+        if row.get("url_error"):
+            log.warning("stored stream %r skipped: %s (kept in the database; restore the key file or add the "
+                        "stream again)", row.get("name"), row["url_error"])
+            continue
         body = {k: row[k] for k in ("name", "url", "fps", "threshold", "alert_seconds")}
         try:
             stream = parse_stream(body, cfg.allow_http_streams, monitor.model.manifest.threshold)

@@ -4,17 +4,20 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..files.report import TRACK_COLOURS, WORST_MOMENTS
 from ..live.status import STATUS_TEXT
 from .config import ServerConfig
-from .auth import access_middleware, add_auth_routes, is_loopback
-from .keys import CFG_KEY, ICE_KEY, MODEL_KEY, SESSIONS_KEY
+from .aiohttp_compat import json_parse_errors
+from .auth import ADMIN, access_middleware, add_auth_routes, caller, is_loopback
+from .keys import CFG_KEY, ICE_KEY, MODEL_KEY, SESSIONS_KEY, SIGNINS_KEY
 from .limits import RateLimiter, rate_limit_middleware
 from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
-from .responses import error
+from .responses import error, file_response
 from ..live.signalling import OfferError, parse_offer
+from .signins import SignIns
 
 log = logging.getLogger(__name__)
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
@@ -39,35 +42,44 @@ async def json_errors(request: web.Request, handler):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
+    except HttpProcessingError as exc:  # a malformed body part (multipart headers, chunking) the parser refused
+        return error(exc.code if 400 <= exc.code < 500 else 400, f"malformed request: {exc.message}"[:300])
+    except Exception:
+        # A bug, not the client's fault: one logged traceback, and the answer is still JSON.
+        log.exception("%s %s failed", request.method, request.path[:200])
+        return error(500, "internal error (the server logged it)")
 
 
-def middlewares(cfg: ServerConfig, limiter: RateLimiter) -> list:
+def middlewares(cfg: ServerConfig, limiter: RateLimiter, signins: SignIns) -> list:
     """Outermost first: JSON errors, access control, per-client rate limit of changing requests."""
-    return [json_errors, access_middleware(cfg.access), rate_limit_middleware(limiter)]
+    return [json_errors, access_middleware(cfg.access, signins), rate_limit_middleware(limiter)]
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    return static_file(request.app[CFG_KEY], "index.html")
+    return static_file(request, "index.html")
 
 
 async def signin(request: web.Request) -> web.StreamResponse:
-    return static_file(request.app[CFG_KEY], "signin.html")
+    return static_file(request, "signin.html")
 
 
 async def page(request: web.Request) -> web.StreamResponse:
-    return static_file(request.app[CFG_KEY], request.path.strip("/") + ".html")
+    return static_file(request, request.path.strip("/") + ".html")
 
 
 async def static(request: web.Request) -> web.StreamResponse:
-    return static_file(request.app[CFG_KEY], request.match_info["name"])
+    return static_file(request, request.match_info["name"])
 
 
-def static_file(cfg: ServerConfig, name: str) -> web.StreamResponse:
+def static_file(request: web.Request, name: str) -> web.StreamResponse:
+    cfg = request.app[CFG_KEY]
+    if not name.isprintable() or "/" in name or "\\" in name:
+        raise web.HTTPNotFound()
     path = (cfg.web_dir / name).resolve()
     if path.parent != cfg.web_dir.resolve() or not path.is_file() or path.suffix not in STATIC_TYPES:
         raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={"Content-Type": STATIC_TYPES[path.suffix], "Cache-Control": "no-cache",
-                                           "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
+    return file_response(request, path, {"Content-Type": STATIC_TYPES[path.suffix], "Cache-Control": "no-cache",
+                                         "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
 
 
 async def offer(request: web.Request) -> web.Response:
@@ -80,7 +92,7 @@ async def offer(request: web.Request) -> web.Response:
         return error(413, f"The offer is larger than {cfg.max_offer_bytes} bytes.")
     try:
         description = parse_offer(body)
-        session, answer = await request.app[SESSIONS_KEY].open(description)
+        session, answer = await request.app[SESSIONS_KEY].open(description, caller(request).who)
     except OfferError as exc:
         if exc.status >= 500:
             log.warning("offer refused: %s", exc.message)
@@ -90,10 +102,15 @@ async def offer(request: web.Request) -> web.Response:
 
 
 async def close_session(request: web.Request) -> web.Response:
-    closed = await request.app[SESSIONS_KEY].close(request.match_info["sid"], "closed by the page")
-    if not closed:
+    """The admin may end any live session; a viewer only one it opened itself."""
+    manager, sid, who = request.app[SESSIONS_KEY], request.match_info["sid"], caller(request)
+    session = manager.active.get(sid)
+    if session is None:
         return error(404, "No such session (it may have ended already).")
-    return web.json_response({"closed": request.match_info["sid"]})
+    if who.role != ADMIN and session.owner != who.who:
+        return error(403, "a viewer may end only its own sessions")
+    await manager.close(sid, "closed by the page")
+    return web.json_response({"closed": sid})
 
 
 async def sessions(request: web.Request) -> web.Response:
@@ -124,12 +141,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     quiet_bad_requests()  # an oversized header logs one line, not a traceback
+    json_parse_errors(app)  # and is answered in JSON too
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/replay", page)
     app.router.add_get("/dashboard", page)
     app.router.add_get("/signin", signin)
-    add_auth_routes(app, app[CFG_KEY].access)
+    add_auth_routes(app, app[CFG_KEY].access, app[SIGNINS_KEY])
     app.router.add_post("/api/offer", offer)
     app.router.add_get("/api/sessions", sessions)
     app.router.add_delete("/api/sessions/{sid}", close_session)

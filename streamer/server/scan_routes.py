@@ -18,8 +18,8 @@ from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, LIMITER_KEY, REPORTS_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
 from .limits import Full, check_disk
 from .reports import Build
-from .responses import error
-from .scans import ScanQueueFull
+from .responses import error, file_response
+from .scans import RetryRefused, ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
 
@@ -129,6 +129,18 @@ async def delete_scan(request: web.Request) -> web.Response:
     return web.json_response({"deleted": scan_id})
 
 
+async def retry_scan(request: web.Request) -> web.Response:
+    """A failed scan, queued again from the start with the file it was given."""
+    scan_id = request.match_info["id"]
+    if not SCAN_ID.match(scan_id):
+        return error(404, "no such scan")
+    try:
+        row = await request.app[SCANS_KEY].retry(scan_id)
+    except RetryRefused as exc:
+        return error(exc.status, exc.message)
+    return web.json_response(public(row), status=202, headers={"Location": f"/api/scans/{scan_id}"})
+
+
 async def get_scan(request: web.Request) -> web.Response:
     response = web.json_response(public(await _scan_or_404(request, with_timeline=True)))
     response.enable_compression()  # a timeline is ~7 KB per second of one face, and compresses ~10x
@@ -166,10 +178,10 @@ async def export_timeline(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": attachment(f"{stem}.timeline.csv")})
 
 
-def attachment(filename: str) -> str:
+def attachment(filename: str, kind: str = "attachment") -> str:
     """A Content-Disposition for any file name: an ASCII fallback and the exact name (RFC 6266)."""
     fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def scan_video(request: web.Request) -> web.StreamResponse:
@@ -180,7 +192,7 @@ async def scan_video(request: web.Request) -> web.StreamResponse:
     container = (row["info"] or {}).get("format", "")
     kind = container if container.startswith("image/") else \
         next((t for k, t in VIDEO_TYPES.items() if k in container), "video/mp4")
-    return web.FileResponse(path, headers={"Content-Type": kind})
+    return file_response(request, path, {"Content-Type": kind})
 
 
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -214,7 +226,7 @@ async def scan_report(request: web.Request) -> web.Response:
     stem = Path(row["filename"]).stem or "scan"
     return web.Response(text=page, content_type="text/html", headers={
         "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": f'inline; filename="{stem}.report.html"'})
+        "Content-Disposition": attachment(f"{stem}.report.html", "inline")})
 
 
 def _building_page(filename: str, build: Build) -> web.Response:
@@ -236,6 +248,7 @@ def add_scan_routes(app: web.Application) -> None:
     app.router.add_get("/api/scans", list_scans)
     app.router.add_get("/api/scans/{id}", get_scan)
     app.router.add_delete("/api/scans/{id}", delete_scan)
+    app.router.add_post("/api/scans/{id}/retry", retry_scan)
     app.router.add_get("/api/scans/{id}/events", scan_events)
     app.router.add_get("/api/scans/{id}/timeline.{fmt:json|csv}", export_timeline)
     app.router.add_get("/api/scans/{id}/video", scan_video)

@@ -15,6 +15,7 @@ from ..files.segments import SegmentPool, scan_parallel
 from ..media.video import MediaError
 from ..storage.store import AsyncStore
 from ..files.timeline import summary
+from ..runtime.private import private_dir
 from .events import EventHub
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,12 @@ class ScanQueueFull(Exception):
 
 class ScanCancelled(Exception):
     pass
+
+
+class RetryRefused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
 
 
 class ScanService:
@@ -59,7 +66,8 @@ class ScanService:
         self._tasks: dict[str, asyncio.Task] = {}
         self._cancelled: set[str] = set()
         self._running: set[str] = set()
-        upload_dir.mkdir(parents=True, exist_ok=True)
+        self._closing = False
+        private_dir(upload_dir)
 
     @property
     def pending(self) -> int:
@@ -81,16 +89,44 @@ class ScanService:
         """Start a scan (in the slot its request reserved, which the request then releases)."""
         await self.store.create_scan(scan_id, filename, str(path))
         await self.store.update_scan(scan_id, info=info)
+        self._queue(scan_id, path)
+
+    def _queue(self, scan_id: str, path: Path) -> None:
         self._tasks[scan_id] = asyncio.create_task(self._run(scan_id, path), name=f"scan-{scan_id}")
         self.hub.publish({"type": "scan", "id": scan_id, "status": "queued", "progress": 0.0})
+
+    async def resume(self) -> int:
+        """At start-up: queue again the scans a previous run left queued (their file gone: failed). Returns how
+        many resumed."""
+        resumed = 0
+        for row in await self.store.queued_scans():
+            if Path(row["path"]).is_file():
+                self._queue(row["id"], Path(row["path"]))
+                resumed += 1
+            else:
+                await self._set(row["id"], status="failed", error="its file is no longer on the server",
+                                finished=time.time())
+        return resumed
+
+    async def retry(self, scan_id: str) -> dict:
+        """Queue a failed scan again, from the start; its row as now stored. RetryRefused says why not."""
+        row = await self.store.scan(scan_id)
+        if row is None:
+            raise RetryRefused(404, "no such scan")
+        if row["status"] != "failed" or scan_id in self._tasks:
+            raise RetryRefused(409, f"the scan is {row['status']}; only a failed scan can be retried")
+        if not Path(row["path"]).is_file():
+            raise RetryRefused(410, "the file of this scan is no longer on the server; upload it again")
+        if self.pending + self.reserved >= self.max_queued:
+            raise RetryRefused(429, f"{self.pending + self.reserved} scans are already queued; try again later")
+        await self.store.requeue_scan(scan_id)
+        self._queue(scan_id, Path(row["path"]))
+        return await self.store.scan(scan_id)
 
     async def _run(self, scan_id: str, path: Path) -> None:
         try:
             async with self._slots:
-                if scan_id in self._cancelled:  # stopped while it waited its turn
-                    if await self.store.scan(scan_id):
-                        await self._set(scan_id, status="failed", error="interrupted by a server shutdown",
-                                  finished=time.time())
+                if scan_id in self._cancelled:  # stopped while it waited its turn: it stays queued
                     return
                 self._running.add(scan_id)
                 await self._scan(scan_id, path)
@@ -124,8 +160,8 @@ class ScanService:
         try:
             timeline = await asyncio.to_thread(self._scan_file, path, duration, progress, announce)
         except ScanCancelled:
-            if await self.store.scan(scan_id):  # not deleted meanwhile
-                await self._set(scan_id, status="failed", error="interrupted by a server shutdown", finished=time.time())
+            if self._closing and await self.store.scan(scan_id):  # the server stops: it starts again next time
+                await self.store.requeue_scan(scan_id)
             return
         except MediaError as exc:
             await self._set(scan_id, status="failed", error=str(exc).replace(str(path), "the file"), finished=time.time())
@@ -181,7 +217,9 @@ class ScanService:
         return row
 
     async def close(self) -> None:
-        """Stop every scan: running ones end at their next frame and are marked failed."""
+        """Stop every scan: running ones end at their next frame and go back to the queue with the waiting ones,
+        to resume at the next start."""
+        self._closing = True
         self._cancelled.update(self._tasks)
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         if self._pool is not None:

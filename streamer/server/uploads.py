@@ -9,10 +9,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..media.images import ImageTooLarge
 from ..files.scan import probe_media
 from ..media.video import MediaError, VideoInfo
+from ..runtime.private import open_private
+from ..media.video import UnsupportedMedia
 
 CHUNK = 1 << 20
 DISK_CHECK_EVERY = 64 * CHUNK
@@ -70,6 +73,8 @@ async def receive_upload(request: web.Request, dest: Path, max_bytes: int,
             part = await reader.next()
             params = disposition(part.headers.get("Content-Disposition", "")) \
                 if isinstance(part, BodyPartReader) else {}
+    except HttpProcessingError as exc:
+        raise UploadError(400, f"malformed multipart body: {exc.message}"[:240]) from exc
     except (ValueError, AssertionError, KeyError) as exc:
         raise UploadError(400, f"malformed multipart body: {exc}") from exc
     if part is None:
@@ -78,7 +83,7 @@ async def receive_upload(request: web.Request, dest: Path, max_bytes: int,
     size = 0
     tmp = dest.with_suffix(".part")
     try:
-        with open(tmp, "wb") as fh:
+        with open_private(tmp) as fh:
             while chunk := await part.read_chunk(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
@@ -115,5 +120,5 @@ async def check_video(path: Path) -> VideoInfo:
     try:
         return await asyncio.to_thread(probe_media, path)
     except MediaError as exc:
-        status = 413 if isinstance(exc, ImageTooLarge) else 400
+        status = 413 if isinstance(exc, ImageTooLarge) else 415 if isinstance(exc, UnsupportedMedia) else 400
         raise UploadError(status, str(exc).replace(str(path), Path(path).name)) from exc

@@ -12,6 +12,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from ..runtime.private import private_dir, private_file
+from .secretbox import SecretBox, SecretError
+
 log = logging.getLogger(__name__)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS streams (
@@ -25,6 +28,8 @@ CREATE TABLE IF NOT EXISTS scans (
     id TEXT PRIMARY KEY, filename TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,
     progress REAL NOT NULL DEFAULT 0, error TEXT, created REAL NOT NULL, finished REAL,
     info TEXT, timeline TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS signins (
+    digest TEXT PRIMARY KEY, role TEXT NOT NULL, fingerprint TEXT NOT NULL, expires REAL NOT NULL);
 """
 MIGRATIONS = {("scans", "summary"): "ALTER TABLE scans ADD COLUMN summary TEXT"}
 
@@ -32,18 +37,31 @@ MIGRATIONS = {("scans", "summary"): "ALTER TABLE scans ADD COLUMN summary TEXT"}
 class Store:
     """A small thread-safe wrapper around one SQLite connection (WAL journal)."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, box: SecretBox | None = None):
+        """``box``: stream URLs are stored encrypted with it (and plain ones left by an older release are
+        encrypted now). The folder ends 0700, the database files 0600."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.box = box
+        private_dir(self.path.parent)
+        private_file(self.path)  # before SQLite creates it with the umask's mode; -wal and -shm copy its mode
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # a replaced plain URL leaves no trace in free pages
             self._db.executescript(SCHEMA)
             for (table, column), sql in MIGRATIONS.items():
                 if column not in {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}:
                     self._db.execute(sql)
+            for suffix in ("-wal", "-shm"):
+                companion = self.path.with_name(self.path.name + suffix)
+                if companion.exists():
+                    private_file(companion)
+            if box is not None:
+                for row in self._db.execute("SELECT name, url FROM streams").fetchall():
+                    if not box.is_sealed(row["url"]):
+                        self._db.execute("UPDATE streams SET url = ? WHERE name = ?", (box.seal(row["url"]), row["name"]))
 
     def _exec(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -55,14 +73,27 @@ class Store:
 
     # streams
     def save_stream(self, cfg: dict) -> None:
+        url = self.box.seal(cfg["url"]) if self.box is not None else cfg["url"]
         self._exec("INSERT OR REPLACE INTO streams VALUES (?, ?, ?, ?, ?, ?)",
-                   (cfg["name"], cfg["url"], cfg["fps"], cfg["threshold"], cfg["alert_seconds"], time.time()))
+                   (cfg["name"], url, cfg["fps"], cfg["threshold"], cfg["alert_seconds"], time.time()))
 
     def delete_stream(self, name: str) -> None:
         self._exec("DELETE FROM streams WHERE name = ?", (name,))
 
     def streams(self) -> list[dict]:
-        return [dict(r) for r in self._exec("SELECT * FROM streams ORDER BY created")]
+        """Stored streams, URLs in plain text; one that cannot be decrypted has ``url`` None and ``url_error``."""
+        return [self._opened(dict(r)) for r in self._exec("SELECT * FROM streams ORDER BY created")]
+
+    def _opened(self, row: dict) -> dict:
+        if not SecretBox.is_sealed(row["url"]):
+            return row
+        try:
+            if self.box is None:
+                raise SecretError("it is encrypted and no key file was given")
+            row["url"] = self.box.open(row["url"])
+        except SecretError as exc:
+            row["url"], row["url_error"] = None, f"its URL cannot be decrypted: {exc}"
+        return row
 
     # alerts
     def add_alert(self, stream: str, track_id: int, pts: float, score: float, created: float, snapshot: bytes) -> int:
@@ -102,6 +133,16 @@ class Store:
     def alert_snapshot(self, alert_id: int) -> bytes | None:
         rows = self._exec("SELECT snapshot FROM alerts WHERE id = ?", (alert_id,))
         return bytes(rows[0]["snapshot"]) if rows and rows[0]["snapshot"] is not None else None
+
+    # sign-ins (the pages' cookie sessions)
+    def save_signin(self, digest: str, role: str, fingerprint: str, expires: float) -> None:
+        self._exec("INSERT OR REPLACE INTO signins VALUES (?, ?, ?, ?)", (digest, role, fingerprint, expires))
+
+    def delete_signin(self, digest: str) -> None:
+        self._exec("DELETE FROM signins WHERE digest = ?", (digest,))
+
+    def signins(self) -> list[dict]:
+        return [dict(r) for r in self._exec("SELECT * FROM signins")]
 
     # scans
     def create_scan(self, scan_id: str, filename: str, path: str) -> None:
@@ -150,12 +191,23 @@ class Store:
                           "ORDER BY created, id LIMIT ?", (*args, limit))
         return [dict(r) for r in rows]
 
-    def fail_interrupted_scans(self, reason: str = "interrupted by a server restart") -> int:
-        """Scans left queued or running by a previous process can never finish: mark them failed."""
+    def fail_interrupted_scans(self, reason: str = "interrupted while it ran: the server stopped unexpectedly "
+                                                   "(retry it)") -> int:
+        """A scan left *running* by a process that died may be what killed it (memory, a decoder crash): it is
+        marked failed, to be retried by hand, never restarted on its own. Queued ones are left to resume."""
         with self._lock:
             cur = self._db.execute("UPDATE scans SET status = 'failed', error = ?, finished = ? "
-                                   "WHERE status IN ('queued', 'running')", (reason, time.time()))
+                                   "WHERE status = 'running'", (reason, time.time()))
             return cur.rowcount
+
+    def queued_scans(self) -> list[dict]:
+        """(id, path) of the scans waiting their turn, oldest first."""
+        return [dict(r) for r in self._exec("SELECT id, path FROM scans WHERE status = 'queued' ORDER BY created, id")]
+
+    def requeue_scan(self, scan_id: str) -> None:
+        """Back to the queue from the start: progress, error and results of the last attempt are cleared."""
+        self._exec("UPDATE scans SET status = 'queued', progress = 0, error = NULL, finished = NULL, timeline = NULL, "
+                   "summary = NULL WHERE id = ?", (scan_id,))
 
 
 JSON_COLUMNS = ("info", "timeline", "summary")

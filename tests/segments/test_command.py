@@ -23,7 +23,8 @@ def test_a_folder_scans_every_video_in_it_with_one_summary(random_model_dir, cli
     assert any(row.startswith("broken.mp4") and "error:" in row for row in rows)
     assert rows[-1].startswith("4 files:") and "1 failed" in rows[-1] and "1 no faces" in rows[-1]
     timelines = {Path(t["source"]).name: t for t in json.loads(out.read_text())}
-    assert sorted(timelines) == ["empty.mp4", "short.mp4", "talk.mp4"]
+    assert sorted(timelines) == ["broken.mp4", "empty.mp4", "short.mp4", "talk.mp4"]
+    assert set(timelines["broken.mp4"]) == {"source", "error"}  # listed with its error (issue 19)
     talk = timelines["talk.mp4"]
     assert len(talk["frames"]) == 472 and talk["tracks"][0]["frames"] == 472
 

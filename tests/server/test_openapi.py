@@ -138,6 +138,8 @@ async def test_real_responses_validate_against_the_description(random_model, cli
         await check(await client.get("/api/scans?limit=0"), 400)
         await check(await client.delete("/api/alerts/999999"), 404)
         await check(await client.delete("/api/scans/0123456789abcdef"), 404)
+        await check(await client.post(f"/api/scans/{sid}/retry"), 409)
+        await check(await client.post("/api/scans/0123456789abcdef/retry"), 404)
         await check(await client.delete(f"/api/scans/{sid}"), 200)
     async with api_client(random_model, tmp_path / "data2", api_token="s3cret") as client:
         check.spec = spec

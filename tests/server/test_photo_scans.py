@@ -52,3 +52,43 @@ async def test_the_report_of_a_scan_is_a_self_contained_page(random_model, clip,
         assert len(images_of(page)) == 1 and "extreme_pose: 1 face(s) not scored" in page
         assert "zidane.jpg" in page and str(tmp_path) not in page
         assert (await client.get("/api/scans/0123456789abcdef/report.html")).status == 404
+
+
+def gif_bytes(rgb, frames: int, path) -> bytes:
+    """A GIF of ``frames`` copies of ``rgb``, written by FFmpeg (PyAV) as any GIF maker would."""
+    import av
+
+    with av.open(str(path), "w", format="gif") as container:
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "rgb8"
+        for _ in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path.read_bytes()
+
+
+async def test_bmp_is_scanned_as_a_still_and_gif_or_tiff_get_415(random_model, clip, tmp_path):
+    """A BMP is a photo like any other (a still, on purpose); a GIF (one frame or many) and FFmpeg's other
+    picture formats are refused with a reason, not scored as a one-frame video."""
+    import cv2
+
+    bgr = cv2.imread(str(clip("single_face.jpg")))
+    bmp = tmp_path / "face.bmp"
+    bmp.write_bytes(cv2.imencode(".bmp", bgr)[1].tobytes())
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    async with api_client(random_model, tmp_path / "data") as client:
+        scan, events = await upload_and_wait(client, bmp, "face.bmp")
+        assert scan["info"]["format"] == "image/bmp" and events[-1]["status"] == "done"
+        timeline = (await (await client.get(f"/api/scans/{scan['id']}")).json())["timeline"]
+        assert timeline["video"]["still"] is True and len(timeline["tracks"]) == 1
+        assert timeline["tracks"][0]["max_score"] is not None  # scored as a photo, not "uncertain" for want of frames
+        refused = {"still.gif": gif_bytes(rgb, 1, tmp_path / "a.gif"), "moving.gif": gif_bytes(rgb, 5, tmp_path / "b.gif"),
+                   "face.tiff": cv2.imencode(".tiff", bgr)[1].tobytes()}
+        for name, data in refused.items():
+            resp = await client.post("/api/scans", data=form(data=data, filename=name))
+            body = await resp.json()
+            assert resp.status == 415 and "not analysed" in body["error"] and "JPEG, PNG" in body["error"], (name, body)
+        assert len((await (await client.get("/api/scans")).json())["scans"]) == 1
+        assert [p.name for p in (tmp_path / "data" / "uploads").iterdir()] == [scan["id"]]

@@ -110,6 +110,9 @@ async def test_whip_needs_the_token_and_refuses_what_is_not_an_offer(token_serve
         async with http.get(token_server.url + "/api/streams", headers=auth) as resp:
             assert [s["name"] for s in (await resp.json())["streams"]] == ["door push"]
         frag = {"Content-Type": "application/trickle-ice-sdpfrag", "Authorization": auth["Authorization"]}
+        for garbage in ("a=candidate:garbage\r\n", "a=candidate:1 1 udp x 1.2.3.4 5 typ host\r\n"):
+            async with http.patch(token_server.url + location, data=garbage, headers=frag) as resp:
+                assert resp.status == 400 and "candidate" in (await resp.json())["error"], garbage
         async with http.patch(token_server.url + location, data="a=end-of-candidates\r\n", headers=frag) as resp:
             assert resp.status == 204
         async with http.patch(token_server.url + "/whip/nope", data="", headers=frag) as resp:
