@@ -18,24 +18,26 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from streamer.assets import asset_path
+from streamer.assets import asset_path, cache_dir
 
 from .augment import augment, sample_aug
 from .calibrate import calibrate_encoder
 from .faceset import DEFAULT_DATA, FaceTable, load_table, records, verify
 from .metrics import auc, threshold_at_fpr, tpr_at_fpr
-from .networks import HEAT_STRIDE, Encoder, Temporal
+from .networks import HEAT_SPLIT, HEAT_STRIDE, Encoder, Temporal
 from .synth import sample_params, self_blend
-from .train import seed_all, to_tensor, write_log
+from .train import MEAN, STD, seed_all, write_log
 
 RECIPES = ("both", "dfdc", "sbi")
 NAME = "dfdc-sbi-mobilenetv2"
@@ -53,11 +55,12 @@ class Config:
     stride: int = 4
     seed: int = 0
     steps: int = 1500
-    batch: int = 48
+    batch: int = 64
     lr: float = 5e-4
     weight_decay: float = 1e-4
     dropout: float = 0.2
-    freeze_blocks: int = 2
+    frozen: int = 7  # features[:7] (ImageNet, up to stride 8) run once per sample in ONNX Runtime, then cached
+    variants: int = 1  # augmented/self-blended variants of every training face
     heatmap: bool = True
     heat_weight: float = 0.5
     regions: bool = True  # SBI of face parts besides the whole hull
@@ -66,50 +69,33 @@ class Config:
     eval_every: int = 250
     val_per_kind: int = 600  # validation faces per kind (DFDC real, DFDC fake, LFW real, SBI)
     target_fpr: float = 0.015
-    threads: int = 2
+    threads: int = 1
 
 
 class Sampler:
-    """Batches of (crops, labels, heat targets, heat weights) for one recipe, augmented alike."""
+    """Samples (crop, label, heat target, heat weight): self-blended if asked, then augmented alike."""
 
-    def __init__(self, table: FaceTable, split: str, cfg: Config, rng: np.random.Generator):
-        self.t, self.cfg, self.rng = table, cfg, rng
-        self.dfdc_real = table.where("dfdc", split, False)
-        self.dfdc_fake = table.where("dfdc", split, True)
-        self.lfw_real = table.where("lfw", split, False)
+    def __init__(self, table: FaceTable, split: str, cfg: Config, rng: np.random.Generator,
+                 augment_samples: bool = True):
+        self.t, self.cfg, self.rng, self.augment = table, cfg, rng, augment_samples
         self.grid = cfg.size // HEAT_STRIDE
 
-    def _pick(self, pool: np.ndarray, n: int) -> np.ndarray:
-        return self.rng.choice(pool, n, replace=len(pool) < n) if n else np.zeros(0, np.int64)
-
-    def plan(self) -> list[tuple[int, str]]:
-        """(table index, kind) for one batch; kind: real | fake | sbi."""
-        e = self.cfg.batch // 8  # eighths of a batch; DFDC-looking faces are 3/4 of each side
-        if self.cfg.recipe == "dfdc":
-            parts = [(self.dfdc_real, 4 * e, "real"), (self.dfdc_fake, 4 * e, "fake")]
-        elif self.cfg.recipe == "sbi":
-            parts = [(self.dfdc_real, 3 * e, "real"), (self.lfw_real, e, "real"),
-                     (self.dfdc_real, 3 * e, "sbi"), (self.lfw_real, e, "sbi")]
-        else:
-            parts = [(self.dfdc_real, 3 * e, "real"), (self.lfw_real, e, "real"), (self.dfdc_fake, 2 * e, "fake"),
-                     (self.dfdc_real, e, "sbi"), (self.lfw_real, e, "sbi")]
-        return [(int(i), kind) for pool, n, kind in parts for i in self._pick(pool, n)]
-
-    def sample(self, index: int, kind: str) -> tuple[np.ndarray, float, np.ndarray, float]:
+    def sample(self, index: int, how: str) -> tuple[np.ndarray, float, np.ndarray, float]:
         image, g = self.t.crops[index], self.grid
         mask = np.zeros(image.shape[:2], np.float32)
-        if kind == "sbi":
+        if how == "sbi":
             _, image, mask = self_blend(image, self.t.landmarks[index], sample_params(self.rng, self.cfg.regions))
-        p = sample_aug(self.rng, self.cfg.h264_aug, self.cfg.strong_aug)
-        image = augment(image, p)
-        if p.flip:
-            mask = mask[:, ::-1]
+        if self.augment:
+            p = sample_aug(self.rng, self.cfg.h264_aug, self.cfg.strong_aug)
+            image = augment(image, p)
+            if p.flip:
+                mask = mask[:, ::-1]
         heat = cv2.resize(np.ascontiguousarray(mask), (g, g), interpolation=cv2.INTER_AREA)
-        heat = np.clip(heat / max(float(mask.max()), 1e-6), 0, 1) if kind == "sbi" else heat
-        return image, float(kind != "real"), heat, float(kind != "fake")
+        heat = np.clip(heat / max(float(mask.max()), 1e-6), 0, 1) if how == "sbi" else heat
+        return image, float(how != "real"), heat, float(how != "fake")
 
-    def batch(self, plan: list[tuple[int, str]] | None = None) -> tuple[np.ndarray, ...]:
-        rows = [self.sample(i, k) for i, k in (plan or self.plan())]
+    def batch(self, plan: list[tuple[int, str]]) -> tuple[np.ndarray, ...]:
+        rows = [self.sample(i, how) for i, how in plan]
         return tuple(np.stack([r[j] for r in rows]).astype(np.float32 if j else np.uint8) for j in range(4))
 
 
@@ -117,32 +103,119 @@ def has_mesh(table: FaceTable, idx: np.ndarray) -> np.ndarray:
     return idx[~np.isnan(table.landmarks[idx]).any(axis=(1, 2))]
 
 
-def validation_set(table: FaceTable, cfg: Config) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Fixed validation faces per kind, augmented once with a fixed seed: crops and heat targets."""
-    rng = np.random.default_rng(cfg.seed + 1)
-    s = Sampler(table, "val", cfg, rng)
-    n = cfg.val_per_kind
-    kinds = {"dfdc_real": (s.dfdc_real, "real"), "dfdc_fake": (s.dfdc_fake, "fake"),
-             "lfw_real": (s.lfw_real, "real"),
-             "sbi": (has_mesh(table, np.concatenate([s.dfdc_real, s.lfw_real])), "sbi")}
-    out = {}
-    for name, (pool, kind) in kinds.items():
-        pick = rng.choice(pool, min(n, len(pool)), replace=False)
-        crops, _, heat, _ = s.batch([(int(i), kind) for i in pick])
-        out[name] = (crops, heat)
-    return out
+# --- the frozen stem, run once: features of every sample variant, cached ---
+
+KINDS = ("dfdc_real", "dfdc_fake", "lfw_real", "sbi_dfdc", "sbi_lfw")
+
+
+def imagenet_encoder(cfg: Config) -> Encoder:
+    model = Encoder(cfg.embedding_dim, cfg.dropout, heatmap=cfg.heatmap)
+    model.load_imagenet(asset_path("mobilenet_v2-b0353104.pth"))
+    return model
+
+
+def stem_session(cfg: Config, path: Path) -> ort.InferenceSession:
+    """The frozen ImageNet stem (``features[:frozen]``, BatchNorm in inference mode) in ONNX Runtime."""
+    stem = imagenet_encoder(cfg).backbone.features[:cfg.frozen].eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(stem, (torch.zeros(1, 3, cfg.size, cfg.size),), str(path), input_names=["x"],
+                          output_names=["y"], opset_version=17, dynamo=False,
+                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = cfg.threads
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+@dataclass
+class Features:
+    x: np.ndarray  # (N, C, H, W) float16: the stem's output
+    y: np.ndarray  # (N,) 1 = fake
+    heat: np.ndarray  # (N, g, g) blend-mask targets
+    heat_w: np.ndarray  # (N,) 0 where no mask is known (DFDC fakes)
+    kind: np.ndarray  # (N,) index into KINDS
+
+    def pool(self, kind: str) -> np.ndarray:
+        return np.flatnonzero(self.kind == KINDS.index(kind))
+
+
+def sample_plan(table: FaceTable, split: str, variants: int, clean: bool, per_kind: int | None,
+                rng: np.random.Generator) -> list[tuple[int, str, str]]:
+    """(table index, how: real|fake|sbi, kind) for every sample variant of a split."""
+    dfdc_real = has_mesh(table, table.where("dfdc", split, False))
+    lfw_real = has_mesh(table, table.where("lfw", split, False))
+    pools = {"dfdc_real": (table.where("dfdc", split, False), "real"),
+             "dfdc_fake": (table.where("dfdc", split, True), "fake"), "lfw_real": (lfw_real, "real"),
+             "sbi_dfdc": (dfdc_real, "sbi"), "sbi_lfw": (lfw_real, "sbi")}
+    plan = []
+    for kind, (pool, how) in pools.items():
+        if per_kind:
+            pool = rng.choice(pool, min(per_kind, len(pool)), replace=False)
+        plan += [(int(i), how, kind) for _ in range(1 if clean else variants) for i in pool]
+    return plan
+
+
+def build_features(table: FaceTable, cfg: Config, split: str, clean: bool, per_kind: int | None,
+                   cache: Path) -> Features:
+    """Blend (SBI), augment (unless ``clean``) and run the stem on every sample once; cached on disk."""
+    key = f"stem{cfg.frozen}-{cfg.size}-{split}-{'clean' if clean else cfg.variants}-{per_kind}-{cfg.seed}-v2"
+    path = cache / f"{key}.npz"
+    if path.is_file():
+        z = np.load(path)
+        return Features(z["x"], z["y"], z["heat"], z["heat_w"], z["kind"])
+    rng = np.random.default_rng(cfg.seed + (0 if split == "train" else 1))
+    plan = sample_plan(table, split, cfg.variants, clean, per_kind, rng)
+    sampler = Sampler(table, split, cfg, rng, augment_samples=not clean)
+    cache.mkdir(parents=True, exist_ok=True)
+    session = stem_session(cfg, cache / f"stem{cfg.frozen}-{cfg.size}.onnx")
+    xs, ys, hs, ws = [], [], [], []
+    for i in tqdm(range(0, len(plan), 64), desc=f"stem features {split}{' (clean)' if clean else ''}",
+                  unit="batch"):
+        chunk = plan[i:i + 64]
+        crops, y, heat, w = sampler.batch([(j, how) for j, how, _ in chunk])
+        xs.append(session.run(["y"], {"x": normalise(crops)})[0].astype(np.float16))
+        ys.append(y), hs.append(heat), ws.append(w)
+    kinds = np.asarray([KINDS.index(k) for _, _, k in plan], np.int8)
+    feats = Features(np.concatenate(xs), np.concatenate(ys), np.concatenate(hs), np.concatenate(ws), kinds)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=feats.x, y=feats.y, heat=feats.heat, heat_w=feats.heat_w, kind=feats.kind)
+    return feats
+
+
+def normalise(crops: np.ndarray) -> np.ndarray:
+    x = crops.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+    return ((x - np.reshape(MEAN, (1, 3, 1, 1))) / np.reshape(STD, (1, 3, 1, 1))).astype(np.float32)
+
+
+# --- training the rest of the network on the cached stem features ---
+
+def recipe_batch(f: Features, recipe: str, batch: int, rng: np.random.Generator) -> np.ndarray:
+    """Sample indices: DFDC-looking faces are 3/4 of each side, so the dataset predicts nothing."""
+    e = batch // 8
+    parts = {"dfdc": [("dfdc_real", 4 * e), ("dfdc_fake", 4 * e)],
+             "sbi": [("dfdc_real", 3 * e), ("lfw_real", e), ("sbi_dfdc", 3 * e), ("sbi_lfw", e)],
+             "both": [("dfdc_real", 3 * e), ("lfw_real", e), ("dfdc_fake", 2 * e), ("sbi_dfdc", e),
+                      ("sbi_lfw", e)]}[recipe]
+    return np.concatenate([rng.choice(f.pool(kind), n) for kind, n in parts])
+
+
+def suffix_forward(model: Encoder, x: torch.Tensor, frozen: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    mid = model.backbone.features[frozen:HEAT_SPLIT](x)
+    pooled = model.backbone.features[HEAT_SPLIT:](mid).mean(dim=(2, 3))
+    logit = model.classify(torch.relu(model.project(model.dropout(pooled)))).squeeze(1)
+    return logit, None if model.heat is None else model.heat(mid)
 
 
 @torch.no_grad()
-def predict(model: Encoder, crops: np.ndarray, dev: torch.device, batch: int = 128
-            ) -> tuple[np.ndarray, np.ndarray | None]:
+def predict(model: Encoder, f: Features, frozen: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
     model.eval()
     logits, heats = [], []
-    for i in range(0, len(crops), batch):
-        _, z, h = model.forward_all(to_tensor(crops[i:i + batch], dev))
-        logits.append(z.cpu().numpy())
+    for i in range(0, len(f.y), batch):
+        z, h = suffix_forward(model, torch.from_numpy(f.x[i:i + batch].astype(np.float32)), frozen)
+        logits.append(z.numpy())
         if h is not None:
-            heats.append(torch.sigmoid(h).cpu().numpy()[:, 0])
+            heats.append(torch.sigmoid(h).numpy()[:, 0])
     return np.concatenate(logits), (np.concatenate(heats) if heats else None)
 
 
@@ -151,31 +224,33 @@ def operating_point(real: dict[str, np.ndarray], target: float) -> float:
     return max(threshold_at_fpr(z, target) for z in real.values())
 
 
-def validate(model: Encoder, val: dict, cfg: Config, dev: torch.device) -> dict:
-    z = {k: predict(model, crops, dev) for k, (crops, _) in val.items()}
-    reals = {"dfdc_real": z["dfdc_real"][0], "lfw_real": z["lfw_real"][0]}
-    thr = operating_point(reals, cfg.target_fpr)
-    all_real = np.concatenate(list(reals.values()))
-    y_d = np.r_[np.zeros(len(z["dfdc_real"][0])), np.ones(len(z["dfdc_fake"][0]))]
-    s_d = np.r_[z["dfdc_real"][0], z["dfdc_fake"][0]]
-    y_s = np.r_[np.zeros(len(all_real)), np.ones(len(z["sbi"][0]))]
+def validate(model: Encoder, val: Features, cfg: Config) -> dict:
+    z, heat = predict(model, val, cfg.frozen)
+    by = {k: z[val.pool(k)] for k in KINDS}
+    sbi = np.r_[by["sbi_dfdc"], by["sbi_lfw"]]
+    thr = operating_point({"dfdc_real": by["dfdc_real"], "lfw_real": by["lfw_real"]}, cfg.target_fpr)
+    real = np.r_[by["dfdc_real"], by["lfw_real"]]
+    y_d = np.r_[np.zeros(len(by["dfdc_real"])), np.ones(len(by["dfdc_fake"]))]
+    s_d = np.r_[by["dfdc_real"], by["dfdc_fake"]]
     row = {"dfdc_auc": auc(y_d, s_d), "dfdc_tpr5": tpr_at_fpr(y_d, s_d, 0.05),
-           "sbi_auc": auc(y_s, np.r_[all_real, z["sbi"][0]]),
-           "dfdc_caught": float(np.mean(z["dfdc_fake"][0] >= thr)),
-           "sbi_caught": float(np.mean(z["sbi"][0] >= thr)),
-           "dfdc_real_fpr": float(np.mean(z["dfdc_real"][0] >= thr)),
-           "lfw_real_fpr": float(np.mean(z["lfw_real"][0] >= thr)), "threshold_logit": float(thr)}
-    heat = z["sbi"][1]
+           "sbi_auc": auc(np.r_[np.zeros(len(real)), np.ones(len(sbi))], np.r_[real, sbi]),
+           "dfdc_caught": float(np.mean(by["dfdc_fake"] >= thr)), "sbi_caught": float(np.mean(sbi >= thr)),
+           "dfdc_real_fpr": float(np.mean(by["dfdc_real"] >= thr)),
+           "lfw_real_fpr": float(np.mean(by["lfw_real"] >= thr)), "threshold_logit": float(thr)}
     if heat is not None:
-        target = val["sbi"][1]
-        inside = (heat * (target > 0.5)).sum() / max((target > 0.5).sum(), 1)
-        outside = (heat * (target <= 0.1)).sum() / max((target <= 0.1).sum(), 1)
-        row |= {"heat_inside": float(inside), "heat_outside": float(outside),
-                "heat_real_mean": float(z["dfdc_real"][1].mean())}
-    row["select"] = row["dfdc_caught"] if cfg.recipe != "sbi" else row["sbi_caught"]
-    if cfg.recipe == "both":
-        row["select"] = 0.75 * row["dfdc_caught"] + 0.25 * row["sbi_caught"]
+        row |= heat_contrast(heat, val)
+    row["select"] = {"dfdc": row["dfdc_caught"], "sbi": row["sbi_caught"],
+                     "both": 0.75 * row["dfdc_caught"] + 0.25 * row["sbi_caught"]}[cfg.recipe]
     return row
+
+
+def heat_contrast(heat: np.ndarray, val: Features) -> dict:
+    """Mean heat inside vs outside the blend mask on SBI fakes, and on real faces."""
+    sbi = np.r_[val.pool("sbi_dfdc"), val.pool("sbi_lfw")]
+    h, t = heat[sbi], val.heat[sbi]
+    real = np.r_[val.pool("dfdc_real"), val.pool("lfw_real")]
+    return {"heat_inside": float(h[t > 0.5].mean()), "heat_outside": float(h[t <= 0.05].mean()),
+            "heat_real_mean": float(heat[real].mean())}
 
 
 def train(cfg: Config) -> dict:
@@ -183,41 +258,38 @@ def train(cfg: Config) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     seed_all(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     table = load_table(Path(cfg.data), cfg.size)
-    rng = np.random.default_rng(cfg.seed)
-    sampler = Sampler(table, "train", cfg, rng)
-    sampler.dfdc_real = has_mesh(table, sampler.dfdc_real) if cfg.recipe != "dfdc" else sampler.dfdc_real
-    sampler.lfw_real = has_mesh(table, sampler.lfw_real)
-    val = validation_set(table, cfg)
-    model = Encoder(cfg.embedding_dim, cfg.dropout, heatmap=cfg.heatmap).to(dev)
-    model.load_imagenet(asset_path("mobilenet_v2-b0353104.pth"))
+    cache = cache_dir() / "train-features"
+    val = build_features(table, cfg, "val", clean=True, per_kind=cfg.val_per_kind, cache=cache)
+    train_f = build_features(table, cfg, "train", clean=False, per_kind=None, cache=cache)
+    del table
+    model = imagenet_encoder(cfg)
+    for p in model.backbone.features[:cfg.frozen].parameters():
+        p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    rng = np.random.default_rng(cfg.seed)
     log: list[dict] = []
     best: dict = {"select": -1.0}
-    bar = tqdm(range(1, cfg.steps + 1), desc=f"train {cfg.recipe} {cfg.size}px", unit="step")
     losses: list[float] = []
     t0 = time.time()
-    for step in bar:
+    for step in tqdm(range(1, cfg.steps + 1), desc=f"train {cfg.recipe} {cfg.size}px", unit="step"):
         model.train()
-        model.freeze_blocks(cfg.freeze_blocks)
-        crops, y, heat, heat_w = sampler.batch()
-        _, logit, h = model.forward_all(to_tensor(crops, dev))
-        loss = F.binary_cross_entropy_with_logits(logit, torch.from_numpy(y).to(dev))
+        idx = np.sort(recipe_batch(train_f, cfg.recipe, cfg.batch, rng))
+        logit, h = suffix_forward(model, torch.from_numpy(train_f.x[idx].astype(np.float32)), cfg.frozen)
+        loss = F.binary_cross_entropy_with_logits(logit, torch.from_numpy(train_f.y[idx]))
         if h is not None and cfg.heat_weight > 0:
-            per = F.binary_cross_entropy_with_logits(h[:, 0], torch.from_numpy(heat).to(dev), reduction="none")
-            w = torch.from_numpy(heat_w).to(dev)
+            per = F.binary_cross_entropy_with_logits(h[:, 0], torch.from_numpy(train_f.heat[idx]), reduction="none")
+            w = torch.from_numpy(train_f.heat_w[idx])
             loss = loss + cfg.heat_weight * (per.mean(dim=(1, 2)) * w).sum() / w.sum().clamp(min=1)
         opt.zero_grad()
         loss.backward()
         opt.step(), sched.step()
         losses.append(float(loss))
-        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             row = {"stage": 1, "epoch": step, "train_loss": float(np.mean(losses[-cfg.eval_every:])),
-                   "val_auc": 0.0, "seconds": round(time.time() - t0, 1)} | validate(model, val, cfg, dev)
+                   "seconds": round(time.time() - t0, 1)} | validate(model, val, cfg)
             row["val_auc"] = row["dfdc_auc"] if cfg.recipe != "sbi" else row["sbi_auc"]
             log.append(row)
             tqdm.write(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
@@ -225,28 +297,29 @@ def train(cfg: Config) -> dict:
             if row["select"] > best["select"]:
                 best = row
                 torch.save(model.state_dict(), out / "best_encoder.pt")
-    model.load_state_dict(torch.load(out / "best_encoder.pt", map_location=dev, weights_only=True))
-    return finish(cfg, model, val, best, dev)
+    model.load_state_dict(torch.load(out / "best_encoder.pt", map_location="cpu", weights_only=True))
+    return finish(cfg, model, val, best)
 
 
-def finish(cfg: Config, model: Encoder, val: dict, best: dict, dev: torch.device) -> dict:
+def finish(cfg: Config, model: Encoder, val: Features, best: dict) -> dict:
     """Platt-calibrate the frame logit on validation, make the mean-of-frames window head, save model.pt."""
-    z = {k: predict(model, crops, dev)[0] for k, (crops, _) in val.items()}
-    real = np.r_[z["dfdc_real"], z["lfw_real"]]
-    fake = np.r_[z["dfdc_fake"], z["sbi"]] if cfg.recipe == "both" else (
-        z["dfdc_fake"] if cfg.recipe == "dfdc" else z["sbi"])
+    z, _ = predict(model, val, cfg.frozen)
+    kinds = {"dfdc": ("dfdc_fake",), "sbi": ("sbi_dfdc", "sbi_lfw"), "both": ("dfdc_fake", "sbi_dfdc", "sbi_lfw")}
+    real = np.r_[z[val.pool("dfdc_real")], z[val.pool("lfw_real")]]
+    fake = np.concatenate([z[val.pool(k)] for k in kinds[cfg.recipe]])
     a, b = calibrate_encoder(model, np.r_[real, fake], np.r_[np.zeros(len(real)), np.ones(len(fake))])
-    thr_logit = operating_point({"dfdc_real": z["dfdc_real"], "lfw_real": z["lfw_real"]}, cfg.target_fpr)
+    thr_logit = operating_point({"dfdc_real": z[val.pool("dfdc_real")], "lfw_real": z[val.pool("lfw_real")]},
+                                cfg.target_fpr)
     threshold = float(1 / (1 + np.exp(-(a * thr_logit + b))))
     head = Temporal(cfg.embedding_dim)
     head.frame.load_state_dict(model.classify.state_dict())
-    model.cpu().eval()
+    model.eval()
     val_row = best | {"temporal": "mean of frame logits (no LSTM)", "calibration": {"frame": [a, b]},
                       "threshold_rule": f"at most {cfg.target_fpr:.1%} of validation real faces (DFDC and LFW "
                                         "each) at or above it"}
-    state = {"config": asdict(cfg) | {"variants": 0, "epochs": cfg.steps}, "encoder": model.state_dict(),
-             "temporal": head.state_dict(), "threshold": threshold, "val": val_row, "name": NAME,
-             "provenance": provenance(cfg)}
+    state = {"config": asdict(cfg) | {"variants": cfg.variants, "epochs": cfg.steps, "freeze_blocks": cfg.frozen},
+             "encoder": model.state_dict(), "temporal": head.state_dict(), "threshold": threshold, "val": val_row,
+             "name": NAME, "provenance": provenance(cfg)}
     torch.save(state, Path(cfg.out) / "model.pt")
     (Path(cfg.out) / "val.json").write_text(json.dumps(val_row, indent=1))
     tqdm.write(f"wrote {cfg.out}/model.pt: threshold {threshold:.4f}, {json.dumps(best)}")
@@ -286,7 +359,7 @@ def parse(argv: list[str] | None = None) -> Config:
     ap.add_argument("--out", required=True)
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--recipe", choices=RECIPES, default="both")
-    for name in ("size", "steps", "batch", "seed", "freeze_blocks", "eval_every", "val_per_kind", "threads"):
+    for name in ("size", "steps", "batch", "seed", "frozen", "variants", "eval_every", "val_per_kind", "threads"):
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(Config, name))
     for name in ("lr", "heat_weight", "target_fpr", "weight_decay", "dropout", "h264_aug"):
         ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(Config, name))
