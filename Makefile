@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 APT_TEST := chromium ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav iproute2 \
 	mosquitto mosquitto-clients
-# npm: some third-party assets are npm package tarballs (`npm pack`, streamer/assets.py).
+# npm: some third-party assets are npm package tarballs (`npm pack`, streamer/runtime/assets.py).
 APT_ASSETS := npm
 
 .PHONY: serve test install install-dev apt-test apt-assets assets bench bench-webrtc clean
@@ -22,10 +22,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed apt-assets
-	$(PY) -m streamer.assets
+	$(PY) -m streamer.runtime.assets
 
 install-dev: $(VENV)/.installed-dev apt-test apt-assets
-	$(PY) -m streamer.assets
+	$(PY) -m streamer.runtime.assets
 
 apt-test:
 	@$(MAKE) --no-print-directory apt-install PKGS="$(APT_TEST)"
@@ -44,6 +44,7 @@ serve: install
 	$(VENV)/bin/deepfake-streamer serve $(ARGS)
 
 test: install-dev
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(ARGS)
 
 bench: install-dev

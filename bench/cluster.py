@@ -29,15 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from compose import long_file  # noqa: E402
 from live_streams import RtspServer, bench_clip  # noqa: E402
 
-from streamer.assets import asset_path  # noqa: E402
+from streamer.runtime.assets import asset_path  # noqa: E402
 from streamer.cluster import compat  # noqa: E402
-from streamer.inference import default_threads  # noqa: E402
-from streamer.model import Model  # noqa: E402
-from streamer.model_dir import DEFAULT_MODEL_DIR  # noqa: E402
-from streamer.native_logs import filter_native_logs  # noqa: E402
-from streamer.scan import scan_file  # noqa: E402
-from streamer.segments import SegmentPool, scan_parallel  # noqa: E402
-from streamer.status import ResultEvent  # noqa: E402
+from streamer.core.inference import default_threads  # noqa: E402
+from streamer.core.model import Model  # noqa: E402
+from streamer.core.model_dir import DEFAULT_MODEL_DIR  # noqa: E402
+from streamer.runtime.logs import filter_native_logs  # noqa: E402
+from streamer.files.scan import scan_file  # noqa: E402
+from streamer.files.segments import SegmentPool, scan_parallel  # noqa: E402
+from streamer.live.status import ResultEvent  # noqa: E402
 
 
 def timed(fn) -> tuple[dict, float]:
@@ -87,8 +87,8 @@ def scans(model: Model, path: Path) -> dict[str, float]:
 
 async def streams_on(nodes: int, model_dir: Path, url: str, n: int, seconds: float, kill: bool = False) -> dict:
     from streamer.cluster.placement import RayStreams
-    from streamer.monitor.manager import Monitor
-    from streamer.monitor.supervisor import StreamConfig
+    from streamer.live.manager import Monitor
+    from streamer.live.supervisor import StreamConfig
 
     cluster = compat.LocalCluster(nodes, 1)  # on the main thread: Ray installs signal handlers
     counts: dict[str, int] = {}

@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streamer.assets import asset_path, cache_dir  # noqa: E402
+from streamer.runtime.assets import asset_path, cache_dir  # noqa: E402
 
 FPS, WIDTH, HEIGHT, GOP = 24, 640, 360, 48
 VERSION = 1

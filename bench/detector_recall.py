@@ -15,9 +15,9 @@ import time
 import cv2
 import numpy as np
 
-from streamer.assets import asset_path
-from streamer.faces.detector import MODES, FaceDetector
-from streamer.sources import file_frames
+from streamer.runtime.assets import asset_path
+from streamer.core.faces.detector import MODES, FaceDetector
+from streamer.media.video import file_frames
 
 PEOPLE = {"multi_face.jpg": 5, "zidane.jpg": 2, "insightface_t1.jpg": 6, "breakingbad.jpg": 2,
           "BWPictureHuman.jpg": 1, "biden.jpg": 1, "astronaut.png": 1, "grace_hopper.jpg": 1, "obama.jpg": 1,

@@ -41,7 +41,7 @@ prepare() {
     PYTHONPATH=$PWD python3 - <<'PY'
 import shutil, sys
 sys.path.insert(0, "bench")
-from streamer.assets import DETECTOR_MODEL, asset_path
+from streamer.runtime.assets import DETECTOR_MODEL, asset_path
 from compose import long_file
 from live_streams import bench_clip
 for name in (DETECTOR_MODEL, "WolfgangLanger_Pexels.mp4"):
@@ -83,7 +83,7 @@ PY
     # a CUDA provider that cannot load its libraries (built for another CUDA major version) fails here, by name
     python3 bench/model_speed.py --provider cuda --batch 1,8,32 --runs 400
     python3 bench/model_speed.py --provider cpu --batch 1,8,32 --runs 100
-    echo "== file scan (inference on the GPU: streamer.model picks CUDA when onnxruntime-gpu sees one)"
+    echo "== file scan (inference on the GPU: streamer.core.model picks CUDA when onnxruntime-gpu sees one)"
     python3 -m streamer.cli scan ".dfs-cache/bench/composed-120s-v1.mp4" --workers 8 --quiet
     python3 bench/scan_speed.py --clip ".dfs-cache/bench/composed-120s-v1.mp4" --repeat 1 --workers 8
     echo "== live streams with the inference on the GPU"

@@ -16,12 +16,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamer.assets import asset_path, cache_dir  # noqa: E402
-from streamer.inference import BatchedModel  # noqa: E402
-from streamer.model import Model  # noqa: E402
-from streamer.monitor.manager import Monitor  # noqa: E402
-from streamer.monitor.supervisor import StreamConfig  # noqa: E402
-from streamer.status import Event, ResultEvent  # noqa: E402
+from streamer.runtime.assets import asset_path, cache_dir  # noqa: E402
+from streamer.core.inference import BatchedModel  # noqa: E402
+from streamer.core.model import Model  # noqa: E402
+from streamer.live.manager import Monitor  # noqa: E402
+from streamer.live.supervisor import StreamConfig  # noqa: E402
+from streamer.live.status import Event, ResultEvent  # noqa: E402
 
 RTSP_SERVER = ROOT / "tests" / "monitor" / "rtsp_server.py"
 

@@ -22,15 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from compose import long_file  # noqa: E402
 
-from streamer.analyzer import Analyzer  # noqa: E402
-from streamer.assets import ASSETS, asset_path  # noqa: E402
-from streamer.model_dir import model_dir  # noqa: E402
-from streamer.inference import default_threads  # noqa: E402
-from streamer.model import Model  # noqa: E402
-from streamer.native_logs import filter_native_logs  # noqa: E402
-from streamer.scan import scan_file  # noqa: E402
-from streamer.segments import SegmentPool, scan_parallel  # noqa: E402
-from streamer.sources import file_frames, probe  # noqa: E402
+from streamer.core.analyzer import Analyzer  # noqa: E402
+from streamer.runtime.assets import ASSETS, asset_path  # noqa: E402
+from streamer.core.model_dir import model_dir  # noqa: E402
+from streamer.core.inference import default_threads  # noqa: E402
+from streamer.core.model import Model  # noqa: E402
+from streamer.runtime.logs import filter_native_logs  # noqa: E402
+from streamer.files.scan import scan_file  # noqa: E402
+from streamer.files.segments import SegmentPool, scan_parallel  # noqa: E402
+from streamer.media.video import file_frames, probe  # noqa: E402
 
 
 def cpu() -> float:
@@ -84,7 +84,7 @@ def batch_fps(paths: list[Path], model: Model) -> tuple[int, float, float]:
     """Scan several files at once, one thread each, through one shared inference service."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from streamer.inference import BatchedModel
+    from streamer.core.inference import BatchedModel
 
     shared = BatchedModel(model)
     start = time.perf_counter()
@@ -100,7 +100,7 @@ def load(arg: str | None) -> tuple[Model, str]:
     path = model_dir(arg)
     if (path / "manifest.json").is_file():
         return Model(path), f"{path}"
-    from tests.random_model import write_random_model
+    from export.random_model import write_random_model
 
     tmp = Path(tempfile.mkdtemp())
     return Model(write_random_model(tmp, size=128, dim=128, window=16, stride=4)), "RANDOM-WEIGHT stand-in (no trained model found)"

@@ -11,7 +11,7 @@ start and end, the growth extrapolated to an hour, and the trend (a least-square
 all samples, and through those of the second half) per hour; glibc's in-use and free-but-kept heap
 alongside each sample. Bar: growth under 5 % per hour, judged by the fit over all samples (single samples
 swing by several MB with the frames in flight, so end-versus-start is printed but is noisy on short runs).
-``--trim-every 0`` turns the heap upkeep off (streamer/memory.py), to compare; otherwise the mmap threshold
+``--trim-every 0`` turns the heap upkeep off (streamer/runtime/memory.py), to compare; otherwise the mmap threshold
 is pinned at ``--mmap-threshold`` KiB before the model loads, as ``deepfake-streamer serve`` and ``monitor`` do.
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ import numpy as np
 from live_streams import RtspServer, StreamRun, bench_clip, cpu_seconds, long_clip
 
 from streamer.cli import load_model
-from streamer.memory import MMAP_THRESHOLD, heap_stats, pin_mmap_threshold, rss_mb
-from streamer.native_logs import filter_native_logs
+from streamer.runtime.memory import MMAP_THRESHOLD, heap_stats, pin_mmap_threshold, rss_mb
+from streamer.runtime.logs import filter_native_logs
 
 Sample = tuple[float, float]  # (seconds since the warm-up ended, RSS MB)
 

@@ -18,8 +18,8 @@ import time
 from live_streams import RtspServer, StreamRun, bench_clip, cpu_seconds
 
 from streamer.cli import load_model
-from streamer.memory import pin_mmap_threshold
-from streamer.native_logs import filter_native_logs
+from streamer.runtime.memory import pin_mmap_threshold
+from streamer.runtime.logs import filter_native_logs
 
 BAR_FPS = 10.0
 

@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from streamer.assets import asset_path  # noqa: E402
+from streamer.runtime.assets import asset_path  # noqa: E402
 from streamer.cli import DEFAULT_MODEL_DIR  # noqa: E402
 from tests.server.browser_session import namespace_available, run_isolated  # noqa: E402
 from tests.server.harness import write_y4m  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> int:
         work = Path(tmp)
         model = Path(args.model or os.environ.get("DFS_MODEL_DIR") or DEFAULT_MODEL_DIR)
         if not (model / "manifest.json").is_file():
-            from tests.random_model import write_random_model
+            from export.random_model import write_random_model
             print(f"no model at {model}: using a random-weight model (same compute, meaningless scores)")
             model = write_random_model(work / "model")
         y4m = write_y4m(asset_path(args.clip), work / "camera.y4m", seconds=6)

@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from streamer.faces import Face, FaceDetector, align_crop
-from streamer.quality import QualityConfig, assess
+from streamer.core.faces import Face, FaceDetector, align_crop
+from streamer.core.quality import QualityConfig, assess
 
 from .augment import augment_pair, sample_aug
 from .data import Clip

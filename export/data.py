@@ -3,7 +3,7 @@
 A *clip* is a sequence of square face regions (``REGION`` px, the face box about ``REGION/2.4``
 wide) cut around the detected face of each frame, with the detector's face and the 468-point mesh
 on the region. Synthesis blends on the region and the crop is then taken exactly like at run time:
-detect on the region, ``streamer.faces.align_crop``. Stills become pseudo-clips with smooth motion.
+detect on the region, ``streamer.core.faces.align_crop``. Stills become pseudo-clips with smooth motion.
 
 Identity of a file in a folder: its sub-folder name below the root; for files directly in the root
 (or in a ``videos``/``Celeb-real``/``YouTube-real`` folder) the file stem, with Celeb-DF's
@@ -20,8 +20,8 @@ import av
 import cv2
 import numpy as np
 
-from streamer.assets import asset_path, cache_dir
-from streamer.faces import Face, FaceDetector
+from streamer.runtime.assets import asset_path, cache_dir
+from streamer.core.faces import Face, FaceDetector
 
 from .landmarks import MeshModel
 

@@ -5,7 +5,7 @@
 
 Without DATA: the real clips of the asset identities of one split (``test`` by default; see
 ``export.data.ASSET_SPLIT``), each scored as the runtime scores it (face detection, the face-quality
-gate, ``align_crop``, the encoder, windows through the temporal head, ``streamer.scoring``'s track
+gate, ``align_crop``, the encoder, windows through the temporal head, ``streamer.core.scoring``'s track
 score and verdict), under deployment conditions (clean, H.264 CRF 23/35, downscale x0.5 and back,
 JPEG q40, dark and backlit, skin smoothing). Fakes, made from the same clips and held out of
 training: video SBI (parameters frozen per clip), identity swaps from another person of the split,
@@ -33,9 +33,9 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from streamer.model import Model
-from streamer.quality import QualityConfig
-from streamer.scoring import FAKE, NOT_SCORED, ScoringConfig, TrackScorer, verdict
+from streamer.core.model import Model
+from streamer.core.quality import QualityConfig
+from streamer.core.scoring import FAKE, NOT_SCORED, ScoringConfig, TrackScorer, verdict
 
 from .augment import down_up, gamma, jpeg, smooth_skin
 from .crops import crops_of, gated_faces
@@ -274,11 +274,6 @@ def per_clip(scored: list[Scored], threshold: float) -> dict:
     return out
 
 
-def scoring_config(model: Model) -> ScoringConfig:
-    m = model.manifest
-    return ScoringConfig(m.window, m.stride, m.threshold, m.uncertain_margin)
-
-
 def cap_clip(clip: Clip, max_frames: int) -> Clip:
     """The first ``max_frames`` frames of a clip (long videos would otherwise dominate the cost)."""
     if len(clip) <= max_frames:
@@ -297,7 +292,7 @@ def evaluate_assets(models: list[Model], seed: int, n_boot: int, conditions: lis
     clips = [cap_clip(c, max_clip_frames) for c in load_split(srcs, split, which, log=tqdm.write)]
     sets = synth_sets(clips, seed, kinds=kinds)
     quality = quality or QualityConfig()
-    cfgs = [scoring_config(m) for m in models]
+    cfgs = [ScoringConfig.from_manifest(m.manifest) for m in models]
     results: list[dict] = [{} for _ in models]
     raw: list[dict] = [{} for _ in models]
     for cond in conditions:
@@ -337,7 +332,7 @@ def dataset_videos(root: Path) -> list[tuple[Path, int, str]]:
 
 
 def evaluate_folder(model: Model, root: Path, n_boot: int, max_frames: int) -> dict:
-    scored, cfg = [], scoring_config(model)
+    scored, cfg = [], ScoringConfig.from_manifest(model.manifest)
     for path, label, kind in tqdm(dataset_videos(root), desc=root.name):
         frames, _ = read_video(path, max_frames)  # full frames, largest face: as the runtime sees them
         name = str(path.relative_to(root))
@@ -472,7 +467,7 @@ def set_threshold(model_dir: Path, target_fpr: float, seed: int) -> float:
     model = Model(model_dir)
     srcs = asset_sources()
     clips = load_split(srcs, split_identities([s.identity for s in srcs]), "val", log=tqdm.write)
-    cfg, wins = scoring_config(model), []
+    cfg, wins = ScoringConfig.from_manifest(model.manifest), []
     for clip in tqdm(clips, desc="validation real windows"):
         wins.append(score_clip(model, list(clip.regions), clip.segment, QualityConfig(), cfg)["window_scores"])
     threshold = threshold_at_fpr(np.concatenate(wins), target_fpr)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from streamer.assets import MESH_MODEL, asset_path
-from streamer.faces import Face
+from streamer.runtime.assets import MESH_MODEL, asset_path
+from streamer.core.faces import Face
 
 MESH_SIZE = 192
 ROI_SCALE = 1.6  # side of the mesh crop relative to the detector box

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from streamer.calibration import threshold_at
+from streamer.files.calibration import threshold_at
 
 
 def roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from streamer.assets import sha256_file
+from streamer.runtime.assets import sha256_file
 
 from .calibrate import load_temporal
 from .networks import HEAT_STRIDE, Encoder, EncoderExport, Temporal, TemporalExport

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from streamer.assets import asset_path, cache_dir
+from streamer.runtime.assets import asset_path, cache_dir
 
 from .crops import clip_crops, sbi_pairs
 from .data import Clip, Source, asset_sources, folder_sources, load_split, split_identities

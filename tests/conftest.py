@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from streamer.assets import asset_path
-from streamer.model import Model
+from streamer.runtime.assets import asset_path
+from streamer.core.model import Model
 
-from tests.random_model import write_random_model
+from export.random_model import write_random_model
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.model import Model
+from streamer.core.model import Model
 
 
 class InjectedFault(RuntimeError):

@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from streamer.assets import asset_path
+from streamer.runtime.assets import asset_path
 
 
 def read_frames(name: str, limit: int) -> list[np.ndarray]:

@@ -1,7 +1,7 @@
 import numpy as np
 
-from streamer.analyzer import Analyzer
-from streamer.sources import file_frames
+from streamer.core.analyzer import Analyzer
+from streamer.media.video import file_frames
 
 from .media import side_by_side
 from .random_model import spy_on_encoder

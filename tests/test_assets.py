@@ -1,7 +1,7 @@
 import pytest
 
-from streamer import assets
-from streamer.assets import AssetError, Package
+from streamer.runtime import assets
+from streamer.runtime.assets import AssetError, Package
 
 
 def test_every_asset_is_fetched_and_pinned(clip):

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamer.calibration import (CalibrationError, blocks, held_out_interval, real_files, score_footage,
+from streamer.files.calibration import (CalibrationError, blocks, held_out_interval, real_files, score_footage,
                                   threshold_at)
-from streamer.model import Model
+from streamer.core.model import Model
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
 

@@ -7,7 +7,7 @@ import sys
 import jsonschema
 import pytest
 
-from streamer.timeline import schema
+from streamer.files.timeline import schema
 
 from .media import audio_only, tiny_video, truncated
 
@@ -80,10 +80,10 @@ def test_bad_option_values_are_usage_errors(random_model_dir, clip):
 @pytest.mark.parametrize("command, calls", [("serve", ["pin", "load"]), ("monitor", ["pin", "load"]),
                                             ("scan", ["load"])])
 def test_long_running_commands_pin_the_heap_before_the_model_loads(monkeypatch, clip, tmp_path, command, calls):
-    import streamer.cli as cli
-    import streamer.memory as memory
-    import streamer.model_dir as model_dir
-    from streamer.model import ModelError
+    import streamer.cli.entry as cli
+    import streamer.runtime.memory as memory
+    import streamer.core.model_dir as model_dir
+    from streamer.core.model import ModelError
 
     seen: list[str] = []
 
@@ -103,7 +103,7 @@ def test_long_running_commands_pin_the_heap_before_the_model_loads(monkeypatch, 
 def test_summary_shows_the_threshold_and_the_bar_has_no_double_comma(random_model_dir, clip, tmp_path):
     import io
 
-    from streamer.scan_cli import progress_bar
+    from streamer.cli.scan import progress_bar
 
     proc = scan(clip("single_face.mp4"), model_dir=random_model_dir)
     assert proc.returncode == 0, proc.stderr

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from streamer.images import ImageTooLarge, MAX_PIXELS, probe_image, read_image, sniff
-from streamer.sources import MediaError
+from streamer.media.images import ImageTooLarge, MAX_PIXELS, probe_image, read_image, sniff
+from streamer.media.video import MediaError
 
 
 def png_declaring(width: int, height: int) -> bytes:

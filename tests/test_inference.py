@@ -2,7 +2,7 @@ import threading
 
 import numpy as np
 
-from streamer.inference import BatchedModel
+from streamer.core.inference import BatchedModel
 
 
 def crops(model, n, seed):

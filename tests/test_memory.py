@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamer.memory import HeapTrimmer, heap_stats, rss_mb, trim_heap
+from streamer.runtime.memory import HeapTrimmer, heap_stats, rss_mb, trim_heap
 
 glibc = pytest.mark.skipif(heap_stats() is None, reason="needs glibc malloc")
 
@@ -77,7 +77,9 @@ async def test_trimmer_with_no_period_never_starts():
 
 PROBE = """
 import ctypes, ctypes.util, sys
-from streamer.memory import heap_stats, pin_mmap_threshold, pinned_mmap_threshold
+from streamer.runtime import memory
+from streamer.runtime.memory import heap_stats, pin_mmap_threshold
+pinned_mmap_threshold = lambda: memory._pinned  # what the process pinned (None: nothing yet)
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]

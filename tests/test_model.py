@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from streamer.model import Model, ModelError
+from streamer.core.model import Model, ModelError
 
 
 def test_encoder_and_temporal_contract(random_model):
@@ -46,7 +46,7 @@ def test_missing_or_invalid_manifest(random_model_dir, tmp_path):
 
 
 def test_memory_arena_can_be_switched_off_with_the_same_results(random_model_dir):
-    from streamer.model import session_options
+    from streamer.core.model import session_options
 
     on, off = session_options(2), session_options(2, arena=False)
     assert on.enable_cpu_mem_arena and on.enable_mem_pattern and on.intra_op_num_threads == 2

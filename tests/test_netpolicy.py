@@ -5,7 +5,7 @@ import ipaddress
 
 import pytest
 
-from streamer.netpolicy import REFUSED, AddressPolicy, PolicyError, parse_networks, url_host
+from streamer.runtime.netpolicy import REFUSED, AddressPolicy, PolicyError, parse_networks, url_host
 
 ALWAYS = ["169.254.169.254", "169.254.0.1", "fe80::1", "fd00:ec2::254", "100.100.100.200", "224.0.0.1", "ff02::1",
           "0.0.0.0", "::", "255.255.255.255", "240.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe",

@@ -9,10 +9,12 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from streamer.analyzer import FrameResult
-from streamer.pipeline import Analysed, Pipeline, Sink
-from streamer.rate import AdaptiveRate
-from streamer.status import Status
+from prometheus_client import REGISTRY
+
+from streamer.core.analyzer import FrameResult
+from streamer.live.pipeline import Analysed, Pipeline, Sink
+from streamer.live.rate import AdaptiveRate
+from streamer.live.status import Status
 
 
 class ScriptedAnalyzer:
@@ -39,13 +41,11 @@ class ScriptedAnalyzer:
 
 
 class Recorder(Sink):
-    def __init__(self, raise_on: set[int] = frozenset()):
-        self.threads, self.results, self.resets, self.raise_on = set(), [], 0, set(raise_on)
+    def __init__(self):
+        self.threads, self.results, self.resets = set(), [], 0
 
     def on_frame(self, out: Analysed) -> None:
         self.threads.add(threading.current_thread().name)
-        if out.incoming.index in self.raise_on:
-            raise OSError("sink full")
 
     def on_result(self, out: Analysed) -> None:
         self.results.append(out.result.frame_index)
@@ -115,18 +115,52 @@ async def test_timestamps_follow_pts_or_the_arrival_clock_and_indices_restart_pe
 
 async def test_an_analysis_error_degrades_with_the_reason_and_the_next_good_frame_recovers():
     analyzer = ScriptedAnalyzer(fail={2, 3})
-    sink = Recorder(raise_on={5})
+    sink = Recorder()
     p, statuses = pipeline(analyzer, [sink])
     p.start()
     for i in range(8):
         p.offer(frame(i))
         await settle(p, analyzer, i + 1)
     await p.close()
-    assert p.stats.frames_failed == 3 and p.stats.frames_analysed == 5
-    assert sink.results == [0, 1, 4, 6, 7]  # a frame whose sink failed is not published
+    assert p.stats.frames_failed == 2 and p.stats.frames_analysed == 6
+    assert sink.results == [0, 1, 4, 5, 6, 7]
     assert statuses == [("connecting", None), ("live", None),
-                        ("degraded", "analysis failed: ValueError: bad frame 2"), ("live", None),
-                        ("degraded", "analysis failed: OSError: sink full"), ("live", None), ("stopped", None)]
+                        ("degraded", "analysis failed: ValueError: bad frame 2"), ("live", None), ("stopped", None)]
+
+
+class Broken(Sink):
+    """Raises on every call."""
+
+    def on_frame(self, out: Analysed) -> None:
+        raise OSError("sink full")
+
+    def on_result(self, out: Analysed) -> None:
+        raise RuntimeError("peer gone")
+
+    def reset(self) -> None:
+        raise RuntimeError("cannot reset")
+
+
+def sink_errors(name: str) -> float:
+    return REGISTRY.get_sample_value("dfs_sink_errors_total", {"sink": name}) or 0.0
+
+
+async def test_a_failing_sink_costs_the_other_sinks_nothing_and_is_counted(caplog):
+    analyzer = ScriptedAnalyzer()
+    before, after = Recorder(), Recorder()
+    p, statuses = pipeline(analyzer, [before, Broken(), after])
+    errors = sink_errors("Broken")
+    p.start()
+    for i in range(12):
+        p.offer(frame(i))
+        await settle(p, analyzer, i + 1)
+    await p.close()
+    assert before.results == after.results == list(range(12))  # every frame, on both sides of the broken sink
+    assert before.resets == after.resets == 1
+    assert p.stats.frames_analysed == 12 and p.stats.frames_failed == 0
+    assert sink_errors("Broken") - errors == 1 + 12 * 2  # one reset, then on_frame and on_result of each frame
+    assert [m for m in caplog.messages if "sink Broken" in m]  # logged, not silent
+    assert ("degraded", "analysis failed: OSError: sink full") not in statuses
 
 
 async def test_an_analyzer_that_cannot_be_created_is_retried_and_shown():

@@ -5,11 +5,11 @@ import cv2
 import numpy as np
 import pytest
 
-from streamer.analyzer import Analyzer
-from streamer.faces import Face, FaceDetector
-from streamer.quality import (EXTREME_POSE, LOW_CONFIDENCE, OVEREXPOSED, TOO_BLURRED, TOO_DARK, TOO_SMALL,
+from streamer.core.analyzer import Analyzer
+from streamer.core.faces import Face, FaceDetector
+from streamer.core.quality import (EXTREME_POSE, LOW_CONFIDENCE, OVEREXPOSED, TOO_BLURRED, TOO_DARK, TOO_SMALL,
                               QualityConfig, assess)
-from streamer.sources import Frame
+from streamer.media.video import Frame
 
 from .random_model import spy_on_encoder
 
@@ -91,8 +91,8 @@ def test_not_scored_faces_in_the_timeline_json_and_csv(random_model, clip, tmp_p
 
     import jsonschema
 
-    from streamer import timeline
-    from streamer.sources import VideoInfo
+    from streamer.files import timeline
+    from streamer.media.video import VideoInfo
 
     tiny = cv2.resize(photo(clip), None, fx=0.05, fy=0.05, interpolation=cv2.INTER_AREA)
     analyzer = Analyzer(random_model)

@@ -1,6 +1,6 @@
 import pytest
 
-from streamer.rate import AdaptiveRate
+from streamer.live.rate import AdaptiveRate
 
 
 def test_stays_at_the_ceiling_with_headroom():

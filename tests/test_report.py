@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from streamer.cli import DEFAULT_MODEL_DIR
-from streamer.report import render
+from streamer.files.report import render
 
 from .test_cli import scan
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from streamer.retention import DAY, Retention
-from streamer.store import Store
+from streamer.storage.retention import DAY, Retention
+from streamer.storage.store import Store
 
 NOW = 1_800_000_000.0
 TIMELINE = {"frames": [{"pts": 0.0, "faces": []}] * 50, "tracks": []}

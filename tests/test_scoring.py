@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from streamer.scoring import FAKE, REAL, UNCERTAIN, ScoringConfig, TrackScorer, verdict
+from streamer.core.scoring import FAKE, REAL, UNCERTAIN, ScoringConfig, TrackScorer, verdict
 
 CFG = ScoringConfig(window=4, stride=2, threshold=0.5, uncertain_margin=0.1, smoothing_seconds=0.5, min_frames=2)
 

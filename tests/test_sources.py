@@ -3,7 +3,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from streamer.sources import MediaError, aiter_frames, file_frames, probe
+from streamer.media.video import MediaError, aiter_frames, file_frames, probe
 
 from .media import audio_only, tiny_video, truncated
 

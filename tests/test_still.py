@@ -6,9 +6,9 @@ import jsonschema
 import pytest
 
 from streamer.cli import DEFAULT_MODEL_DIR
-from streamer.model import Manifest
-from streamer.still import still_verdict
-from streamer.timeline import schema
+from streamer.core.model import Manifest
+from streamer.files.still import still_verdict
+from streamer.files.timeline import schema
 
 from .media import write_video, read_frames
 from .test_cli import scan
@@ -40,8 +40,8 @@ def test_scan_of_a_photo_ends_with_a_verdict_and_a_score(clip, tmp_path):
     assert match[2] == f"{face['frame_score']:.3f}"
     margin, threshold = timeline["model"].get("uncertain_margin"), timeline["model"]["still_threshold"]
     if margin is None:
-        from streamer.model import Model
-        from streamer.model_dir import DEFAULT_MODEL_DIR
+        from streamer.core.model import Model
+        from streamer.core.model_dir import DEFAULT_MODEL_DIR
 
         margin = Model(DEFAULT_MODEL_DIR).manifest.uncertain_margin
     score = face["frame_score"]

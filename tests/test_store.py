@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from streamer.store import Store
+from streamer.storage.store import Store
 
 
 def test_alerts_and_streams_survive_reopening(tmp_path):

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from streamer.faces import Face, FaceDetector
-from streamer.sources import file_frames
-from streamer.tracker import Tracker, iou
+from streamer.core.faces import Face, FaceDetector
+from streamer.media.video import file_frames
+from streamer.core.tracker import Tracker, iou
 
 from .media import side_by_side
 

@@ -17,7 +17,7 @@ LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray resolves every lo
 def ray() -> ModuleType:
     """The ``ray`` module, or ClusterError with the command that installs it."""
     try:
-        import ray as module
+        import ray as module  # the optional cluster extra: imported only when a cluster feature is used
     except ImportError as exc:
         raise ClusterError(f"Ray is not installed; the cluster features need the cluster extra: {INSTALL}") from exc
     return module

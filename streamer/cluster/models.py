@@ -6,7 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from ..model import Model
+from ..core.model import Model
 
 _models: dict[str, Model] = {}  # per worker process: checksum of the model files -> loaded model
 

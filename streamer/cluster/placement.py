@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..faces.detector import configured_mode
-from ..monitor.alerts import Alert
-from ..monitor.supervisor import KIND, StreamConfig
-from ..status import AlertEvent, Event, ResultEvent, Status, StatusEvent
+from ..core.faces.detector import configured_mode
+from ..live.alerts import Alert
+from ..live.supervisor import KIND, StreamConfig
+from ..live.status import AlertEvent, Event, ResultEvent, Status, StatusEvent
 from . import compat
 from .models import model_blob
 from .worker import StreamWorker

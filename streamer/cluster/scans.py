@@ -8,8 +8,9 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from ..faces.detector import configured_mode, set_default_mode
-from ..segments import Segment, SegmentResult, scan_segment
+from ..core.faces.detector import configured_mode, set_default_mode
+from ..files.segments import Segment, SegmentResult, scan_segment
+from ..runtime.logs import filter_native_logs
 from . import compat
 from .models import load, model_blob
 
@@ -20,8 +21,6 @@ _board = None
 
 def _scan_task(blob: dict[str, bytes], path: str, segment: Segment, board, job: int,
                detector: str | None = None) -> SegmentResult:
-    from ..native_logs import filter_native_logs
-
     filter_native_logs()
     if detector:
         set_default_mode(detector)  # the driver's --detector

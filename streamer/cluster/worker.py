@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..faces.detector import set_default_mode
-from ..status import Event, ResultEvent
+from ..core.faces.detector import set_default_mode
+from ..core.inference import BatchedModel
+from ..live.status import Event, ResultEvent
+from ..live.supervisor import StreamSupervisor
+from ..runtime.logs import filter_native_logs
+from ..runtime.memory import pin_mmap_threshold
+from . import compat
+from .models import load
 
 MAX_RESULTS = 1024  # result events held between two collections, over all of a worker's streams
 
 
 class StreamWorker:
     def __init__(self, blob: dict[str, bytes], detector: str | None = None):
-        from ..inference import BatchedModel
-        from ..memory import pin_mmap_threshold
-        from ..native_logs import filter_native_logs
-        from .models import load
-
         pin_mmap_threshold()
         filter_native_logs()
         if detector:
@@ -41,9 +42,6 @@ class StreamWorker:
 
     async def add(self, cfg) -> str:
         """Start a stream's supervisor (reader thread + pipeline) on this worker; returns the node id."""
-        from ..monitor.supervisor import StreamSupervisor
-        from . import compat
-
         if cfg.name in self.streams:
             await self.remove(cfg.name)
         supervisor = StreamSupervisor(cfg, self.model, self._emit)

@@ -1,4 +1,4 @@
-"""Live webcam analysis over WebRTC: an aiohttp server, its page in web/, results over a data channel."""
+"""HTTP only: the aiohttp app (the composition root), its routes, auth, limits, SSE, /metrics, OpenAPI and settings."""
 from .app import create_app, serve
 from .config import ServerConfig
 

@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ..inference import BatchedModel
-from ..memory import HeapTrimmer
-from ..metrics import observe_batch
-from ..model import Model
-from ..monitor.manager import Monitor
-from ..retention import Pruned, Retention
-from ..store import AsyncStore, Store
-from . import aiortc_compat
+from ..core.inference import BatchedModel
+from ..runtime.memory import HeapTrimmer
+from ..runtime.metrics import observe_batch
+from ..core.model import Model
+from ..live.whip import WhipEndpoint
+from ..cluster.placement import RayStreams
+from ..live.manager import Monitor
+from ..live.mqtt import MqttPublisher
+from ..storage.retention import Pruned, Retention
+from ..storage.store import AsyncStore, Store
+from ..live import aiortc_compat
 from .config import ServerConfig
 from . import listen
 from .events import EventHub
@@ -27,10 +30,10 @@ from .restore import restore_streams
 from .routes import add_routes, middlewares
 from .scan_routes import add_scan_routes
 from .scans import ScanService
-from .sessions import SessionManager
+from ..live.webrtc import SessionManager
 from .stream_routes import add_stream_routes
 from .thumbnails import Thumbnails
-from .whip_routes import WhipEndpoint, add_whip_routes
+from .whip_routes import add_whip_routes
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +120,6 @@ def start_mqtt(cfg: ServerConfig, hub: EventHub, store: Store) -> asyncio.Task |
     """The MQTT publisher follows the hub until it closes, then says offline and disconnects."""
     if cfg.mqtt is None:
         return None
-    from ..monitor.mqtt import MqttPublisher
-
     publisher = MqttPublisher(cfg.mqtt)
     publisher.start()
 
@@ -135,8 +136,6 @@ async def ray_placer(address: str | None, model: Model):
     """With ``--ray``: the placer that runs monitored streams on the cluster's nodes (streamer/cluster)."""
     if not address:
         return None
-    from ..cluster.placement import RayStreams
-
     return await asyncio.to_thread(RayStreams, address, model.dir)
 
 

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from .responses import error
 
-MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # what writes: token-only off loopback, rate-limited
 ADMIN, VIEWER = "admin", "viewer"
 COOKIE = "dfs_auth"
 COOKIE_MAX_AGE = 7 * 24 * 3600

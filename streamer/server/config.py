@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..monitor.mqtt import MqttConfig, MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
+from ..live.mqtt import MqttConfig, MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
+from ..runtime.netpolicy import AddressPolicy, PolicyError, parse_networks
 from .auth import Access, is_loopback
 
 PACKAGE_WEB_DIR = Path(__file__).resolve().parent.parent / "web"  # in an installed wheel
@@ -73,8 +74,6 @@ class ServerConfig:
 
     @property
     def stream_policy(self):
-        from ..netpolicy import AddressPolicy
-
         if self.allow_stream_hosts is not None:
             return AddressPolicy.from_cidrs(self.allow_stream_hosts)
         return AddressPolicy.loopback_only() if is_loopback(self.host) else AddressPolicy()
@@ -182,8 +181,6 @@ def _number(value: object, default: object, kind: type, low: float, what: str):
 
 def stream_hosts(args: argparse.Namespace | None, env: Mapping[str, str]) -> tuple[str, ...] | None:
     """The ``--allow-stream-hosts`` networks, validated; None when not given."""
-    from ..netpolicy import PolicyError, parse_networks
-
     values = getattr(args, "allow_stream_hosts", None) if args is not None else None
     if values is None and env.get("DFS_ALLOW_STREAM_HOSTS"):
         values = _split(env["DFS_ALLOW_STREAM_HOSTS"])

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ..status import Event
+from ..live.status import Event
 
 HEARTBEAT_SECONDS = 15.0
 CLOSED = {"type": "closed"}  # sentinel: the hub is shutting down

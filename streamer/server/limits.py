@@ -9,7 +9,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+from .auth import MUTATING
+
 MAX_CLIENTS = 4096  # buckets kept; the least recently seen client is forgotten first
 
 

@@ -5,8 +5,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from ..pipeline import PipelineStats
-from ..status import Status
+from ..live.pipeline import PipelineStats
+from ..live.status import Status
 from .keys import METRICS_REGISTRY_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY
 
 

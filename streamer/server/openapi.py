@@ -11,9 +11,9 @@ import json
 
 from aiohttp import web
 
-from .. import timeline
-from ..pipeline import PipelineStats
-from ..status import Status
+from ..files import timeline
+from ..live.pipeline import PipelineStats
+from ..live.status import Status
 
 JSON = "application/json"
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -123,7 +123,10 @@ SCHEMAS: dict = {
                                                                 "unavailable, frames wait one interval longer"}),
     "Sessions": obj(["sessions", "live"], sessions=obj(["active", "max"], active=INTEGER, max=INTEGER),
                     live={"type": "array", "items": {"type": "object"}}),
-    "Config": obj(["iceServers", "maxSessions", "model", "connectTimeout", "statuses"],
+    "Config": obj(["iceServers", "maxSessions", "model", "connectTimeout", "statuses", "verdict", "worst_moments",
+                   "track_colours"],
+                  verdict=obj(["threshold", "uncertain_margin"], threshold=NUMBER, uncertain_margin=NUMBER),
+                  worst_moments=INTEGER, track_colours={"type": "array", "items": STRING, "minItems": 1},
                   iceServers={"type": "array", "items": {"type": "object"}}, maxSessions=INTEGER,
                   connectTimeout=NUMBER, statuses={"type": "object", "additionalProperties": STRING,
                                                    "propertyNames": STATUS}, model=obj(["name", "version", "threshold"], name=STRING, version=STRING,

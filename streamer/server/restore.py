@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from ..monitor.manager import Monitor, MonitorError
+from ..live.manager import Monitor, MonitorError
 from .config import ServerConfig
 from .stream_routes import BodyError, parse_stream
 

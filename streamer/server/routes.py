@@ -5,7 +5,8 @@ import logging
 
 from aiohttp import web
 
-from ..status import STATUS_TEXT
+from ..files.report import TRACK_COLOURS, WORST_MOMENTS
+from ..live.status import STATUS_TEXT
 from .config import ServerConfig
 from .auth import access_middleware, add_auth_routes
 from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
@@ -13,7 +14,7 @@ from .limits import rate_limit_middleware
 from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
 from .responses import error
-from .signalling import OfferError, parse_offer
+from ..live.signalling import OfferError, parse_offer
 
 log = logging.getLogger(__name__)
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
@@ -106,6 +107,11 @@ async def config(request: web.Request) -> web.Response:
         "connectTimeout": cfg.connect_timeout, "statuses": {str(k): v for k, v in STATUS_TEXT.items()},
         "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
                   "uncertainMargin": manifest.uncertain_margin, "window": manifest.window},
+        # The pages' rules, from their one Python definition each: a score's verdict, how many worst
+        # moments a scan shows, and each track's colour (by track id: colours[(id - 1) % len]).
+        "verdict": {"threshold": manifest.threshold, "uncertain_margin": manifest.uncertain_margin},
+        "worst_moments": WORST_MOMENTS,
+        "track_colours": TRACK_COLOURS,
     })
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import json
 import re
@@ -12,7 +11,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from .. import timeline as timeline_io
+from ..files import timeline as timeline_io
+from ..files.report import render
 from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
 from .limits import Full, check_disk
@@ -151,9 +151,7 @@ async def export_timeline(request: web.Request) -> web.Response:
         response.enable_compression()
         return response
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(timeline_io.CSV_FIELDS)
-    writer.writerows(timeline_io.csv_rows(row["timeline"]))
+    timeline_io.write_csv_to(out, [row["timeline"]])
     return web.Response(text=out.getvalue(), content_type="text/csv",
                         headers={"Content-Disposition": attachment(f"{stem}.timeline.csv")})
 
@@ -179,9 +177,7 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 
 
 async def scan_report(request: web.Request) -> web.Response:
-    """The self-contained HTML report of a finished scan (see streamer/report.py)."""
-    from ..report import render
-
+    """The self-contained HTML report of a finished scan (see streamer/files/report.py)."""
     row = await _scan_or_404(request, with_timeline=True)
     if not row["timeline"]:
         return error(409, f"the scan is {row['status']}; its report is not ready")

@@ -6,13 +6,13 @@ import logging
 import time
 from pathlib import Path
 
-from ..inference import default_threads
-from ..model import Model
-from ..retention import remove_upload
-from ..segments import SegmentPool, scan_parallel
-from ..sources import MediaError
-from ..store import AsyncStore
-from ..timeline import summary
+from ..core.inference import default_threads
+from ..core.model import Model
+from ..storage.retention import remove_upload
+from ..files.segments import SegmentPool, scan_parallel
+from ..media.video import MediaError
+from ..storage.store import AsyncStore
+from ..files.timeline import summary
 from .events import EventHub
 
 log = logging.getLogger(__name__)

@@ -8,15 +8,15 @@ import unicodedata
 
 from aiohttp import web
 
-from ..monitor.manager import MonitorError
-from ..monitor.supervisor import StreamConfig
-from ..monitor.urls import UrlError, check_url, install_log_redaction, redact_value
-from ..netpolicy import PolicyError, check_url_host_async
+from ..live.manager import MonitorError
+from ..live.supervisor import StreamConfig
+from ..live.urls import UrlError, check_url, install_log_redaction, redact_value
+from ..runtime.netpolicy import PolicyError, check_url_host_async
 from .events import stream_events
 from .keys import CFG_KEY, HUB_KEY, MONITOR_KEY, STORE_KEY, THUMBNAILS_KEY, WHIP_KEY
 from .responses import error
 from .thumbnails import thumbnail_url
-from .whip_stream import WhipStream
+from ..live.whip import WhipStream
 
 NAME_PUNCTUATION = set(" _.-'()#&+,:@")
 

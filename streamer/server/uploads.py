@@ -10,9 +10,9 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
-from ..images import ImageTooLarge
-from ..scan import probe_media
-from ..sources import MediaError, VideoInfo
+from ..media.images import ImageTooLarge
+from ..files.scan import probe_media
+from ..media.video import MediaError, VideoInfo
 
 CHUNK = 1 << 20
 DISK_CHECK_EVERY = 64 * CHUNK

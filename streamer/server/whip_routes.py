@@ -3,93 +3,23 @@
 speak it; a pushed stream is analysed and shown like an RTSP camera."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import secrets
-from collections import OrderedDict
 
 from aiohttp import web
-from aiortc import RTCPeerConnection
-from aiortc.sdp import candidate_from_sdp
 
-from ..monitor.manager import Monitor, MonitorError
-from ..monitor.supervisor import StreamConfig
-from .config import ServerConfig
-from .ice import rtc_configuration
+from ..live.manager import MonitorError
+from ..live.supervisor import StreamConfig
 from .keys import CFG_KEY, MONITOR_KEY, WHIP_KEY
 from .responses import error
-from .signalling import OfferError, check_offer_sdp
+from ..live.signalling import OfferError
 from .stream_routes import BodyError, clean_name
-from .whip_stream import WhipStream
 
 log = logging.getLogger(__name__)
 SDP = "application/sdp"
 SDPFRAG = "application/trickle-ice-sdpfrag"
-ENDED_KEPT = 256
 OPTIONS = {"fps": (10.0, 0.2, 60.0), "threshold": (None, 0.0, 1.0), "alert_seconds": (2.0, 0.0, 3600.0)}
-
-
-class WhipEndpoint:
-    """The pushed streams by resource id; each also lives in the monitor under its name."""
-
-    def __init__(self, cfg: ServerConfig, monitor: Monitor):
-        self.cfg, self.monitor = cfg, monitor
-        self.streams: dict[str, WhipStream] = {}
-        # Resources whose media already ended (senders often close the connection before their DELETE):
-        # a late DELETE still succeeds. Bounded: the oldest are forgotten.
-        self.ended: OrderedDict[str, str] = OrderedDict()
-
-    async def open(self, sdp: str, options: StreamConfig) -> tuple[WhipStream, str]:
-        offer = check_offer_sdp(sdp, data_channel=False)
-        pc = RTCPeerConnection(rtc_configuration(self.cfg))
-        stream = WhipStream(options, pc, self.monitor.model, self.monitor.sinks(options, "whip"), self.monitor.emit,
-                            self._ended)
-        try:
-            self.monitor.attach(stream)
-        except MonitorError:
-            await pc.close()
-            raise
-        self.streams[stream.id] = stream
-        try:
-            answer = await stream.negotiate(offer, self.cfg.connect_timeout)
-        except Exception as exc:
-            await self.close(stream.id)
-            raise OfferError(400, f"The offer could not be negotiated: {str(exc) or type(exc).__name__}") from exc
-        return stream, answer.sdp
-
-    def _ended(self, stream: WhipStream) -> None:
-        if self.streams.get(stream.id) is stream:
-            asyncio.get_running_loop().create_task(self.close(stream.id), name=f"whip-{stream.id}-end")
-
-    async def close(self, resource: str) -> str | None:
-        """End a push; its stream name, or None for an unknown resource."""
-        stream = self.streams.pop(resource, None)
-        if stream is None:
-            return self.ended.get(resource)
-        self.ended[resource] = stream.cfg.name
-        while len(self.ended) > ENDED_KEPT:
-            self.ended.popitem(last=False)
-        if self.monitor.streams.get(stream.cfg.name) is stream:
-            await self.monitor.remove(stream.cfg.name)
-        return stream.cfg.name
-
-    async def trickle(self, resource: str, fragment: str) -> bool:
-        """Add the candidates of an SDP fragment (RFC 8840); False for an unknown resource."""
-        stream = self.streams.get(resource)
-        if stream is None:
-            return False
-        mid = None
-        for line in fragment.replace("\r\n", "\n").split("\n"):
-            if line.startswith("a=mid:"):
-                mid = line[6:].strip()
-            elif line.startswith("a=candidate:"):
-                candidate = candidate_from_sdp(line[12:].strip())
-                candidate.sdpMid = mid
-                await stream.pc.addIceCandidate(candidate)
-            elif line.startswith("a=end-of-candidates"):
-                await stream.pc.addIceCandidate(None)
-        return True
 
 
 def stream_options(query: dict, default_threshold: float) -> StreamConfig:

@@ -12,10 +12,10 @@ import pytest
 
 from streamer.cli import DEFAULT_MODEL_DIR
 from streamer.cluster.scans import RayScans
-from streamer.model import Model
-from streamer.scan import scan_file
-from streamer.segments import TOLERANCE, scan_parallel
-from streamer.sources import MediaError
+from streamer.core.model import Model
+from streamer.files.scan import scan_file
+from streamer.files.segments import TOLERANCE, scan_parallel
+from streamer.media.video import MediaError
 
 from tests.segments.test_parallel_scan import compare
 
@@ -49,7 +49,7 @@ def test_a_bad_file_fails_with_the_media_error(ray_scans, clip, tmp_path):
     model = Model(DEFAULT_MODEL_DIR)
     path = tmp_path / "gone.mp4"
     shutil.copy(clip("WolfgangLanger_Pexels.mp4"), path)
-    from streamer.segments import split
+    from streamer.files.segments import split
 
     segments = split(path, 2)
     path.write_bytes(b"\x00" * 100)  # replaced after planning: the nodes find it unreadable

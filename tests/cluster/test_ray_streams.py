@@ -10,9 +10,9 @@ import time
 
 from streamer.cli import DEFAULT_MODEL_DIR
 from streamer.cluster.placement import RayStreams
-from streamer.monitor.manager import Monitor
-from streamer.monitor.supervisor import StreamConfig
-from streamer.status import ResultEvent, Status, StatusEvent
+from streamer.live.manager import Monitor
+from streamer.live.supervisor import StreamConfig
+from streamer.live.status import ResultEvent, Status, StatusEvent
 
 from tests.monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
 from tests.server.api import api_client

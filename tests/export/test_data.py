@@ -7,7 +7,7 @@ import numpy as np
 from export.data import (ASSET_IDENTITIES, ASSET_SPLIT, MULTI_FACE_ASSETS, asset_sources, find_still_faces,
                          identity_of, read_image, split_identities)
 from export.train import windows
-from streamer.assets import asset_path
+from streamer.runtime.assets import asset_path
 
 
 def test_identity_rules():

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.assets import sha256_file
-from streamer.model import Model
+from streamer.runtime.assets import sha256_file
+from streamer.core.model import Model
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
 

@@ -1,8 +1,8 @@
 import cv2
 import numpy as np
 
-from streamer.faces import align_crop, crop_transform
-from streamer.faces.align import LEFT_EYE, MOUTH, RIGHT_EYE
+from streamer.core.faces import align_crop, crop_transform
+from streamer.core.faces.align import LEFT_EYE, MOUTH, RIGHT_EYE
 
 
 def synthetic_face(angle_deg: float):

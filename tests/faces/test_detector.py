@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from streamer.faces import FaceDetector
-from streamer.sources import file_frames
+from streamer.core.faces import FaceDetector
+from streamer.media.video import file_frames
 
 
 def detections(path, limit=60, fps=None):
@@ -41,7 +41,7 @@ def test_overlapping_quiet_stderr_restores_the_real_stderr_once(tmp_path):
     import os
     import threading
 
-    from streamer.faces.detector import quiet_stderr
+    from streamer.core.faces.detector import quiet_stderr
 
     before = os.fstat(2).st_ino
     barrier = threading.Barrier(4)
@@ -68,7 +68,7 @@ def still(clip, name):
 @pytest.mark.parametrize("name, people, at_least", [("multi_face.jpg", 5, 4), ("insightface_t1.jpg", 6, 5),
                                                     ("zidane.jpg", 2, 2)])
 def test_auto_finds_the_faces_of_group_photos(clip, name, people, at_least):
-    from streamer.faces.tiles import iou
+    from streamer.core.faces.tiles import iou
 
     image = still(clip, name)
     with FaceDetector(mode="auto", still=True, max_faces=32) as det:
@@ -103,14 +103,14 @@ def test_auto_on_video_keeps_one_face_per_person_in_a_wide_frame(clip):
 
 
 def test_unknown_detector_is_refused_with_the_choices():
-    from streamer.faces.detector import DetectorError
+    from streamer.core.faces.detector import DetectorError
 
     with pytest.raises(DetectorError, match="short, full, auto"):
         FaceDetector(mode="tiny")
 
 
 def test_tiles_cover_the_whole_image_with_overlap():
-    from streamer.faces.tiles import tile_grid
+    from streamer.core.faces.tiles import tile_grid
 
     for h, w in [(886, 1280), (2204, 970), (512, 512), (1080, 1920)]:
         tiles = tile_grid(h, w)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from streamer.model import Model
-from streamer.store import Store
+from streamer.core.model import Model
+from streamer.storage.store import Store
 
 from tests.server.conftest import loopback_config
 from tests.server.harness import ServerThread

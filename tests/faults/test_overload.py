@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 
-from streamer.monitor.supervisor import StreamConfig, StreamSupervisor
-from streamer.status import Status
+from streamer.live.supervisor import StreamConfig, StreamSupervisor
+from streamer.live.status import Status
 
 from tests.monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
 from tests.server.client import ClipTrack, Peer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.assets import asset_path
+from streamer.runtime.assets import asset_path
 
 SERVER = Path(__file__).with_name("rtsp_server.py")
 

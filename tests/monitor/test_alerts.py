@@ -1,8 +1,9 @@
 import cv2
 import numpy as np
 
-from streamer.analyzer import FaceResult, FrameResult
-from streamer.monitor.alerts import AlertRule, snapshot
+from streamer.core.analyzer import FaceResult, FrameResult
+from streamer.live.alerts import AlertRule
+from streamer.media.images import snapshot
 
 
 def frame(pts, *scores):

@@ -24,7 +24,7 @@ def test_monitor_prints_json_lines_and_stores_alerts(rtsp_server, random_model_d
     alert = next(e for e in events if e["type"] == "alert")
     assert alert["id"] >= 1 and alert["score"] >= 0.01  # any window score passes a 0.01 threshold
 
-    from streamer.store import Store
+    from streamer.storage.store import Store
 
     stored = Store(db).alerts()
     assert [a["id"] for a in stored] == sorted((e["id"] for e in events if e["type"] == "alert"), reverse=True)

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from streamer.monitor.mqtt import MqttError, MqttPublisher, parse_mqtt
-from streamer.status import StatusEvent, Status
+from streamer.live.mqtt import MqttError, MqttPublisher, parse_mqtt
+from streamer.live.status import StatusEvent, Status
 
 from .mqtt_broker import Broker, Subscriber
 

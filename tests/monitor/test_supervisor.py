@@ -2,10 +2,10 @@ import random
 
 import pytest
 
-from streamer.monitor.manager import Monitor, MonitorError
-from streamer.monitor.supervisor import StreamConfig, StreamSupervisor, backoff_delay
-from streamer.status import Status
-from streamer.monitor.urls import UrlError
+from streamer.live.manager import Monitor, MonitorError
+from streamer.live.supervisor import StreamConfig, StreamSupervisor, backoff_delay
+from streamer.live.status import Status
+from streamer.live.urls import UrlError
 
 from .conftest import wait_for
 

@@ -2,8 +2,8 @@ import asyncio
 
 from aiohttp import web
 
-from streamer.monitor.alerts import Alert
-from streamer.monitor.webhook import WebhookSender
+from streamer.live.alerts import Alert
+from streamer.live.webhook import WebhookSender
 
 
 async def test_alert_is_posted_with_retries_after_a_server_error():

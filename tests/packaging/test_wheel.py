@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.assets import asset_path
+from streamer.runtime.assets import asset_path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -62,7 +62,7 @@ def test_wheel_holds_the_pages_the_model_and_every_package(wheel: Path) -> None:
         assert f"streamer/web/{page}" in names, page
     for part in ("manifest.json", "encoder.onnx", "temporal.onnx"):
         assert f"streamer/default_model/{part}" in names, part
-    assert "streamer/timeline.schema.json" in names and "export/train.py" in names
+    assert "streamer/files/timeline.schema.json" in names and "export/train.py" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from streamer.cli import DEFAULT_MODEL_DIR
-from streamer.model import Model
-from streamer.segments import SegmentPool
+from streamer.core.model import Model
+from streamer.files.segments import SegmentPool
 
 from tests.media import read_frames, write_video
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from streamer import timeline
-from streamer.scan import scan_file
-from streamer.segments import TOLERANCE, scan_parallel
+from streamer.files import timeline
+from streamer.files.scan import scan_file
+from streamer.files.segments import TOLERANCE, scan_parallel
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -61,8 +61,8 @@ def test_files_that_do_not_split_are_scanned_whole(clip, shipped_model, pool):
 
 def test_worker_processes_take_the_parents_detector_choice(random_model_dir, monkeypatch):
     """--detector is a process setting: each spawned worker gets it through the pool's initializer."""
-    import streamer.faces.detector as detector
-    from streamer.segments import pool
+    import streamer.core.faces.detector as detector
+    from streamer.files.segments import pool
 
     for name, value in ((detector, "_default_mode"), (pool, "_model"), (pool, "_queue"), (pool, "_cancelled")):
         monkeypatch.setattr(name, value, None)  # restored after the test: _init sets them for this process

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamer.scan import scan_file
-from streamer.segments import NotSplittable, index_file, plan, split
+from streamer.files.scan import scan_file
+from streamer.files.segments import NotSplittable, index_file, plan, split
 
 from tests.media import truncated
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from streamer.analyzer import FaceResult, FrameResult
-from streamer.segments.stitch import join_tracks, summaries
-from streamer.segments.worker import SegmentResult
-from streamer.scoring import ScoringConfig
+from streamer.core.analyzer import FaceResult, FrameResult
+from streamer.files.segments.stitch import join_tracks, summaries
+from streamer.files.segments.worker import SegmentResult
+from streamer.core.scoring import ScoringConfig
 
 
 def frame(pts: float, *faces: tuple[int, float]) -> FrameResult:

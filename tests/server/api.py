@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from streamer.model import Model
+from streamer.core.model import Model
 from streamer.server import create_app
 
 from .conftest import loopback_config

@@ -229,8 +229,8 @@ async def scenario_bench(browser: Browser, url: str, out: Path, seconds: float) 
 
 
 async def main_async(args: argparse.Namespace) -> dict:
-    from streamer.memory import pin_mmap_threshold
-    from streamer.model import Model
+    from streamer.runtime.memory import pin_mmap_threshold
+    from streamer.core.model import Model
     from streamer.server import ServerConfig
     from tests.server.harness import ServerThread
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.model import Model
+from streamer.core.model import Model
 from streamer.server import ServerConfig
 
 from tests.server.harness import ServerThread

@@ -11,7 +11,7 @@ import av
 import numpy as np
 from aiohttp import web
 
-from streamer.model import Model
+from streamer.core.model import Model
 from streamer.server import ServerConfig, create_app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-from streamer.server.aiortc_compat import MarkerJitterBuffer
+from streamer.live.aiortc_compat import MarkerJitterBuffer
 
 
 def packet(seq: int, ts: int, data: bytes, marker: bool = False) -> RtpPacket:
@@ -62,7 +62,7 @@ def test_this_aiortc_still_has_every_internal_the_server_relies_on() -> None:
     import aioice
     import aiortc
 
-    from streamer.server.aiortc_compat import capabilities
+    from streamer.live.aiortc_compat import capabilities
 
     missing = [name for name, ok in capabilities().items() if not ok]
     assert not missing, f"aiortc {aiortc.__version__} / aioice {aioice.__version__} lack: {missing}"

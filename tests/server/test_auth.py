@@ -12,7 +12,7 @@ import pytest
 
 from streamer.server.keys import STORE_KEY
 from streamer.server.keys import THUMBNAILS_KEY
-from streamer.store import Store
+from streamer.storage.store import Store
 
 from .api import api_client
 

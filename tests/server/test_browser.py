@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamer.faces import FaceDetector
-from streamer.sources import file_frames
+from streamer.core.faces import FaceDetector
+from streamer.media.video import file_frames
 
 from tests.server.browser_session import CHROMIUM, ROOT, namespace_available, run_isolated
 from tests.server.harness import write_y4m

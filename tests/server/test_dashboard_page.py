@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from streamer.model import Model
+from streamer.core.model import Model
 
 from tests.monitor.conftest import rtsp_server  # noqa: F401  (fixture)
 from tests.server.conftest import loopback_config

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.model import Model
+from streamer.core.model import Model
 
 from tests.server.conftest import loopback_config
 from tests.server.pages_browser import PageLog, PageServer, chromium, open_page

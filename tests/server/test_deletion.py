@@ -6,7 +6,7 @@ import sqlite3
 import time
 
 from streamer.server.keys import STORE_KEY
-from streamer.store import Store
+from streamer.storage.store import Store
 
 from .api import api_client, form, read_events
 from .test_scans_api import upload_and_wait

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jsonschema
 
+from streamer.files.report import TRACK_COLOURS, WORST_MOMENTS, worst_moments
 from streamer.server.openapi import document
 
 from ..test_images import png_declaring
@@ -168,3 +169,12 @@ def readme_endpoints() -> set[tuple[str, str]]:
 def test_the_readme_api_table_lists_every_endpoint_of_the_description():
     spec = {(m, p) for m, p in spec_routes(document()) if p not in PAGES}
     assert readme_endpoints() == spec
+
+
+async def test_config_gives_the_pages_each_rule_from_its_one_python_definition(random_model, tmp_path):
+    async with api_client(random_model, tmp_path / "data") as client:
+        config = await (await client.get("/api/config")).json()
+    manifest = random_model.manifest
+    assert config["verdict"] == {"threshold": manifest.threshold, "uncertain_margin": manifest.uncertain_margin}
+    assert config["worst_moments"] == WORST_MOMENTS == worst_moments.__defaults__[0]
+    assert config["track_colours"] == TRACK_COLOURS

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from streamer.netpolicy import REFUSED, AddressPolicy
-from streamer.store import Store
+from streamer.runtime.netpolicy import REFUSED, AddressPolicy
+from streamer.storage.store import Store
 
 from .api import api_client
 from .browser_session import ROOT, _unshare, only_loopback
@@ -176,8 +176,8 @@ async def test_isolated_http_streams_follow_no_redirect(random_model, tmp_path):
 
 @isolated
 async def test_isolated_webhook_gets_the_same_rules(listeners):
-    from streamer.monitor.alerts import Alert
-    from streamer.monitor.webhook import WebhookSender
+    from streamer.live.alerts import Alert
+    from streamer.live.webhook import WebhookSender
 
     for host in ("169.254.169.254", "10.1.2.3"):
         sender = WebhookSender(f"http://{host}:{listeners[host].port}/hook", retries=0, backoff=0.01,

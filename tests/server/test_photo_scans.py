@@ -1,7 +1,7 @@
 """Photos through the scans API: probed by content, scanned as stills, decode bombs refused."""
 import jsonschema
 
-from streamer.timeline import schema
+from streamer.files.timeline import schema
 
 from ..test_images import png_declaring
 from .api import api_client, form

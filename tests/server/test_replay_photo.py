@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from streamer.cli import DEFAULT_MODEL_DIR
-from streamer.model import Model
-from streamer.still import still_verdict
+from streamer.core.model import Model
+from streamer.files.still import still_verdict
 
 from tests.server.conftest import loopback_config
 from tests.server.pages_browser import PageLog, PageServer, chromium, open_page, overflow, screenshot

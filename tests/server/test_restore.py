@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from streamer.store import Store
+from streamer.storage.store import Store
 
 from .api import api_client
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from streamer.store import Store
+from streamer.storage.store import Store
 
 from ..media import audio_only
 from .api import api_client, form, read_events

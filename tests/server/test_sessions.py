@@ -101,7 +101,7 @@ async def test_twenty_connect_disconnect_cycles_leave_nothing_behind(server, cli
 
 
 async def test_unanswered_offer_is_closed_by_the_watchdog(random_model_dir, clip) -> None:
-    from streamer.model import Model
+    from streamer.core.model import Model
     from tests.server.conftest import loopback_config
     from tests.server.harness import ServerThread
 
@@ -138,7 +138,7 @@ async def test_ice_failure_ends_the_session(server, clip, monkeypatch) -> None:
 
 
 async def test_the_answer_says_when_the_low_latency_path_is_unavailable(server, clip, monkeypatch) -> None:
-    from streamer.server import aiortc_compat
+    from streamer.live import aiortc_compat
 
     monkeypatch.setattr(aiortc_compat, "install_marker_jitter_buffer", lambda receiver: False)
     peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=1.0))

@@ -7,7 +7,7 @@ import re
 import aiohttp
 import pytest
 
-from streamer.server.signalling import OfferError, parse_offer
+from streamer.live.signalling import OfferError, parse_offer
 
 from tests.server.client import Peer
 
@@ -95,7 +95,7 @@ async def test_session_limit_answers_503_with_message(server, clip) -> None:
 
 async def test_webcam_signalling_after_signing_in(random_model_dir, clip) -> None:
     """With an API token set (required beyond loopback), a visitor signed in by cookie connects."""
-    from streamer.model import Model
+    from streamer.core.model import Model
     from tests.server.client import ClipTrack
     from tests.server.conftest import loopback_config
     from tests.server.harness import ServerThread

@@ -66,7 +66,7 @@ def test_delete_ends_the_push_and_its_counters_go(whip_report: dict) -> None:
 
 @pytest.fixture
 def token_server(random_model_dir):
-    from streamer.model import Model
+    from streamer.core.model import Model
 
     with ServerThread(loopback_config(api_token="push-secret"), Model(random_model_dir)) as running:
         yield running

@@ -107,9 +107,9 @@ async def scenario(browser, url: str, token: str, whip_js: str, out: Path) -> di
 
 
 async def main_async(args: argparse.Namespace) -> dict:
-    from streamer.assets import asset_path
-    from streamer.memory import pin_mmap_threshold
-    from streamer.model import Model
+    from streamer.runtime.assets import asset_path
+    from streamer.runtime.memory import pin_mmap_threshold
+    from streamer.core.model import Model
     from streamer.server import ServerConfig
     from tests.server.harness import ServerThread
 

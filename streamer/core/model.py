@@ -1,0 +1,119 @@
+"""ONNX Runtime sessions for a model directory: a crop encoder and a temporal head.
+
+The directory holds ``manifest.json`` (see the README's model contract), ``encoder.onnx``
+(``crops`` [N,3,S,S] -> ``embedding`` [N,D], ``frame_score`` [N]) and ``temporal.onnx``
+(``embeddings`` [B,T,D] -> ``window_score`` [B]); scores are fake probabilities.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from ..runtime.assets import sha256_file
+
+
+class ModelError(RuntimeError):
+    """A model directory is missing, incomplete or fails its checksums."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    embedding_dim: int
+    window: int
+    stride: int
+    threshold: float
+    uncertain_margin: float
+    crop_margin: float
+    files: dict[str, dict]
+    name: str = "model"
+    version: str = "0"
+    metrics: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, model_dir: Path) -> "Manifest":
+        path = Path(model_dir) / "manifest.json"
+        if not path.is_file():
+            raise ModelError(f"{model_dir} has no manifest.json")
+        try:
+            raw = json.loads(path.read_text())
+            return cls(
+                input_size=int(raw["input_size"]), mean=tuple(raw["mean"]), std=tuple(raw["std"]),
+                embedding_dim=int(raw["embedding_dim"]), window=int(raw["window"]), stride=int(raw["stride"]),
+                threshold=float(raw["threshold"]), uncertain_margin=float(raw.get("uncertain_margin", 0.1)),
+                crop_margin=float(raw["crop_margin"]), files=dict(raw["files"]),
+                name=str(raw.get("name", "model")), version=str(raw.get("version", "0")),
+                metrics=dict(raw.get("metrics", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"invalid manifest {path}: {exc}") from exc
+
+
+def providers() -> list[str]:
+    """CUDA when onnxruntime-gpu sees a GPU, else CPU."""
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+def session_options(threads: int, arena: bool = True) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    opts.enable_cpu_mem_arena = arena
+    opts.enable_mem_pattern = arena
+    return opts
+
+
+def _session(path: Path, threads: int, arena: bool = True) -> ort.InferenceSession:
+    opts = session_options(threads, arena)
+    return ort.InferenceSession(str(path), sess_options=opts, providers=providers())
+
+
+class Model:
+    """Encoder and temporal head of one model directory."""
+
+    def __init__(self, model_dir: Path | str, threads: int = 1, verify: bool = True, arena: bool = True):
+        self.dir = Path(model_dir)
+        self.manifest = Manifest.load(self.dir)
+        paths = {}
+        for role in ("encoder", "temporal"):
+            entry = self.manifest.files.get(role)
+            if not entry:
+                raise ModelError(f"manifest lists no {role} file")
+            path = self.dir / entry["path"]
+            if not path.is_file():
+                raise ModelError(f"{path} is missing")
+            if verify and sha256_file(path) != entry["sha256"]:
+                raise ModelError(f"{path.name} does not match the checksum in manifest.json")
+            paths[role] = path
+        self._encoder = _session(paths["encoder"], threads, arena)
+        self._temporal = _session(paths["temporal"], threads, arena)
+        m = self.manifest
+        self._mean = np.asarray(m.mean, np.float32).reshape(1, 3, 1, 1) * 255.0
+        self._inv_std = 1.0 / (np.asarray(m.std, np.float32).reshape(1, 3, 1, 1) * 255.0)
+
+    def preprocess(self, crops: np.ndarray) -> np.ndarray:
+        """uint8 RGB crops (N,S,S,3) -> normalised float32 (N,3,S,S)."""
+        x = crops.astype(np.float32).transpose(0, 3, 1, 2)
+        return (x - self._mean) * self._inv_std
+
+    def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings (N,D) and per-frame fake probabilities (N,) for uint8 RGB crops."""
+        if len(crops) == 0:
+            return np.zeros((0, self.manifest.embedding_dim), np.float32), np.zeros((0,), np.float32)
+        emb, score = self._encoder.run(["embedding", "frame_score"], {"crops": self.preprocess(crops)})
+        return emb, score.reshape(-1)
+
+    def temporal(self, windows: np.ndarray) -> np.ndarray:
+        """Window fake probabilities (B,) for embedding windows (B,T,D)."""
+        if len(windows) == 0:
+            return np.zeros((0,), np.float32)
+        (score,) = self._temporal.run(["window_score"], {"embeddings": windows.astype(np.float32)})
+        return score.reshape(-1)

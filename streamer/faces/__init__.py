@@ -1,4 +1,0 @@
-from .align import align_crop, crop_transform
-from .detector import Face, FaceDetector
-
-__all__ = ["Face", "FaceDetector", "align_crop", "crop_transform"]

@@ -1,0 +1,1 @@
+"""Recorded files: video and photo scans, their timeline, report and calibration; split scans (segments/)."""

@@ -1,0 +1,253 @@
+"""The scan report: one self-contained HTML page a newsroom can file (no external file, script or font).
+
+Per scanned file: its sha256, size and duration, the model with its threshold, a plot of each face's
+score (inline SVG), the worst moments as face crops (inline JPEG) with their scores, the quality-gate
+reasons when the timeline has them, and what the score can and cannot mean, from the model card.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ..media.images import read_image, snapshot
+from ..media.video import file_frames
+from ..runtime.assets import sha256_file
+from .timeline import summary
+
+WORST_MOMENTS = 6
+TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"]
+VERDICT_COLOURS = {"real": "#1a8f64", "fake": "#d33a4f", "uncertain": "#b7800f", "not_scored": "#667085"}
+FALLBACK_STATEMENT = (
+    "The score is the model's estimate that a face shows blending artefacts of the kind it was trained to "
+    "detect. It is not proof: real faces can score high (false positives) and a low score does not show that "
+    "a file is authentic. Do not use the verdicts as evidence on their own.")
+CSS = """
+body{font:15px/1.5 system-ui,sans-serif;color:#1b1f24;max-width:920px;margin:24px auto;padding:0 16px}
+h1{font-size:1.5rem;margin:0 0 4px}h2{font-size:1.2rem;margin:28px 0 8px;border-top:1px solid #ccd;padding-top:16px}
+h3{font-size:1rem;margin:18px 0 6px}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #e3e6ea;padding:4px 8px;text-align:left;vertical-align:top}
+th{font-weight:600;color:#556}code{font-size:.85em;word-break:break-all}.muted{color:#667}
+.verdict{display:inline-block;padding:2px 10px;border-radius:6px;color:#fff;font-weight:700;text-transform:uppercase}
+.moments{display:flex;flex-wrap:wrap;gap:12px;list-style:none;padding:0}
+.moments li{width:132px;font-size:.85rem}.moments img{width:128px;height:128px;object-fit:cover;border-radius:6px;
+border:3px solid #ccc}.statement{background:#f4f6f9;border-left:4px solid #889;padding:10px 14px}
+"""
+
+
+def card_statement(model_dir: Path | None) -> str:
+    """The model card's plain statement of what its score means: its 'Read this first' paragraph."""
+    for card in ([model_dir / "README.md", model_dir.parent / "README.md"] if model_dir else []):
+        if not card.is_file():
+            continue
+        text = card.read_text()
+        match = re.search(r"\*\*Read this first\.\*\*(.+?)(?:\n\s*\n)", text, re.S)
+        if match:
+            plain = re.sub(r"[*`]", "", " ".join(match[1].split()))
+            evidence = re.search(r"[^.]*do not use the verdicts as evidence\.", text)
+            return plain + (" " + " ".join(evidence[0].split()) if evidence else "")
+    return FALLBACK_STATEMENT
+
+
+def colour(track_id: int) -> str:
+    return TRACK_COLOURS[(max(1, track_id) - 1) % len(TRACK_COLOURS)]
+
+
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def series(timeline: dict) -> dict[int, list[tuple[float, float, int, list[float], str]]]:
+    """Per track: (pts, score, frame_index, box, verdict) of every frame it is in."""
+    out: dict[int, list] = {}
+    for frame in timeline["frames"]:
+        for face in frame["faces"]:
+            if face["score"] is None:  # not scored (quality gate): nothing to plot or rank
+                continue
+            out.setdefault(face["track_id"], []).append(
+                (frame["pts"], face["score"], frame["frame_index"], face["box"], face["verdict"]))
+    return out
+
+
+def worst_moments(timeline: dict, count: int = WORST_MOMENTS) -> list[dict]:
+    """The highest peaks: a score no other score of the same face beats within a second either side."""
+    peaks = []
+    for track, points in series(timeline).items():
+        times = np.array([p[0] for p in points])
+        for i, (t, score, index, box, verdict) in enumerate(points):
+            lo, hi = np.searchsorted(times, t - 1, "left"), np.searchsorted(times, t + 1, "right")
+            if all(p[1] <= score for p in points[lo:hi]):
+                peaks.append({"track_id": track, "pts": t, "score": score, "frame_index": index, "box": box,
+                              "verdict": verdict})
+    peaks.sort(key=lambda p: (-p["score"], p["pts"]))
+    picked: list[dict] = []
+    for p in peaks:
+        if len(picked) == count:
+            break
+        if all(q["track_id"] != p["track_id"] or abs(q["pts"] - p["pts"]) > 1 for q in picked):
+            picked.append(p)
+    return picked
+
+
+def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, bytes]:
+    """JPEG crops of the moments' faces, by position in ``moments``; none when the file is gone."""
+    if media is None or not media.is_file() or not moments:
+        return {}
+    wanted = {m["frame_index"] for m in moments}
+    images: dict[int, np.ndarray] = {}
+    if still:
+        images[0] = read_image(media)
+    else:
+        for frame in file_frames(media):
+            if frame.index in wanted:
+                images[frame.index] = frame.image
+            if len(images) == len(wanted) or frame.index > max(wanted):
+                break
+    return {i: snapshot(images[m["frame_index"]], m["box"]) for i, m in enumerate(moments) if m["frame_index"] in images}
+
+
+def plot_svg(timeline: dict, width: int = 860, height: int = 200) -> str:
+    """Each face's score over time (a photo: one bar per face), the decision threshold dashed."""
+    pad_l, pad_r, pad_t, pad_b = 36, 10, 8, 22
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    threshold = timeline["model"].get("still_threshold", timeline["model"]["threshold"])
+    y = lambda s: pad_t + (1 - s) * h  # noqa: E731
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="Score of each face" font-family="system-ui,sans-serif" font-size="11">',
+             f'<rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}" fill="#f7f8fa"/>']
+    for s in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y(s):.1f}" y2="{y(s):.1f}" stroke="#dde"/>'
+                     f'<text x="4" y="{y(s) + 4:.1f}" fill="#667">{s:g}</text>')
+    tracks = series(timeline)
+    if timeline["video"].get("still"):
+        slot = w / max(1, len(tracks))
+        for i, (track, points) in enumerate(sorted(tracks.items())):
+            score = points[0][1]
+            x = pad_l + slot * i + slot * 0.2
+            parts.append(f'<rect x="{x:.1f}" y="{y(score):.1f}" width="{slot * 0.6:.1f}" height="{h * score:.1f}" '
+                         f'fill="{colour(track)}"><title>face #{track}: {score:.3f}</title></rect>'
+                         f'<text x="{x:.1f}" y="{height - 6}" fill="#445">#{track} {score:.2f}</text>')
+    else:
+        duration = max(timeline["video"].get("duration") or 0, max((f["pts"] for f in timeline["frames"]), default=0))
+        x = lambda t: pad_l + (t / duration if duration else 0) * w  # noqa: E731
+        fps = timeline["video"].get("analysed_fps") or timeline["video"].get("fps") or 25
+        gap = max(0.5, 3 / fps)
+        for track, points in sorted(tracks.items()):
+            runs, run, last = [], [], None
+            for t, score, *_ in points:
+                if last is not None and t - last > gap:
+                    runs.append(run)
+                    run = []
+                run.append(f"{x(t):.1f},{y(score):.1f}")
+                last = t
+            runs.append(run)
+            parts += [f'<polyline fill="none" stroke="{colour(track)}" stroke-width="2" points="{" ".join(r)}">'
+                      f'<title>face #{track}</title></polyline>' for r in runs if r]
+        parts.append(f'<text x="{pad_l}" y="{height - 6}" fill="#667">0 s</text>'
+                     f'<text x="{pad_l + w - 40}" y="{height - 6}" fill="#667">{duration:.1f} s</text>')
+    parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y(threshold):.1f}" y2="{y(threshold):.1f}" '
+                 f'stroke="#223" stroke-dasharray="5 4"><title>threshold {threshold:.3f}</title></line></svg>')
+    return "".join(parts)
+
+
+def quality_reasons(timeline: dict) -> Counter:
+    """How often each quality-gate reason kept a face from being scored (verdict ``not_scored``)."""
+    reasons: Counter = Counter()
+    for frame in timeline["frames"]:
+        for face in frame["faces"]:
+            if face.get("verdict") == "not_scored" and face.get("reason"):
+                reasons[str(face["reason"])] += 1
+    return reasons
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _facts(timeline: dict, media: Path | None, name: str) -> str:
+    video, model = timeline["video"], timeline["model"]
+    still = bool(video.get("still"))
+    exists = media is not None and media.is_file()
+    threshold = model.get("still_threshold", model["threshold"])
+    rows = [("File", name), ("SHA-256", f"<code>{sha256_file(media)}</code>" if exists else "file not available"),
+            ("Size", f"{media.stat().st_size:,} bytes" if exists else "unknown"),
+            ("Kind", "photo" if still else "video"),
+            ("Picture", f"{video['width']}×{video['height']}" + ("" if still else f", {video['fps']:g} fps")),
+            ("Duration", "—" if still else (f"{video['duration']:.2f} s" if video.get("duration") else "unknown")),
+            ("Frames analysed", str(len(timeline["frames"]))),
+            ("Model", f"{model['name']} version {model['version']}"),
+            ("Threshold", f"{threshold:.4f}" + (" (frame score: a photo has no temporal window)" if still else
+                                                f" (window of {model['window']} frames, stride {model['stride']})"))]
+    return "<table>" + "".join(f"<tr><th>{k}</th><td>{v if k in ('SHA-256',) else _esc(v)}</td></tr>"
+                               for k, v in rows) + "</table>"
+
+
+def _tracks_table(timeline: dict) -> str:
+    if not timeline["tracks"]:
+        return "<p>No face was found.</p>"
+    still = timeline["video"].get("still")
+    head = "<tr><th>Face</th><th>Score</th><th>Verdict</th></tr>" if still else \
+        "<tr><th>Face</th><th>Seen</th><th>Frames</th><th>Mean</th><th>Max</th><th>Verdict</th></tr>"
+    rows = []
+    for t in timeline["tracks"]:
+        verdict = f'<span class="verdict" style="background:{VERDICT_COLOURS[t["verdict"]]}">{t["verdict"]}</span>'
+        cells = [f"#{t['track_id']}", _score(t["max_score"])] if still else [
+            f"#{t['track_id']}", f"{t['first_pts']:.2f}–{t['last_pts']:.2f} s", str(t["frames"]),
+            _score(t["mean_score"]), _score(t["max_score"])]
+        rows.append("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + f"<td>{verdict}</td></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _moments(timeline: dict, media: Path | None) -> str:
+    still = bool(timeline["video"].get("still"))
+    moments = worst_moments(timeline, count=12 if still else WORST_MOMENTS)
+    if not moments:
+        return ""
+    images = crops(media, moments, still)
+    items = []
+    for i, m in enumerate(moments):
+        img = (f'<img alt="face #{m["track_id"]}" style="border-color:{VERDICT_COLOURS[m["verdict"]]}" '
+               f'src="data:image/jpeg;base64,{base64.b64encode(images[i]).decode()}">' if i in images
+               else '<p class="muted">crop unavailable (the file is gone)</p>')
+        when = "" if still else f" at {m['pts']:.2f} s"
+        items.append(f"<li>{img}<br>face #{m['track_id']}{when}<br><b>{m['score']:.3f}</b> {m['verdict']}</li>")
+    title = "Faces" if still else "Worst moments"
+    return f'<h3>{title}</h3><ol class="moments">{"".join(items)}</ol>'
+
+
+def section(timeline: dict, media: Path | None, name: str) -> str:
+    overall = summary(timeline)
+    verdict = overall["verdict"]
+    badge = (f'<span class="verdict" style="background:{VERDICT_COLOURS[verdict]}">{verdict}</span>'
+             if verdict in VERDICT_COLOURS else f"<b>{_esc(verdict)}</b>")
+    worst = f" · worst score {overall['max_score']:.3f}" if overall["max_score"] is not None else ""
+    reasons = quality_reasons(timeline)
+    gate = ("<h3>Quality gate</h3><ul>" + "".join(f"<li>{_esc(r)}: {n} face(s) not scored</li>"
+                                                  for r, n in reasons.most_common()) + "</ul>") if reasons else ""
+    return (f"<section><h2>{_esc(name)}</h2><p>Overall: {badge}{worst}</p>{_facts(timeline, media, name)}"
+            f"<h3>Score per face</h3>{plot_svg(timeline)}{_tracks_table(timeline)}{_moments(timeline, media)}{gate}"
+            "</section>")
+
+
+def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = None) -> str:
+    """The whole page for (timeline, media file or None, display name) items."""
+    made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    title = items[0][2] if len(items) == 1 else f"{len(items)} files"
+    body = "".join(section(t, m, n) for t, m, n in items)
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Scan report · {_esc(title)}</title>'
+            f"<style>{CSS}</style></head><body><h1>Deepfake scan report</h1>"
+            f'<p class="muted">{_esc(title)} · made {made} by deepfake-streamer</p>'
+            f'<h2>What the score can and cannot mean</h2><p class="statement">{_esc(card_statement(model_dir))}</p>'
+            '<p class="muted">From the model card (models/README.md).</p>'
+            f"{body}</body></html>")
+
+
+def write_report(timelines: list[dict], out: Path, model_dir: Path | None = None) -> None:
+    """CLI reports: each timeline's ``source`` is the scanned file's path."""
+    items = [(t, Path(t["source"]), Path(t["source"]).name) for t in timelines]
+    out.write_text(render(items, model_dir))

@@ -1,0 +1,1 @@
+"""Decoding and probing media: video files and URLs (PyAV) and photos."""

@@ -1,0 +1,137 @@
+"""Frame sources: decoded RGB frames with presentation timestamps, from files and PyAV URLs."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+MIN_SIDE = 16
+# What a folder's videos are recognised by (the file itself is then probed by content).
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg",
+                              ".flv", ".wmv", ".3gp", ".ogv"})
+
+
+class MediaError(RuntimeError):
+    """A file or stream cannot be read as video; the message is meant for the user."""
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    pts: float  # seconds
+    index: int  # index in the decoded stream (before any fps sampling)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    duration: float | None  # seconds, when the container knows
+    frames: int | None
+    format: str = ""  # container format names, as FFmpeg gives them
+
+
+def frame_time(frame: av.VideoFrame, fallback: float) -> float:
+    """The one rule for a frame's timestamp: its pts in seconds, else the source's own clock (``fallback``:
+    seconds since the first frame, by arrival for live sources, by index and frame rate for files)."""
+    return float(frame.time) if frame.time is not None else fallback
+
+
+def check_file(path: Path) -> None:
+    if not path.exists():
+        raise MediaError(f"{path}: no such file")
+    if not path.is_file():
+        raise MediaError(f"{path}: not a regular file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: file is empty")
+
+
+def open_container(url: str, options: dict | None = None, timeout: float | None = None) -> av.container.InputContainer:
+    try:
+        return av.open(url, mode="r", options=options or {}, timeout=timeout)
+    except av.error.FileNotFoundError as exc:
+        raise MediaError(f"{url}: no such file") from exc
+    except (av.error.InvalidDataError, av.error.EOFError) as exc:
+        raise MediaError(f"{url}: not a readable video (unknown format or truncated file)") from exc
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{url}: cannot open: {exc.strerror or exc}") from exc
+
+
+def video_info(container: av.container.InputContainer, name: str) -> VideoInfo:
+    if not container.streams.video:
+        raise MediaError(f"{name}: has no video stream")
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    if ctx.width < MIN_SIDE or ctx.height < MIN_SIDE:
+        raise MediaError(f"{name}: video is {ctx.width}x{ctx.height}; at least {MIN_SIDE}x{MIN_SIDE} is needed")
+    rate = stream.average_rate or stream.guessed_rate
+    duration = float(container.duration / av.time_base) if container.duration else None
+    return VideoInfo(ctx.width, ctx.height, float(rate) if rate else 0.0, duration, stream.frames or None,
+                     container.format.name)
+
+
+def probe(path: Path | str) -> VideoInfo:
+    """Validate a video file and describe it, or raise MediaError."""
+    path = Path(path)
+    check_file(path)
+    with open_container(str(path)) as container:
+        return video_info(container, str(path))
+
+
+class Thinning:
+    """The fps rule: keep at most ``fps`` frames per second of video time (every frame in order when None).
+    A frame is kept when it is due; the next is due one step later, or one step after this one after a gap."""
+
+    def __init__(self, fps: float | None):
+        self.step = 1.0 / fps if fps else 0.0
+        self.next = float("-inf")
+
+    def keep(self, t: float) -> bool:
+        if t + 1e-6 < self.next:
+            return False
+        self.next = t + self.step if t - self.next > self.step else self.next + self.step
+        return True
+
+
+def decode(container: av.container.InputContainer, name: str, fps: float | None = None) -> Iterator[Frame]:
+    """Decode the first video stream; with ``fps``, keep at most that many frames per second."""
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    thinning = Thinning(fps)
+    rate = float(stream.average_rate or stream.guessed_rate or 30)
+    index = -1
+    try:
+        for frame in container.decode(stream):
+            index += 1
+            pts = frame_time(frame, index / rate)
+            if thinning.keep(pts):
+                yield Frame(frame.to_ndarray(format="rgb24"), pts, index)
+    except av.error.FFmpegError as exc:
+        if index < 0:
+            raise MediaError(f"{name}: no decodable video frames ({exc.strerror or exc})") from exc
+        raise MediaError(f"{name}: decoding failed after frame {index} ({exc.strerror or exc})") from exc
+    if index < 0:
+        raise MediaError(f"{name}: no decodable video frames")
+    if stream.frames and index + 1 < 0.9 * stream.frames:
+        raise MediaError(f"{name}: truncated: only {index + 1} of {stream.frames} frames could be decoded")
+
+
+def file_frames(path: Path | str, fps: float | None = None) -> Iterator[Frame]:
+    """Frames of a video file, validated first (MediaError with a clear message)."""
+    path = Path(path)
+    check_file(path)
+    with open_container(str(path)) as container:
+        video_info(container, str(path))
+        yield from decode(container, str(path), fps)
+
+
+async def aiter_frames(frames: Iterator[Frame]) -> AsyncIterator[Frame]:
+    """Advance a blocking frame iterator in a worker thread, one frame at a time (files: no drops)."""
+    end = object()
+    while (frame := await asyncio.to_thread(next, frames, end)) is not end:
+        yield frame

@@ -1,1 +1,0 @@
-"""Watching live streams (RTSP): supervisors with reconnects, alerts, webhooks."""

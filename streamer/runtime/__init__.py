@@ -1,0 +1,1 @@
+"""Process-wide plumbing: pinned assets, native log filtering, metrics, memory, outbound network policy."""

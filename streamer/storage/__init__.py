@@ -1,0 +1,1 @@
+"""What is kept on disk: the SQLite store and the retention of scans and snapshots."""
