@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.model import Model
+from streamer.core.model import Model
 
 from .faceset import FaceTable, load_table
 from .metrics import auc, bootstrap_ci, grouped_rate_ci, tpr_at_fpr

@@ -22,9 +22,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from streamer.assets import cache_dir, sha256_file
-from streamer.faces import Face, FaceDetector, align_crop
-from streamer.faces.align import DEFAULT_MARGIN, crop_transform
+from streamer.runtime.assets import cache_dir, sha256_file
+from streamer.core.faces import Face, FaceDetector, align_crop
+from streamer.core.faces.align import DEFAULT_MARGIN, crop_transform
 
 from .landmarks import MeshModel
 

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from streamer.assets import asset_path, cache_dir
+from streamer.runtime.assets import asset_path, cache_dir
 
 from .augment import augment, sample_aug
 from .calibrate import calibrate_encoder

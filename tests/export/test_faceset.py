@@ -13,8 +13,8 @@ import pytest
 
 from export import faceset
 from export.faceset import DEFAULT_DATA, DataError, FaceCutter, extract, records, split_of, verify
-from streamer.assets import asset_path
-from streamer.faces import FaceDetector
+from streamer.runtime.assets import asset_path
+from streamer.core.faces import FaceDetector
 
 needs_data = pytest.mark.skipif(not (DEFAULT_DATA / "SHA256SUMS").is_file(),
                                 reason=f"the shared training data is not at {DEFAULT_DATA} (see its README)")

@@ -11,7 +11,7 @@ import pytest
 
 from export.faceset import FaceCutter
 from export.synth import sample_params, self_blend
-from streamer.assets import asset_path
+from streamer.runtime.assets import asset_path
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
 TEST_PHOTOS = ("biden.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "astronaut.png", "terminator_crop.jpg",
@@ -24,7 +24,7 @@ def _manifest() -> dict:
 
 @pytest.mark.skipif("heatmap_size" not in _manifest(), reason="the shipped model has no heatmap output")
 def test_heat_falls_inside_the_blend_mask_on_test_people() -> None:
-    from streamer.model import Model  # noqa: PLC0415  (after the skip: only a heatmap model is loaded)
+    from streamer.core.model import Model  # noqa: PLC0415  (after the skip: only a heatmap model is loaded)
 
     model = Model(MODEL_DIR)
     size, grid = model.manifest.input_size, _manifest()["heatmap_size"]
