@@ -59,14 +59,19 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--batch", type=batches, default=[1, 16], help="batch sizes, comma-separated (default 1,16)")
     ap.add_argument("--provider", choices=sorted(PROVIDERS), default="cpu")
+    ap.add_argument("--precision", choices=("float", "int8"), default="float",
+                    help="the float encoder or the int8 one (files.encoder_int8: python -m export.quantize DIR)")
     args = ap.parse_args()
     manifest = json.loads((args.model_dir / "manifest.json").read_text())
     size = int(manifest["input_size"])
-    sess = session(args.model_dir / manifest["files"]["encoder"]["path"], args.provider)
+    role = "encoder" if args.precision == "float" else "encoder_int8"
+    if role not in manifest["files"]:
+        raise SystemExit(f"{args.model_dir} has no int8 encoder: run python -m export.quantize {args.model_dir}")
+    sess = session(args.model_dir / manifest["files"][role]["path"], args.provider)
     where = "CPU, 1 thread" if args.provider == "cpu" else "CUDA"
     for batch in args.batch:
         runs = args.runs if batch == 1 else max(10, args.runs // 8)
-        print(f"encoder {size}px batch {batch:2d}: {ms_per_crop(sess, size, batch, runs):.3f} ms/crop "
+        print(f"encoder ({args.precision}) {size}px batch {batch:2d}: {ms_per_crop(sess, size, batch, runs):.3f} ms/crop "
               f"(ONNX Runtime {where}, median of {runs})")
     return 0
 

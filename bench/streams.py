@@ -1,11 +1,14 @@
 """How many live 640x480 30 fps streams one machine analyses at >= 10 fps each.
 
-    python bench/streams.py [--model DIR] [--probe 15] [--hold 60] [--max 12]
+    python bench/streams.py [--model DIR] [--probe 15] [--hold 60] [--start 1] [--max 24]
+    python bench/streams.py --streams 20 [--hold 60]     # hold exactly 20 streams for 60 s
 
 Every stream is a real RTSP session from a local gst-rtsp-server (a real face clip, paced in real
-time), decoded, detected and scored through one shared, micro-batched inference service. N rises
-until a stream's analysed fps falls below the bar or latency grows; the largest N that passed its
-probe is then held for --hold seconds and reported with CPU use and per-stream fps.
+time), decoded, detected and scored through one shared, micro-batched inference service (one worker
+thread per core). N rises until a stream's analysed fps falls below the bar or latency grows; the largest
+N that passed its probe is then held for --hold seconds and reported with CPU use, per-stream fps,
+latency p50/p95 and dropped frames. The machine's load average is printed beside every figure: on a
+shared machine the figures are a floor.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ async def measure(model, url: str, n: int, seconds: float, ceiling: float, floor
     run = StreamRun(model, url, n, ceiling, floor)
     run.start()
     try:
-        await run.wait_live()
+        await run.wait_live(30 + 3 * n)  # each stream sets its detector up in turn
         await asyncio.sleep(3)  # warm-up: detectors, the adaptive rate
         c0, t0, counts0 = cpu_seconds(), time.monotonic(), run.counts()
         await asyncio.sleep(seconds)
@@ -51,12 +54,18 @@ def passed(r: dict) -> bool:
     return r["min_fps"] >= BAR_FPS and not grew and not math.isnan(r["p50_last"])
 
 
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f} (1/5 min)"
+
+
 def show(label: str, r: dict) -> None:
     per = " ".join(f"{v:.1f}" for v in r["fps"].values())
     print(f"{label} N={r['n']:2d}: analysed fps per stream min {r['min_fps']:.1f} [{per}] | "
           f"latency p50 {r['p50_first']:.0f} -> {r['p50_last']:.0f} ms, p95 {r['p95']:.0f} ms | "
           f"process CPU {r['cpu'] * 100:.0f}% of one core | mean encoder batch {r['batch']:.1f} | "
-          f"drops {r['dropped']} reconnects {r['reconnects']} | {'PASS' if passed(r) else 'FAIL'}", flush=True)
+          f"drops {r['dropped']} reconnects {r['reconnects']} | {load()} | {'PASS' if passed(r) else 'FAIL'}",
+          flush=True)
 
 
 async def main() -> None:
@@ -65,17 +74,25 @@ async def main() -> None:
     parser.add_argument("--probe", type=float, default=15.0, help="seconds measured per N while rising")
     parser.add_argument("--hold", type=float, default=60.0, help="seconds the best N must hold")
     parser.add_argument("--start", type=int, default=1)
-    parser.add_argument("--max", type=int, default=12)
+    parser.add_argument("--max", type=int, default=24)
+    parser.add_argument("--streams", type=int, help="hold exactly this many streams for --hold seconds (no rise)")
     parser.add_argument("--ceiling", type=float, default=30.0, help="most analysed fps per stream")
     args = parser.parse_args()
     pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` and `monitor` do
     filter_native_logs()
     model = load_model(args.model)
     server = RtspServer(bench_clip())
-    print(f"{os.cpu_count()} cores; model {model.manifest.name} {model.manifest.version} "
+    print(f"{os.cpu_count()} cores, {load()}; model {model.manifest.name} {model.manifest.version} "
           f"({model.manifest.input_size} px); source {server.url} 640x480 30 fps", flush=True)
     best = None
     try:
+        if args.streams:
+            r = await measure(model, server.url, args.streams, args.hold, args.ceiling, 2.0)
+            show(f"hold {args.hold:.0f}s", r)
+            print(f"{args.streams} streams held for {args.hold:.0f} s at >= {BAR_FPS:.0f} fps each: "
+                  f"{'yes' if passed(r) else 'no'}; latency p95 {r['p95']:.0f} ms; gst-rtsp-server used "
+                  f"{server.cpu_seconds():.0f} CPU-seconds in all", flush=True)
+            return
         for n in range(args.start, args.max + 1):
             r = await measure(model, server.url, n, args.probe, args.ceiling, 2.0)
             show("probe", r)

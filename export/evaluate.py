@@ -2,6 +2,7 @@
 
     python -m export.evaluate models/default [DATA ...] [--out DIR] [--no-manifest]
     python -m export.evaluate DIR --split val --set-threshold 0.05   # threshold from validation people
+    python -m export.evaluate DIR --precisions float int8 --no-manifest --out OUT   # both encoders, same faces
 
 Without DATA: the real clips of the asset identities of one split (``test`` by default; see
 ``export.data.ASSET_SPLIT``), each scored as the runtime scores it (face detection, the face-quality
@@ -33,7 +34,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from streamer.core.model import Model
+from streamer.core.model import ENCODER_ROLES, Model
 from streamer.core.quality import QualityConfig
 from streamer.core.scoring import FAKE, NOT_SCORED, ScoringConfig, TrackScorer, verdict
 
@@ -415,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", nargs="*", default=list(FAKE_KINDS), choices=list(FAKE_KINDS))
     ap.add_argument("--also", nargs="*", type=Path, default=[], metavar="MODEL_DIR",
                     help="more models scored on the same clips and fakes (their results: OUT/NAME/evaluation.json)")
+    ap.add_argument("--precisions", nargs="+", choices=list(ENCODER_ROLES), metavar="PRECISION",
+                    help="score these encoders of MODEL_DIR (float, int8: see export.quantize) on the same clips and "
+                         "fakes; the first's results go to OUT, the others' to OUT/PRECISION; a side-by-side table "
+                         "is printed (default: the encoder the manifest selects)")
     ap.add_argument("--max-clip-frames", type=int, default=240, help="frames per real clip (long videos capped)")
     ap.add_argument("--no-gate", action="store_true", help="score every face (no face-quality gate)")
     ap.add_argument("--set-threshold", type=float, metavar="FPR",
@@ -425,17 +430,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.split != "val":
             ap.error("--set-threshold needs --split val: the threshold is chosen on validation people")
         set_threshold(args.model_dir, args.set_threshold, args.seed)
-    model = Model(args.model_dir)
+    own = [Model(args.model_dir, precision=p) for p in args.precisions or [None]]
+    model = own[0]
     out = args.out or args.model_dir
     out.mkdir(parents=True, exist_ok=True)
     extras = [Model(d) for d in args.also]
     runs = []
     if not args.no_assets:
-        runs = evaluate_assets([model, *extras], args.seed, args.bootstrap, args.conditions, args.split,
+        runs = evaluate_assets([*own, *extras], args.seed, args.bootstrap, args.conditions, args.split,
                                tuple(args.kinds), QualityConfig(enabled=not args.no_gate), args.max_clip_frames)
-    faces = [] if args.no_faces else face_runs([model, *extras], args.faces, args.split, args.bootstrap)
-    for k, m in enumerate([model, *extras]):
-        dest = out if k == 0 else out / m.dir.name
+    faces = [] if args.no_faces else face_runs([*own, *extras], args.faces, args.split, args.bootstrap)
+    everything = []
+    for k, m in enumerate([*own, *extras]):
+        dest = out if k == 0 else out / (m.precision if k < len(own) else m.dir.name)
         dest.mkdir(parents=True, exist_ok=True)
         results: dict = {"model": m.manifest.name, "version": m.manifest.version, "dir": str(m.dir),
                          "threshold": m.manifest.threshold,
@@ -447,10 +454,14 @@ def main(argv: list[str] | None = None) -> int:
             results["faces"] = faces[k]
         if args.data and k == 0:
             results["datasets"] = {str(d): evaluate_folder(m, d, args.bootstrap, args.max_frames) for d in args.data}
+        results["encoder_precision"] = m.precision
         (dest / "evaluation.json").write_text(json.dumps(results, indent=1))
-        print(f"{m.dir}: " + json.dumps(compact(results), indent=1))
+        print(f"{m.dir} ({m.precision}): " + json.dumps(compact(results), indent=1))
+        everything.append((f"{m.dir.name} {m.precision}", compact(results)))
         if k == 0 and not args.no_manifest and args.split == "test":
             write_metrics(args.model_dir, results)
+    if len(own) > 1:
+        print(side_by_side(everything[:len(own)]))
     return 0
 
 
@@ -460,6 +471,17 @@ def face_runs(models: list[Model], data: Path, split: str, n_boot: int) -> list[
     except DataError as exc:
         print(f"face sets skipped: {exc}")
         return []
+
+
+def side_by_side(rows: list[tuple[str, dict]]) -> str:
+    """The headline figures of several runs in columns (window AUC, TPR at 5 % FPR, real window FPR, ...)."""
+    keys = [k for k in rows[0][1] if not k.endswith("_ci95")]
+    width = max(len(k) for k in keys)
+    lines = [f"{'':<{width}}  " + "  ".join(f"{name:>16}" for name, _ in rows)]
+    for key in keys:
+        cells = [r.get(key) for _, r in rows]
+        lines.append(f"{key:<{width}}  " + "  ".join(f"{'-' if v is None else v:>16}" for v in cells))
+    return "\n".join(lines)
 
 
 def set_threshold(model_dir: Path, target_fpr: float, seed: int) -> float:

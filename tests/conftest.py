@@ -25,3 +25,14 @@ def random_model(random_model_dir: Path) -> Model:
 def clip():
     """Path of a fetched real clip or image, by asset name."""
     return asset_path
+
+
+@pytest.fixture(scope="session")
+def heat_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight model that also has the manipulation heatmap output (8 x 8): for plumbing tests only."""
+    return write_random_model(tmp_path_factory.mktemp("heat-model"), heatmap=8)
+
+
+@pytest.fixture(scope="session")
+def heat_model(heat_model_dir: Path) -> Model:
+    return Model(heat_model_dir)

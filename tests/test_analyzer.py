@@ -1,6 +1,6 @@
 import numpy as np
 
-from streamer.core.analyzer import Analyzer
+from streamer.core.analyzer import Analyzer, Sampling
 from streamer.media.video import file_frames
 
 from .media import side_by_side
@@ -74,3 +74,27 @@ def test_live_analyzers_keep_only_the_newest_track_summaries(random_model, clip)
     finally:
         analyzer.close()
     assert sorted(analyzer.summaries) == [4, 5]
+
+
+def test_sampled_analysis_encodes_only_the_frames_windows_need(random_model, clip):
+    analyzer = Analyzer(random_model, sampling=Sampling(detect_every=5, window_gap=8))
+    calls = spy_on_encoder(analyzer, random_model)
+    try:
+        results = [analyzer.process(f) for f in file_frames(clip("single_face.mp4"))]
+        tracks = analyzer.finish()
+    finally:
+        analyzer.close()
+    window = random_model.manifest.window
+    faces = [r.faces[0] for r in results]
+    assert len(faces) == 72 and {f.track_id for f in faces} == {1}
+    carried = [f.carried for f in faces]
+    assert carried == ([False] * window + [True] * 8) * 4 + [False] * 8  # a window, then 8 frames carried
+    assert sum(calls) == carried.count(False)  # the encoder saw only the frames that were not carried
+    for before, face in zip(faces, faces[1:]):
+        if face.carried:  # the track's last scores, carried as they were
+            assert (face.score, face.frame_score, face.window_score) == (before.score, before.frame_score,
+                                                                         before.window_score)
+    scores = np.array([f.score for f in faces])
+    assert tracks[0].frames == 72 and np.isclose(tracks[0].mean_score, scores.mean())
+    assert analyzer.follower.detections <= 72 // 5 + 3
+    assert faces[-1].to_dict().get("carried") is None and faces[window].to_dict()["carried"] is True

@@ -35,6 +35,18 @@ def test_scan_writes_a_valid_timeline_and_a_summary(random_model_dir, clip, tmp_
     rows = list(csv.DictReader(out_csv.open()))
     assert len(rows) == 72 and rows[10]["track_id"] == "1"
     assert float(rows[10]["score"]) == timeline["frames"][10]["faces"][0]["score"]
+    faces = [f["faces"][0] for f in timeline["frames"]]
+    assert all(f["score"] is not None for f in faces)  # every frame holds a score, carried ones marked
+    assert 0 < sum(f.get("carried", False) for f in faces) < 72
+    assert [r["carried"] for r in rows] == [str(int(f.get("carried", False))) for f in faces]
+
+
+def test_every_frame_option_encodes_every_frame(random_model_dir, clip, tmp_path):
+    out = tmp_path / "t.json"
+    proc = scan(clip("single_face.mp4"), "--every-frame", "--json", out, "--quiet", model_dir=random_model_dir)
+    assert proc.returncode == 0, proc.stderr
+    faces = [f["faces"][0] for f in json.loads(out.read_text())["frames"]]
+    assert len(faces) == 72 and not any("carried" in f for f in faces)
 
 
 def test_fps_option_limits_the_analysed_frames(random_model_dir, clip, tmp_path):

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
+import time
 
 import pytest
 
-from streamer.runtime.netpolicy import REFUSED, AddressPolicy, PolicyError, parse_networks, url_host
+from streamer.runtime.netpolicy import REFUSED, AddressPolicy, PolicyError, connect_checked, parse_networks, url_host
+from tests.server.bad_servers import Listener
 
 ALWAYS = ["169.254.169.254", "169.254.0.1", "fe80::1", "fd00:ec2::254", "100.100.100.200", "224.0.0.1", "ff02::1",
           "0.0.0.0", "::", "255.255.255.255", "240.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe",
@@ -52,3 +55,32 @@ def test_bad_networks_and_hosts_are_explained():
     with pytest.raises(PolicyError):
         url_host("rtsp://evil.example\\@169.254.169.254/")
     assert url_host("rtsp://u:p@[::1]:8554/x") == ("::1", 8554)
+
+
+def test_connect_checked_connects_to_the_very_address_it_checked(monkeypatch):
+    """A name that resolves to an allowed address once and to a refused one from then on (DNS rebinding):
+    the connection goes to the address that was checked, never to a later answer."""
+    allowed = Listener("127.0.0.2")
+    refused = Listener("127.0.0.1", allowed.port)
+    answers = iter(["127.0.0.2"])
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host == "cam.rebind.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers, "127.0.0.1"), port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    policy = AddressPolicy.from_cidrs(["127.0.0.2/32"])
+    try:
+        connect_checked("cam.rebind.test", allowed.port, policy, 2.0).close()
+        with pytest.raises(PolicyError):  # the next resolution says 127.0.0.1: refused, not connected
+            connect_checked("cam.rebind.test", allowed.port, policy, 2.0)
+        for _ in range(50):
+            if allowed.connections:
+                break
+            time.sleep(0.02)
+    finally:
+        allowed.close()
+        refused.close()
+    assert allowed.connections == 1 and refused.connections == 0

@@ -213,3 +213,21 @@ async def test_a_status_from_a_reader_thread_reaches_the_loop_in_order_and_ended
     await p.close()
     assert statuses[1:] == [("stalled", "no data for 5 s"), ("failed", "gave up"), ("stopped", "gave up")]
     assert set(seen_on) == {loop_thread}
+
+
+async def test_a_reader_flooding_a_busy_loop_leaves_one_frame_waiting_not_every_frame_it_decoded():
+    import sys
+
+    analyzer = ScriptedAnalyzer()
+    p, _ = pipeline(analyzer)
+    p.start()
+    frames = [frame(i) for i in range(300)]
+    reader = threading.Thread(target=lambda: [p.offer_threadsafe(f) for f in frames])
+    reader.start()
+    reader.join()  # the event loop is blocked the while: nothing is taken from the slot
+    held = [f for f in frames if sys.getrefcount(f) > 3]  # referenced beyond this list, the loop and the call
+    assert len(held) == 1 and held[0].pts == 299  # the newest, in the stream's own slot
+    assert (p.stats.frames_in, p.stats.frames_dropped) == (300, 299)
+    await settle(p, analyzer, 1)
+    assert analyzer.frames == [(299 / 25, 299)]
+    await p.close()

@@ -72,3 +72,17 @@ def test_quality_gate_reasons_are_listed_when_the_timeline_has_them(random_model
     timeline["source"] = "gone.jpg"
     page = render([(timeline, tmp_path / "gone.jpg", "gone.jpg")])
     assert "file not available" in page and "crop unavailable" in page
+
+
+def test_the_worst_moments_found_by_seeking_are_the_frames_a_scan_decodes(clip):
+    from streamer.files.report import decode_frames, seek_frames
+    from streamer.media.video import file_frames
+
+    for name in ("WolfgangLanger_Pexels.mp4", "carphone_pristine.mp4", "face_noface.mov"):
+        path = clip(name)
+        times = {f.index: round(f.pts, 4) for f in file_frames(path)}
+        wanted = {i: times[i] for i in (0, len(times) // 3, len(times) // 2 + 1, len(times) - 1)}
+        sought, decoded = seek_frames(path, wanted), decode_frames(path, set(wanted))
+        assert sorted(sought) == sorted(decoded) == sorted(wanted), name
+        for i in wanted:
+            assert np.array_equal(sought[i], decoded[i]), (name, i)

@@ -57,3 +57,29 @@ def test_summary_statistics_use_constant_memory():
         scorer.update(i / 25, None)
     assert not hasattr(scorer, "scores")
     assert scorer.score_count == 1000 and 0 < scorer.mean_score < scorer.score_max <= 0.9
+
+
+def test_with_a_gap_a_track_rests_after_each_window_then_builds_a_fresh_one():
+    cfg = ScoringConfig(window=4, stride=2, threshold=0.5, uncertain_margin=0.1, gap=3)
+    scorer = TrackScorer(cfg)
+    wanted, due = [], []
+    for i in range(20):
+        wanted.append(scorer.wants())
+        if wanted[-1]:
+            due.append(i) if scorer.add(np.full(3, i, np.float32), 0.2) else None
+            scorer.update(i / 25, 0.8 if due and due[-1] == i else None)
+        else:
+            assert scorer.carry() == scorer.score
+    # 4 encoded frames make a window, then 3 frames carried, then 4 more, ...
+    assert wanted == [True] * 4 + [False] * 3 + [True] * 4 + [False] * 3 + [True] * 4 + [False] * 2
+    assert due == [3, 10, 17]
+    assert scorer.window()[:, 0].tolist() == [14, 15, 16, 17]  # consecutive encoded frames only
+    assert scorer.frames == 12 and scorer.score_count == 20  # carried frames count in the track's mean
+
+
+def test_without_a_gap_every_frame_is_wanted():
+    scorer = TrackScorer(CFG)
+    for i in range(12):
+        assert scorer.wants()
+        scorer.add(np.zeros(3), 0.5)
+        scorer.update(i / 25, None)

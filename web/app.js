@@ -1,10 +1,14 @@
 // Deepfake Streamer page: sends the camera over WebRTC, draws the server's per-frame results over the
 // local preview and measures glass-to-score latency. Plain ES module, no build step, nothing external.
+// What it shows is on the DOM: #conn[data-phase] (idle, connecting, live, degraded, full, error, stopped),
+// #stage[data-session], the overlay's data-boxes / data-picture / data-source (the server's frame size),
+// #m-latency[data-sync] (searching, locked). Each matched result's latency is a User Timing mark
+// "dfs-score" (detail: glass-to-score, capture-to-score, capture-to-server, ms), as DevTools shows it.
 
-import { drawFace, scoreText } from "./pages.js";
+import { drawFace, loadConfig as loadRules, scoreText, trackColour } from "./pages.js";
 
 const $ = (id) => document.getElementById(id);
-const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
+const SCORE_MARKS = 5000;  // latency marks kept (the oldest go first)
 const TIMELINE_MS = 30000;
 const RESULT_TTL_MS = 600;   // boxes older than this are not drawn
 const TRACK_TTL_MS = 1500;   // a face badge disappears this long after its track was last seen
@@ -107,39 +111,37 @@ const state = {
   clock: new FrameClock(), last: null, lastArrival: 0, tracks: new Map(), latencies: [], stats: null,
 };
 
-// Exposed for tests and the latency bench: plain data, updated as results arrive and frames are drawn.
-const probe = window.__dfs = {
-  state: "idle", session: null, error: null, results: 0, resultsWithFaces: 0, lastResult: null, drawn: [],
-  timeline: {}, latencies: [], legs: [], matched: 0, sync: { locked: false, offset: null }, fps: 0, dropped: 0, received: 0,
-  framesShown: 0,
-};
-
+let phase = "idle";
 function setState(name, text) {
-  probe.state = name;
+  phase = name;
+  ui.conn.dataset.phase = name;
   ui.conn.dataset.state = name === "live" ? "live" : name === "error" || name === "full" || name === "degraded" ? "error" : name === "idle" || name === "stopped" ? "idle" : "connecting";
   ui.connText.textContent = text;
 }
 
 function showNotice(message) {
-  probe.notice = message;
   ui.notice.textContent = message;
   ui.notice.hidden = !message;
 }
 
 function showError(message) {
-  probe.error = message;
   ui.banner.textContent = message;
   ui.banner.hidden = !message;
 }
 
 // ---------------------------------------------------------------------------------------------
 async function loadConfig() {
-  const response = await fetch("/api/config");
-  state.config = await response.json();
+  state.config = await loadRules();
   const m = state.config.model;
   ui.thresholdHint.textContent = `fake above ${m.threshold.toFixed(2)}`;
   ui.modelLine.textContent = `Model ${m.name} v${m.version}. Scores are the probability that a face is synthetic; ` +
     `within ±${m.uncertainMargin.toFixed(2)} of the threshold the verdict is uncertain.`;
+  showNotice(iceHint());
+}
+
+// The server's word when no address it offers for video can be reached from this browser (else "").
+function iceHint() {
+  return state.config?.ice?.hint || "";
 }
 
 async function listCameras() {
@@ -169,7 +171,6 @@ function watchFrames() {
   const onFrame = (now, meta) => {
     if (!state.stream || generation !== watchGeneration) return;
     state.clock.onFrame(now, meta);
-    probe.framesShown += 1;
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
@@ -199,6 +200,7 @@ async function start() {
   try {
     if (!navigator.mediaDevices?.getUserMedia) throw new Error("This browser cannot share a camera here: open the page over https or on localhost.");
     if (!state.config) await loadConfig();
+    showNotice(iceHint());
     setState("camera", "Starting camera…");
     const stream = state.stream = await openCamera(ui.camera.value);
     if (!state.running) { stream.getTracks().forEach((t) => t.stop()); return; } // stopped meanwhile
@@ -219,7 +221,7 @@ async function start() {
     pc.onconnectionstatechange = () => {
       if (state.pc !== pc) return;
       if (pc.connectionState === "connected") setState("live", "Live");
-      else if (pc.connectionState === "failed") fail("The connection to the server failed (ICE). Check the network or the server's ICE settings.");
+      else if (pc.connectionState === "failed") fail(iceHint() || "The connection to the server failed (ICE). Check the network or the server's ICE settings.");
       else if (pc.connectionState === "disconnected") setState("connecting", "Reconnecting…");
     };
     await pc.setLocalDescription(await pc.createOffer());
@@ -240,7 +242,8 @@ async function start() {
       showError(answer.error || `The server answered ${response.status}.`);
       return;
     }
-    state.session = probe.session = answer.session;
+    state.session = answer.session;
+    ui.stage.dataset.session = answer.session;
     if (answer.lowLatency === false) showNotice("The server's low-latency frame path is unavailable with its aiortc version: frames wait one frame interval longer, and the latency figures include that wait.");
     await pc.setRemoteDescription({ type: answer.type, sdp: answer.sdp });
     watchConnection(pc, channel, state.config.connectTimeout || 10);
@@ -269,7 +272,7 @@ function tapEncoder(sender) {
 function watchConnection(pc, channel, seconds) {
   setTimeout(() => {
     if (state.pc !== pc || !state.running) return;
-    if (pc.connectionState !== "connected") fail(`No connection to the server within ${seconds} s: ICE did not succeed (state: ${pc.connectionState}). Check the network, a firewall, or the server's ICE settings.`);
+    if (pc.connectionState !== "connected") fail(`No connection to the server within ${seconds} s: ICE did not succeed (state: ${pc.connectionState}). ${iceHint() || "Check the network, a firewall, or the server's ICE settings."}`);
     else if (channel.readyState !== "open") fail(`The results channel did not open within ${seconds} s: the server cannot send scores.`);
   }, seconds * 1000);
 }
@@ -282,11 +285,10 @@ function onMessage(text, arrival) {
 
 // The server's status of this session's analysis: "degraded" while frames arrive but their analysis fails.
 function onStatus(message) {
-  probe.serverStatus = message.status;
   if (message.status === "degraded") {
     setState("degraded", (state.config?.statuses || {}).degraded || "Analysis failing");
     showError(`The server cannot analyse the video right now: ${message.error || "unknown error"}. It keeps trying.`);
-  } else if (message.status === "live" && probe.state === "degraded") {
+  } else if (message.status === "live" && phase === "degraded") {
     setState("live", "Live");
     showError("");
   }
@@ -305,7 +307,7 @@ async function teardown(tellServer) {
   const { pc, channel, session, stream } = state;
   state.running = false;
   state.pc = state.channel = state.sender = state.session = null;
-  probe.session = null;
+  ui.stage.dataset.session = "";
   if (tellServer && session) {
     // Ends the session at once; the peer connection closing would end it too, a little later.
     await fetch(`/api/sessions/${session}`, { method: "DELETE", keepalive: true }).catch(() => {});
@@ -347,31 +349,20 @@ function onResult(result, arrival) {
   state.last = result;
   state.lastArrival = arrival;
   state.stats = result.stats;
-  probe.results += 1;
-  if (result.faces.length) probe.resultsWithFaces += 1;
-  probe.lastResult = result;
-  Object.assign(probe, { fps: result.stats.analysed_fps, dropped: result.stats.frames_dropped, received: result.stats.frames_in });
 
   const frame = state.clock.match(result.rtp, arrival, !CAN_TAP_ENCODER);
-  probe.sync = { locked: state.clock.offset !== null, offset: state.clock.offset, voters: state.clock.voters,
-    byEncoder: CAN_TAP_ENCODER };
+  ui.latency.dataset.sync = state.clock.offset !== null ? "locked" : "searching";
   if (frame) {
     const latency = arrival - frame.display;
     state.latencies.push([arrival, latency]);
-    // [arrival, glass-to-score, capture-to-score] in ms on the page's clock
-    probe.latencies.push([Math.round(arrival), Math.round(latency * 10) / 10, Math.round((arrival - frame.capture) * 10) / 10]);
-    if (probe.latencies.length > 5000) probe.latencies.splice(0, 1000);
-    // Capture -> server receipt, both on this machine's wall clock when server and page share one.
-    probe.legs.push([Math.round(arrival), Math.round((result.stats.received_at - (performance.timeOrigin + frame.capture)) * 10) / 10]);
-    if (probe.legs.length > 5000) probe.legs.splice(0, 1000);
-    probe.matched = state.clock.matched;
+    markScore(arrival, latency, frame, result.stats.received_at);
   }
   while (state.latencies.length && state.latencies[0][0] < arrival - LATENCY_WINDOW_MS) state.latencies.shift();
 
   for (const face of result.faces) {
     let track = state.tracks.get(face.track_id);
     if (!track) {
-      track = { id: face.track_id, points: [], colour: TRACK_COLOURS[(face.track_id - 1 + TRACK_COLOURS.length) % TRACK_COLOURS.length] };
+      track = { id: face.track_id, points: [], colour: trackColour(face.track_id) };
       state.tracks.set(face.track_id, track);
     }
     Object.assign(track, { score: face.score, verdict: face.verdict, lastSeen: arrival });
@@ -381,9 +372,21 @@ function onResult(result, arrival) {
     while (track.points.length && track.points[0][0] < arrival - TIMELINE_MS) track.points.shift();
     if (!track.points.length && arrival - track.lastSeen > TIMELINE_MS) state.tracks.delete(track.id);
   }
-  probe.timeline = Object.fromEntries([...state.tracks.values()].map((t) => [t.id, t.points.length]));
+  ui.timeline.dataset.points = String([...state.tracks.values()].reduce((n, t) => n + t.points.length, 0));
   renderMetrics();
   renderFaces(arrival);
+}
+
+/**
+ * One matched result's latency as a User Timing mark at its arrival: glass-to-score (from the frame's display),
+ * capture-to-score, and capture-to-server (both on this machine's wall clock when server and page share one).
+ */
+let marks = 0;
+function markScore(arrival, latency, frame, receivedAt) {
+  const ms = (v) => Math.round(v * 10) / 10;
+  if (++marks > SCORE_MARKS) { performance.clearMarks("dfs-score"); marks = 1; }
+  performance.mark("dfs-score", { startTime: arrival, detail: { glass: ms(latency), capture: ms(arrival - frame.capture),
+    server: ms(receivedAt - (performance.timeOrigin + frame.capture)) } });
 }
 
 function percentile(values, q) {
@@ -464,11 +467,12 @@ function drawOverlay(now) {
       const [x0, y0, x1, y1] = face.box;
       const box = { x: rect.x + rect.w - x1 * sx, y: rect.y + y0 * sy, w: (x1 - x0) * sx, h: (y1 - y0) * sy };
       const d = drawFace(ctx, box, face, rect);
-      drawn.push({ ...d, x: Math.round(d.x), y: Math.round(d.y), w: Math.round(d.w), h: Math.round(d.h) });
+      drawn.push({ ...d, x: Math.round(d.x), y: Math.round(d.y), w: Math.round(d.w), h: Math.round(d.h), source: face.box });
     }
   }
-  probe.drawn = drawn;
-  probe.picture = rect && { ...rect, videoWidth: ui.video.videoWidth, videoHeight: ui.video.videoHeight };
+  canvas.dataset.boxes = JSON.stringify(drawn);
+  canvas.dataset.picture = rect ? JSON.stringify(rect) : "";
+  canvas.dataset.source = result ? `${result.width}x${result.height}` : "";
 }
 
 function drawTimeline(now) {
@@ -489,7 +493,7 @@ function drawTimeline(now) {
   }
   for (let s = 0; s <= 30; s += 10) ctx.fillText(s ? `-${s}s` : "now", X(now - s * 1000) - (s ? 12 : 22), h - 5);
   if (state.config) {
-    const { threshold, uncertainMargin } = state.config.model;
+    const { threshold, uncertain_margin: uncertainMargin } = state.config.verdict;
     ctx.fillStyle = "rgba(227, 162, 26, .14)";
     ctx.fillRect(pad.l, Y(Math.min(1, threshold + uncertainMargin)), pw, Y(Math.max(0, threshold - uncertainMargin)) - Y(Math.min(1, threshold + uncertainMargin)));
     ctx.setLineDash([6, 5]);

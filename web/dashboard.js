@@ -3,7 +3,8 @@
 // Live through /api/events (SSE); /api/streams is polled for the counters that events do not carry.
 // Plain ES module, no build step, nothing external.
 
-import { $, ago, api, clock, confirmed, fitCanvas, h, safeUrl, scoreText, trackColour, VERDICT, when } from "./pages.js";
+import { $, ago, api, clock, confirmed, fitCanvas, h, loadConfig, loadRole, rules, safeUrl, scoreText, trackColour, VERDICT,
+  when } from "./pages.js";
 
 const SPARK_SECONDS = 60;
 const POLL_MS = 3000;
@@ -11,7 +12,6 @@ const FPS_WINDOW_MS = 5000;
 const ALERT_FEED = 50;
 const ALARM_SECONDS = 15;
 const THUMB_MS = 2000;      // latest-frame picture refresh   // a tile stays red this long after an alert
-let statusText = {};  // from the server's /api/config: the one list of statuses
 
 const ui = {
   tiles: $("tiles"), streamCount: $("stream-count"), noStreams: $("no-streams"), alerts: $("alerts"), alertCount: $("alert-count"),
@@ -22,10 +22,6 @@ const ui = {
 
 const streams = new Map();   // name -> {info, tile, els, history, arrivals, results, lastAlert, dirty}
 let alerts = [];
-let threshold = 0.5;
-
-// Test hook.
-const probe = window.__dash = { sse: "connecting", streams: {}, alerts: 0, formError: null, polls: 0 };
 
 // ---------------------------------------------------------------------------------------------
 // Streams and their tiles
@@ -49,7 +45,6 @@ function drop(name) {
   if (!s) return;
   s.tile.remove();
   streams.delete(name);
-  delete probe.streams[name];
   renderEmpty();
 }
 
@@ -63,11 +58,11 @@ function buildTile(s) {
   els.faces = h("ul", { class: "chips faces-now" });
   els.spark = h("canvas", { class: "spark", "aria-label": `Scores of ${name} over the last minute` });
   els.stats = {};
-  const stat = (key, label) => h("div", {}, h("dt", { text: label }), els.stats[key] = h("dd", { text: "–" }));
+  const stat = (key, label) => h("div", {}, h("dt", { text: label }), els.stats[key] = h("dd", { text: "–", dataset: { stat: key } }));
   els.lastAlert = h("span", { class: "last-alert", text: "No alert yet" });
-  els.remove = h("button", { type: "button", class: "btn small danger remove", text: "Remove",
+  els.remove = h("button", { type: "button", class: "btn small danger remove needs-admin", text: "Remove",
     "aria-label": `Remove stream ${name}`, onclick: () => removeStream(s, els.remove) });
-  els.retry = h("button", { type: "button", class: "btn small retry", text: "Retry", hidden: true,
+  els.retry = h("button", { type: "button", class: "btn small retry needs-admin", text: "Retry", hidden: true,
     "aria-label": `Connect to stream ${name} again`, onclick: () => retryStream(s, els.retry) });
   s.els = els;
   return h("article", { class: "card tile", dataset: { stream: name } },
@@ -105,8 +100,10 @@ function analysedFps(s) {
 function render(s) {
   const { info, els } = s;
   s.tile.dataset.status = info.status;
+  s.tile.dataset.results = String(s.results);  // results shown on this tile so far
+  s.tile.dataset.frames = String(info.frames_analysed || 0);  // the server's count of analysed frames
   els.pill.dataset.state = info.status;
-  els.pillText.textContent = statusText[info.status] || info.status;
+  els.pillText.textContent = rules.statuses[info.status] || info.status;
   els.url.textContent = safeUrl(info.url);
   els.url.title = `${safeUrl(info.url)} · ${info.fps} fps · threshold ${info.threshold} · alert after ${info.alert_seconds} s`;
   els.error.hidden = !info.error;
@@ -126,11 +123,6 @@ function render(s) {
   els.lastAlert.textContent = last ? `Last alert ${ago(last.created)} · face #${last.track_id} · ${last.score.toFixed(2)}` : "No alert yet";
   s.tile.dataset.alarm = last && Date.now() / 1000 - last.created < ALARM_SECONDS ? "true" : "false";
   drawSpark(s);
-  probe.streams[info.name] = {
-    status: info.status, error: info.error, results: s.results, fps,
-    faces: s.latest ? s.latest.faces.map((f) => ({ track_id: f.track_id, score: f.score, verdict: f.verdict, reason: f.reason })) : [],
-    shown: els.faces.textContent, frames_analysed: info.frames_analysed, alerts: info.alerts,
-  };
   s.dirty = false;
 }
 
@@ -172,7 +164,7 @@ function drawSpark(s) {
   const span = Math.min(SPARK_SECONDS * 1000, Math.max(10000, s.history.length ? now - s.history[0].t : 0));
   const X = (t) => ((t - (now - span)) / span) * w;
   const Y = (v) => pad + (1 - v) * (hgt - 2 * pad);
-  const limit = s.info.threshold ?? threshold;
+  const limit = s.info.threshold ?? (rules.verdict ? rules.verdict.threshold : 0.5);
   ctx.strokeStyle = "rgba(232, 236, 241, .55)";
   ctx.setLineDash([4, 4]);
   ctx.lineWidth = 1;
@@ -262,7 +254,6 @@ async function removeStream(s, button) {
 // Alerts
 function renderAlerts() {
   ui.alertCount.textContent = alerts.length ? String(alerts.length >= ALERT_FEED ? `${ALERT_FEED}+` : alerts.length) : "";
-  probe.alerts = alerts.length;
   if (!alerts.length) {
     ui.alerts.replaceChildren(h("li", { class: "empty", text: "No alerts yet. A face that stays above its stream's threshold long enough raises one." }));
     return;
@@ -310,7 +301,6 @@ async function loadStreams() {
     s.polled = { frames: info.frames_analysed, t: now };
     if (!s.latest && info.latest) addResult(s, info.latest, false);
   }
-  probe.polls += 1;
 }
 
 async function loadAlerts() {
@@ -342,7 +332,6 @@ function resyncSoon() {
 function setConn(state, text) {
   ui.conn.dataset.state = state;
   ui.connText.textContent = text;
-  probe.sse = state;
 }
 
 function connect() {
@@ -386,13 +375,11 @@ ui.form.addEventListener("submit", async (e) => {
     const info = await api("/api/streams", { method: "POST", json: body });
     upsert(info);
     ui.formOk.textContent = `Added ${info.name}.`;
-    probe.formError = null;
     ui.name.value = "";
     ui.url.value = "";
   } catch (exc) {
     ui.formError.hidden = false;
     ui.formError.textContent = exc.message;
-    probe.formError = exc.message;
   } finally {
     ui.submit.disabled = false;
   }
@@ -400,13 +387,10 @@ ui.form.addEventListener("submit", async (e) => {
 
 async function start() {
   try {
-    const cfg = await api("/api/config");
-    statusText = cfg.statuses || {};
-    if (cfg.model && typeof cfg.model.threshold === "number") {
-      threshold = cfg.model.threshold;
-      ui.threshold.value = String(threshold);
-    }
+    await loadConfig();
+    if (rules.verdict) ui.threshold.value = String(rules.verdict.threshold);
   } catch { /* defaults stay */ }
+  loadRole();
   connect();
   requestAnimationFrame(frame);
 }

@@ -4,9 +4,36 @@
 export const VERDICT = { real: "#22b07d", fake: "#ef4a5f", uncertain: "#e3a21a", not_scored: "#93a0b0" };
 /** A score for display; faces the quality gate refused (verdict not_scored) have none. */
 export const scoreText = (x) => (x === null || x === undefined ? "–" : x.toFixed(2));
-export const TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"];
-export const trackColour = (id) => TRACK_COLOURS[(Math.max(1, id) - 1) % TRACK_COLOURS.length];
 export const $ = (id) => document.getElementById(id);
+
+/** The server's rules for the pages (/api/config), written once in Python: filled by ``loadConfig``. */
+export const rules = { verdict: null, worstMoments: 0, trackColours: [], model: null, statuses: {} };
+let configLoad = null;
+
+/** Fetches /api/config once per page; later calls get the same promise. */
+export function loadConfig() {
+  configLoad = configLoad || api("/api/config").then((cfg) => {
+    Object.assign(rules, { verdict: cfg.verdict, worstMoments: cfg.worst_moments, trackColours: cfg.track_colours,
+      model: cfg.model, statuses: cfg.statuses || {} });
+    return cfg;
+  });
+  return configLoad;
+}
+
+/** A track's colour from the server's list (grey until it has arrived). */
+export const trackColour = (id) => (rules.trackColours.length
+  ? rules.trackColours[(Math.max(1, id) - 1) % rules.trackColours.length] : "#93a0b0");
+
+/**
+ * This browser's role from /api/auth ("admin" or "viewer"), shown on <html data-role>: the pages' CSS hides
+ * controls marked ``needs-admin`` from a viewer, whose writes the server would refuse anyway.
+ */
+export async function loadRole() {
+  let role = "admin";
+  try { role = (await api("/api/auth")).role || "viewer"; } catch { role = "viewer"; }
+  document.documentElement.dataset.role = role;
+  return role;
+}
 
 export class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
@@ -83,10 +110,11 @@ export function roundRect(ctx, x, y, w, h, r) {
 }
 
 /**
- * One face's box and its "#id score VERDICT" label, inside the picture ``rect`` (canvas pixels).
- * Returns what was drawn, for the pages' test hooks.
+ * One face's box and its "#id score VERDICT" label, inside the picture ``rect`` (canvas pixels). ``taken``: the
+ * labels already drawn on this picture; this one goes where it overlaps none of them (and is added to them).
+ * Returns what was drawn.
  */
-export function drawFace(ctx, box, face, rect) {
+export function drawFace(ctx, box, face, rect, taken = []) {
   const colour = VERDICT[face.verdict] || "#93a0b0";
   ctx.lineWidth = 3;
   ctx.strokeStyle = colour;
@@ -97,14 +125,34 @@ export function drawFace(ctx, box, face, rect) {
     : `#${face.track_id}  ${scoreText(face.score)}  ${face.verdict.toUpperCase()}`;
   ctx.font = "600 13px system-ui, sans-serif";
   const tw = ctx.measureText(label).width + 16, th = 24;
-  const ty = box.y - th - 6 >= rect.y ? box.y - th - 6 : Math.min(box.y + box.h + 6, rect.y + rect.h - th);
-  const tx = Math.max(rect.x, Math.min(box.x, rect.x + rect.w - tw));
+  const { x: tx, y: ty } = placeLabel(box, tw, th, rect, taken);
+  taken.push({ x: tx, y: ty, w: tw, h: th });
   ctx.fillStyle = colour;
   roundRect(ctx, tx, ty, tw, th, 6);
   ctx.fill();
   ctx.fillStyle = "#0b0e12";
   ctx.fillText(label, tx + 8, ty + 16.5);
-  return { track_id: face.track_id, score: face.score, verdict: face.verdict, label, ...box };
+  return { track_id: face.track_id, score: face.score, verdict: face.verdict, label, ...box,
+    labelBox: { x: tx, y: ty, w: tw, h: th } };
+}
+
+const overlaps = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/** Above the box if it fits, else below; then stepped down (or up) until it clears every label in ``taken``. */
+function placeLabel(box, tw, th, rect, taken) {
+  const x = Math.max(rect.x, Math.min(box.x, rect.x + rect.w - tw));
+  const clampY = (y) => Math.max(rect.y, Math.min(y, rect.y + rect.h - th));
+  const above = box.y - th - 6, below = box.y + box.h + 6;
+  const starts = above >= rect.y ? [above, below] : [below, above];
+  for (const start of starts) {
+    for (let step = 0; step <= 8; step++) {
+      for (const dir of start === above ? [-1, 1] : [1, -1]) {
+        const y = clampY(start + dir * step * (th + 2));
+        if (!taken.some((t) => overlaps(t, { x, y, w: tw, h: th }))) return { x, y };
+      }
+    }
+  }
+  return { x, y: clampY(starts[0]) };
 }
 
 /** 83.4 -> "1:23.4" */
@@ -131,14 +179,6 @@ export function ago(epoch) {
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
   return when(epoch);
-}
-
-/** The worst of several verdicts: fake > uncertain > real; not_scored only when nothing was scored. */
-export function worstVerdict(verdicts) {
-  if (verdicts.includes("fake")) return "fake";
-  if (verdicts.includes("uncertain")) return "uncertain";
-  if (verdicts.includes("real")) return "real";
-  return verdicts.length ? "not_scored" : null;
 }
 
 /** Two clicks to confirm: the first arms ``button`` (showing ``prompt``) for 4 s; true on the second click. */

@@ -28,6 +28,10 @@ def add_arguments(scan: argparse.ArgumentParser, positive) -> None:
     scan.add_argument("--report", metavar="OUT.html", help="write a self-contained HTML report (a batch: one "
                       "section per file)")
     scan.add_argument("--fps", type=positive, help="analyse at most N frames per second (default: every frame)")
+    scan.add_argument("--every-frame", action="store_true",
+                      help="detect faces and run the model on every analysed frame (slower); by default faces are "
+                           "followed between detections and frames between a track's windows carry its last score "
+                           "(marked carried in the timeline)")
     scan.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
     scan.add_argument("--quiet", action="store_true", help="no progress bar")
     scan.add_argument("--workers", type=_count, metavar="N",
@@ -115,7 +119,8 @@ def _scan_video(path: Path, model, args: argparse.Namespace, info: VideoInfo) ->
                 bar.set_postfix_str(f"{frames} frames", refresh=False)
                 bar.update(0)
 
-            result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress, info=info)
+            result = scan_parallel(path, model, engine.run, engine.parts, args.fps, progress, info=info,
+                                   every_frame=args.every_frame)
             bar.n = bar.total or bar.n
             bar.refresh()
     finally:
@@ -130,7 +135,8 @@ def _scan_batch(files: list[Path], model, args: argparse.Namespace, engine: Engi
         info = probe_media(path)
         if is_photo(info):
             return scan_file(path, model, args.fps, info=info)
-        return scan_parallel(path, model, engine.run, engine.parts, args.fps, whole=True, info=info)
+        return scan_parallel(path, model, engine.run, engine.parts, args.fps, whole=True, info=info,
+                             every_frame=args.every_frame)
 
     results: list[tuple[Path, dict | str]] = []
     with tqdm(files, unit="file", disable=args.quiet, file=sys.stderr) as bar:

@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import heat as heatmap
 from .faces import Face, FaceDetector, align_crop
 from ..runtime.metrics import ANALYSIS_SECONDS
 from .model import Model
+from .motion import FaceFollower, FollowConfig
 from .quality import Quality, QualityConfig, assess
 from .scoring import NOT_SCORED, ScoringConfig, TrackScorer, verdict
 from ..media.video import Frame
@@ -32,14 +34,21 @@ class FaceResult:
     verdict: str
     reason: str | None = None
     new_window: bool = False  # window_score was computed on this frame (not serialised)
+    carried: bool = False  # not encoded: the track's last scores, carried to this frame
+    heat: str | None = None  # the model's heatmap of the crop, hex digits (heat.py); only from models that have one
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "track_id": self.track_id, "box": [round(v, 1) for v in self.box],
             "detector_score": round(self.detector_score, 4), "frame_score": _round(self.frame_score),
             "window_score": _round(self.window_score), "score": _round(self.score), "verdict": self.verdict,
             "reason": self.reason,
         }
+        if self.carried:
+            out["carried"] = True
+        if self.heat is not None:
+            out["heat"] = self.heat
+        return out
 
 
 @dataclass
@@ -62,7 +71,7 @@ class TrackSummary:
     track_id: int
     first_pts: float
     last_pts: float
-    frames: int  # scored frames
+    frames: int  # frames holding a score (carried ones too)
     mean_score: float | None
     max_score: float | None
     verdict: str
@@ -74,6 +83,21 @@ class TrackSummary:
                 "frames": self.frames, "mean_score": _round(self.mean_score),
                 "max_score": _round(self.max_score), "verdict": self.verdict,
                 "not_scored": self.not_scored, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How much of each frame's work a stream gets: the detector every ``detect_every`` frames (faces followed by
+    optical flow in between, ``core.motion``), and ``window_gap`` frames carried, not encoded, after each
+    temporal window of a track (``TrackScorer``). The defaults analyse every frame."""
+
+    detect_every: int = 1
+    window_gap: int = 0
+
+
+EVERY_FRAME = Sampling()
+# Scans: chosen with bench/sampling.py on the real clips (see the README, *Scan speed*).
+SCAN = Sampling(detect_every=6, window_gap=16)
 
 
 def summarise(track_id: int, first_pts: float, last_pts: float, frames: int, mean: float | None,
@@ -92,13 +116,19 @@ class Analyzer:
 
     def __init__(self, model: Model, detector: FaceDetector | None = None, tracker: Tracker | None = None,
                  smoothing_seconds: float = 1.0, source: str = "file", keep_summaries: int | None = None,
-                 quality: QualityConfig | None = None, threshold: float | None = None):
+                 quality: QualityConfig | None = None, threshold: float | None = None,
+                 sampling: Sampling = EVERY_FRAME, heat: bool = False):
         self.model = model
+        self.heat = heat and model.manifest.heatmap_size is not None  # file scans keep each face's heatmap
         self.keep_summaries = keep_summaries  # live streams: only the newest tracks' summaries
         self._latency = ANALYSIS_SECONDS.labels(source)
         m = model.manifest
         self.quality = quality or QualityConfig()
-        self.cfg = ScoringConfig.from_manifest(m, threshold, smoothing_seconds=smoothing_seconds)
+        self.cfg = ScoringConfig.from_manifest(m, threshold, smoothing_seconds=smoothing_seconds,
+                                               gap=sampling.window_gap)
+        self.sampling = sampling
+        self.follower = FaceFollower(FollowConfig(every=sampling.detect_every))
+        self._last_faces: list[Face] = []
         self.detector = detector or FaceDetector()
         self.tracker = tracker or Tracker()
         self.scorers: dict[int, TrackScorer] = {}
@@ -111,24 +141,45 @@ class Analyzer:
             return self._process(frame)
 
     def _process(self, frame: Frame) -> FrameResult:
-        faces = self.detector.detect(frame.image, frame.pts)
+        faces, _ = self.follower.faces(frame.image, self._last_faces,
+                                       lambda image: self.detector.detect(image, frame.pts))
         matched, ended = self.tracker.update(faces, frame.pts)
+        self._last_faces = [face for _, face in matched]
         for track in ended:
             self._close(track)
         result = FrameResult(frame.pts, frame.index, frame.image.shape[1], frame.image.shape[0])
         self.frames += 1
         if not matched:
             return result
-        checked = [(track, face, assess(frame.image, face, self.quality)) for track, face in matched]
+        carried = {track.id: self._carry(track, face) for track, face in matched if self._resting(track)}
+        checked = [(track, face, assess(frame.image, face, self.quality)) for track, face in matched
+                   if track.id not in carried]
         scored = [(track, face) for track, face, q in checked if q.ok]
         results = dict(self._score(frame, scored)) if scored else {}
-        for track, face, q in checked:
-            result.faces.append(results[track.id] if q.ok else self._refuse(track, face, q))
+        refused = {track.id: self._refuse(track, face, q) for track, face, q in checked if not q.ok}
+        result.faces = [(carried | results | refused)[track.id] for track, _ in matched]
         return result
+
+    def _resting(self, track: Track) -> bool:
+        scorer = self.scorers.get(track.id)
+        return scorer is not None and not scorer.wants()
+
+    def _carry(self, track: Track, face: Face) -> FaceResult:
+        """A face not sent to the encoder: its track's last scores and verdict, marked ``carried``."""
+        scorer = self.scorers[track.id]
+        score = scorer.carry()
+        self._summarise(track)
+        return FaceResult(track.id, face.box.tolist(), face.score, scorer.frame_score, scorer.window_score, score,
+                          scorer.verdict, carried=True)
 
     def _score(self, frame: Frame, matched: list[tuple[Track, Face]]) -> list[tuple[int, FaceResult]]:
         crops = np.stack([self._crop(frame.image, face) for _, face in matched])
-        embeddings, frame_scores = self.model.encode(crops)
+        if self.heat:
+            embeddings, frame_scores, grids = self.model.encode_full(crops)
+            heats = [heatmap.encode(g) for g in grids]
+        else:
+            embeddings, frame_scores = self.model.encode(crops)
+            heats = [None] * len(crops)
         scorers = [self.scorers.setdefault(t.id, TrackScorer(self.cfg)) for t, _ in matched]
         due = [i for i, s in enumerate(scorers) if s.add(embeddings[i], frame_scores[i])]
         window_scores = self.model.temporal(np.stack([scorers[i].window() for i in due])) if due else []
@@ -137,7 +188,8 @@ class Analyzer:
         for i, ((track, face), scorer) in enumerate(zip(matched, scorers)):
             score = scorer.update(frame.pts, by_index.get(i))
             out.append((track.id, FaceResult(track.id, face.box.tolist(), face.score, scorer.frame_score,
-                                             scorer.window_score, score, scorer.verdict, None, i in by_index)))
+                                             scorer.window_score, score, scorer.verdict, None, i in by_index,
+                                             heat=heats[i])))
             self._summarise(track)
         return out
 
@@ -154,7 +206,8 @@ class Analyzer:
 
     def _summarise(self, track: Track) -> None:
         scorer = self.scorers.get(track.id)
-        scored = (scorer.frames, scorer.mean_score, scorer.score_max) if scorer and scorer.frames else (0, None, None)
+        # frames holding a score, carried ones too
+        scored = (scorer.score_count, scorer.mean_score, scorer.score_max) if scorer and scorer.frames else (0, None, None)
         self.summaries[track.id] = summarise(track.id, track.first_pts, track.last_pts, *scored,
                                              self.refused.get(track.id, {}), self.cfg)
 
@@ -173,6 +226,8 @@ class Analyzer:
     def reset(self) -> None:
         """Forget every track (a new connection to the same source); the detector is kept."""
         self.tracker = Tracker(self.tracker.max_missed, self.tracker.max_cost)
+        self.follower = FaceFollower(self.follower.cfg)
+        self._last_faces = []
         self.scorers.clear()
         self.summaries.clear()
         self.refused.clear()

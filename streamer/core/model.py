@@ -1,8 +1,11 @@
 """ONNX Runtime sessions for a model directory: a crop encoder and a temporal head.
 
 The directory holds ``manifest.json`` (see the README's model contract), ``encoder.onnx``
-(``crops`` [N,3,S,S] -> ``embedding`` [N,D], ``frame_score`` [N]) and ``temporal.onnx``
-(``embeddings`` [B,T,D] -> ``window_score`` [B]); scores are fake probabilities.
+(``crops`` [N,3,S,S] -> ``embedding`` [N,D], ``frame_score`` [N], and, when the manifest has ``heatmap_size`` H,
+``heatmap`` [N,1,H,H]: per cell of the aligned crop, the probability that it is blended) and ``temporal.onnx``
+(``embeddings`` [B,T,D] -> ``window_score`` [B]); scores are fake probabilities. It may also hold
+``encoder.int8.onnx`` (``files.encoder_int8``, made by ``python -m export.quantize``); the manifest's
+``encoder_precision`` (``float`` or ``int8``, default ``float``) says which encoder runs.
 """
 from __future__ import annotations
 
@@ -20,6 +23,16 @@ class ModelError(RuntimeError):
     """A model directory is missing, incomplete or fails its checksums."""
 
 
+FLOAT, INT8 = "float", "int8"
+ENCODER_ROLES = {FLOAT: "encoder", INT8: "encoder_int8"}
+
+
+def check_precision(precision: str) -> str:
+    if precision not in ENCODER_ROLES:
+        raise ValueError(f"encoder_precision must be one of {', '.join(ENCODER_ROLES)}, not {precision!r}")
+    return precision
+
+
 @dataclass(frozen=True)
 class Manifest:
     input_size: int
@@ -35,6 +48,8 @@ class Manifest:
     name: str = "model"
     version: str = "0"
     metrics: dict = field(default_factory=dict)
+    encoder_precision: str = FLOAT
+    heatmap_size: int | None = None  # the encoder's heatmap output is H x H; None: no heatmap
 
     @classmethod
     def load(cls, model_dir: Path) -> "Manifest":
@@ -50,9 +65,16 @@ class Manifest:
                 crop_margin=float(raw["crop_margin"]), files=dict(raw["files"]),
                 name=str(raw.get("name", "model")), version=str(raw.get("version", "0")),
                 metrics=dict(raw.get("metrics", {})),
+                encoder_precision=check_precision(str(raw.get("encoder_precision", FLOAT))),
+                heatmap_size=int(raw["heatmap_size"]) if raw.get("heatmap_size") is not None else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid manifest {path}: {exc}") from exc
+
+    def encoder_role(self, precision: str | None = None) -> str:
+        """The ``files`` entry of the encoder to run: the manifest's choice unless ``precision`` says otherwise."""
+        return ENCODER_ROLES[check_precision(precision or self.encoder_precision)]
+
 
 
 def providers() -> list[str]:
@@ -77,24 +99,33 @@ def _session(path: Path, threads: int, arena: bool = True) -> ort.InferenceSessi
 
 
 class Model:
-    """Encoder and temporal head of one model directory."""
+    """Encoder and temporal head of one model directory; ``precision`` overrides the manifest's
+    ``encoder_precision`` (to compare the float and int8 encoders on the same faces)."""
 
-    def __init__(self, model_dir: Path | str, threads: int = 1, verify: bool = True, arena: bool = True):
+    def __init__(self, model_dir: Path | str, threads: int = 1, verify: bool = True, arena: bool = True,
+                 precision: str | None = None):
         self.dir = Path(model_dir)
         self.manifest = Manifest.load(self.dir)
+        try:
+            encoder = self.manifest.encoder_role(precision)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from exc
+        self.precision = next(p for p, r in ENCODER_ROLES.items() if r == encoder)
         paths = {}
-        for role in ("encoder", "temporal"):
+        for role, key in ((encoder, "encoder"), ("temporal", "temporal")):
             entry = self.manifest.files.get(role)
             if not entry:
-                raise ModelError(f"manifest lists no {role} file")
+                raise ModelError(f"manifest lists no {role} file" + (": make one with `python -m export.quantize DIR`" if role == "encoder_int8" else ""))
             path = self.dir / entry["path"]
             if not path.is_file():
                 raise ModelError(f"{path} is missing")
             if verify and sha256_file(path) != entry["sha256"]:
                 raise ModelError(f"{path.name} does not match the checksum in manifest.json")
-            paths[role] = path
+            paths[key] = path
         self._encoder = _session(paths["encoder"], threads, arena)
         self._temporal = _session(paths["temporal"], threads, arena)
+        if self.manifest.heatmap_size is not None and "heatmap" not in {o.name for o in self._encoder.get_outputs()}:
+            raise ModelError("manifest.json declares heatmap_size but encoder.onnx has no 'heatmap' output")
         m = self.manifest
         self._mean = np.asarray(m.mean, np.float32).reshape(1, 3, 1, 1) * 255.0
         self._inv_std = 1.0 / (np.asarray(m.std, np.float32).reshape(1, 3, 1, 1) * 255.0)
@@ -104,12 +135,28 @@ class Model:
         x = crops.astype(np.float32).transpose(0, 3, 1, 2)
         return (x - self._mean) * self._inv_std
 
+    @property
+    def heatmap_size(self) -> int | None:
+        """Side of the encoder's manipulation heatmap, or None when the model has none."""
+        return self.manifest.heatmap_size
+
     def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings (N,D) and per-frame fake probabilities (N,) for uint8 RGB crops."""
         if len(crops) == 0:
             return np.zeros((0, self.manifest.embedding_dim), np.float32), np.zeros((0,), np.float32)
         emb, score = self._encoder.run(["embedding", "frame_score"], {"crops": self.preprocess(crops)})
         return emb, score.reshape(-1)
+
+    def encode_full(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``encode`` plus the heatmaps (N,H,H) in 0..1 from the same forward pass; None without a heatmap."""
+        size = self.heatmap_size
+        if size is None:
+            return (*self.encode(crops), None)
+        if len(crops) == 0:
+            emb, score = self.encode(crops)
+            return emb, score, np.zeros((0, size, size), np.float32)
+        emb, score, heat = self._encoder.run(["embedding", "frame_score", "heatmap"], {"crops": self.preprocess(crops)})
+        return emb, score.reshape(-1), heat.reshape(len(crops), size, size)
 
     def temporal(self, windows: np.ndarray) -> np.ndarray:
         """Window fake probabilities (B,) for embedding windows (B,T,D)."""

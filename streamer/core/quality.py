@@ -6,6 +6,7 @@ The thresholds come from measurements on real frames (see the model card, *Face-
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -52,17 +53,19 @@ class Quality:
 
 
 def face_patch(image: np.ndarray, face: Face) -> np.ndarray:
-    """The face itself (margin 0), eye line horizontal, as a PATCH x PATCH grey float32 image."""
+    """The face itself (margin 0), eye line horizontal, as a PATCH x PATCH grey uint8 image."""
     m = crop_transform(face.keypoints, face.box, PATCH, margin=0.0)
     patch = cv2.warpAffine(image, m, (PATCH, PATCH), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
 
 
-def sharpness(grey: np.ndarray) -> float:
+def sharpness(grey: np.ndarray, grey_var: float | None = None) -> float:
     """Energy of the Laplacian relative to the patch's contrast: falls as the face blurs, and does
     not depend on how bright or contrasty the face is."""
     lap = cv2.Laplacian(grey, cv2.CV_32F, ksize=3)
-    return float(lap.var() / (grey.var() + 25.0))
+    if grey_var is None:
+        grey_var = float(cv2.meanStdDev(grey)[1][0, 0]) ** 2
+    return float(cv2.meanStdDev(lap)[1][0, 0]) ** 2 / (grey_var + 25.0)
 
 
 def pose(face: Face) -> tuple[float, float]:
@@ -70,26 +73,26 @@ def pose(face: Face) -> tuple[float, float]:
 
     yaw: horizontal offset of the nose from the eye midpoint, in eye distances (0 frontal);
     pitch: the nose's position between the eye line (0) and the mouth (1)."""
-    kp = np.asarray(face.keypoints, np.float64)
-    eyes = kp[LEFT_EYE] - kp[RIGHT_EYE]
-    dist = max(float(np.linalg.norm(eyes)), 1e-6)
-    x_axis = eyes / dist
-    y_axis = np.array([-x_axis[1], x_axis[0]])
-    mid = (kp[LEFT_EYE] + kp[RIGHT_EYE]) / 2.0
-    nose, mouth = kp[NOSE] - mid, kp[MOUTH] - mid
-    yaw = float(nose @ x_axis / dist)
-    pitch = float((nose @ y_axis) / max(mouth @ y_axis, 1e-6))
+    (rx, ry), (lx, ly), (nx, ny), (mx, my) = face.keypoints[[RIGHT_EYE, LEFT_EYE, NOSE, MOUTH]].tolist()
+    ex, ey = lx - rx, ly - ry
+    dist = max(math.hypot(ex, ey), 1e-6)
+    ax, ay = ex / dist, ey / dist  # the eye line; (-ay, ax) points down the face
+    cx, cy = (lx + rx) / 2.0, (ly + ry) / 2.0
+    nose_x, nose_y, mouth_x, mouth_y = nx - cx, ny - cy, mx - cx, my - cy
+    yaw = (nose_x * ax + nose_y * ay) / dist
+    pitch = (nose_x * -ay + nose_y * ax) / max(mouth_x * -ay + mouth_y * ax, 1e-6)
     return yaw, pitch
 
 
 def assess(image: np.ndarray, face: Face, cfg: QualityConfig = QualityConfig()) -> Quality:
     """The face's measures and the first reason (in REASONS order) it cannot be scored, if any."""
-    kp = np.asarray(face.keypoints, np.float64)
-    eye_px = float(np.linalg.norm(kp[LEFT_EYE] - kp[RIGHT_EYE]))
+    (rx, ry), (lx, ly) = face.keypoints[[RIGHT_EYE, LEFT_EYE]].tolist()
     grey = face_patch(image, face)
+    mean, std = (float(v[0, 0]) for v in cv2.meanStdDev(grey))
     yaw, pitch = pose(face)
-    q = dict(eye_px=eye_px, sharpness=sharpness(grey), brightness=float(grey.mean()),
-             clipped=float((grey >= 250).mean()), yaw=yaw, pitch=pitch, confidence=float(face.score))
+    q = dict(eye_px=math.hypot(lx - rx, ly - ry), sharpness=sharpness(grey, std * std), brightness=mean,
+             clipped=cv2.countNonZero(cv2.compare(grey, 250, cv2.CMP_GE)) / grey.size, yaw=yaw, pitch=pitch,
+             confidence=float(face.score))
     return Quality(**q, reason=_reason(q, cfg) if cfg.enabled else None)
 
 

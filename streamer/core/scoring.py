@@ -20,6 +20,7 @@ class ScoringConfig:
     uncertain_margin: float
     smoothing_seconds: float = 1.0  # time constant of the exponential smoothing
     min_frames: int = 3  # frames before any verdict other than uncertain
+    gap: int = 0  # frames carried (not encoded) after each window; then a fresh window of consecutive frames
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, threshold: float | None = None, **settings) -> ScoringConfig:
@@ -39,7 +40,10 @@ def verdict(score: float | None, cfg: ScoringConfig, frames: int) -> str:
 
 
 class TrackScorer:
-    """Rolling score of one track. Smoothing runs on timestamps, so skipped frames do not distort it."""
+    """Rolling score of one track. Smoothing runs on timestamps, so skipped frames do not distort it.
+
+    With ``cfg.gap``, the track rests after each window: ``wants()`` is False for ``gap`` frames, which
+    ``carry`` the last score, and the next window is built from frames encoded after the rest."""
 
     def __init__(self, cfg: ScoringConfig):
         self.cfg = cfg
@@ -53,9 +57,25 @@ class TrackScorer:
         self.score_sum = 0.0  # running totals of the smoothed score: constant memory for endless tracks
         self.score_count = 0
         self.score_max = 0.0
+        self._rest = 0  # frames still to carry
+        self._fresh = False  # the next embedding starts a new window
+
+    def wants(self) -> bool:
+        """Whether this frame's face should be encoded (False: carry the last score)."""
+        return self._rest == 0 or self.score is None
+
+    def carry(self) -> float:
+        """A frame whose face is not encoded: it holds the last smoothed score, which counts in the track's mean."""
+        assert self.score is not None
+        self._rest -= 1
+        self._count(self.score)
+        return self.score
 
     def add(self, embedding: np.ndarray, frame_score: float) -> bool:
         """Store a frame's embedding; True when a temporal window is due."""
+        if self._fresh:
+            self.embeddings.clear()
+            self._since_window, self._fresh = 0, False
         self.embeddings.append(embedding)
         self.frame_score = float(frame_score)
         self.frames += 1
@@ -64,6 +84,8 @@ class TrackScorer:
         due = full and (self._since_window >= self.cfg.stride or self._since_window == len(self.embeddings))
         if due:
             self._since_window = 0
+            if self.cfg.gap:
+                self._rest, self._fresh = self.cfg.gap, True
         return due
 
     def window(self) -> np.ndarray:
@@ -82,10 +104,13 @@ class TrackScorer:
             alpha = 1.0 - float(np.exp(-dt / self.cfg.smoothing_seconds)) if self.cfg.smoothing_seconds > 0 else 1.0
             self.score += alpha * (raw - self.score)
         self._last_pts = pts
-        self.score_sum += self.score
-        self.score_count += 1
-        self.score_max = max(self.score_max, self.score)
+        self._count(self.score)
         return self.score
+
+    def _count(self, score: float) -> None:
+        self.score_sum += score
+        self.score_count += 1
+        self.score_max = max(self.score_max, score)
 
     @property
     def mean_score(self) -> float:

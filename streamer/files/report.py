@@ -11,16 +11,20 @@ import datetime as dt
 import html
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import av
 import numpy as np
 
+from ..core import heat
 from ..media.images import read_image, snapshot
-from ..media.video import file_frames
+from ..media.video import file_frames, open_container
 from ..runtime.assets import sha256_file
 from .timeline import summary
 
 WORST_MOMENTS = 6
+Progress = Callable[[float, str], None]  # (share of the page done, what it is doing)
 TRACK_COLOURS = ["#4f8cff", "#c86bfa", "#2ec5d3", "#f2814b", "#9bd34f", "#f06fa8", "#e8d44d", "#8c9eff"]
 VERDICT_COLOURS = {"real": "#1a8f64", "fake": "#d33a4f", "uncertain": "#b7800f", "not_scored": "#667085"}
 FALLBACK_STATEMENT = (
@@ -35,8 +39,8 @@ td,th{border-bottom:1px solid #e3e6ea;padding:4px 8px;text-align:left;vertical-a
 th{font-weight:600;color:#556}code{font-size:.85em;word-break:break-all}.muted{color:#667}
 .verdict{display:inline-block;padding:2px 10px;border-radius:6px;color:#fff;font-weight:700;text-transform:uppercase}
 .moments{display:flex;flex-wrap:wrap;gap:12px;list-style:none;padding:0}
-.moments li{width:132px;font-size:.85rem}.moments img{width:128px;height:128px;object-fit:cover;border-radius:6px;
-border:3px solid #ccc}.statement{background:#f4f6f9;border-left:4px solid #889;padding:10px 14px}
+.moments li{min-width:132px;font-size:.85rem}.moments img{width:128px;height:128px;object-fit:cover;border-radius:6px;
+border:3px solid #ccc}.moments img.heat{margin-left:6px;border-color:#f0a020;object-fit:fill}.statement{background:#f4f6f9;border-left:4px solid #889;padding:10px 14px}
 """
 
 
@@ -62,15 +66,15 @@ def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def series(timeline: dict) -> dict[int, list[tuple[float, float, int, list[float], str]]]:
-    """Per track: (pts, score, frame_index, box, verdict) of every frame it is in."""
+def series(timeline: dict) -> dict[int, list[tuple[float, float, int, list[float], str, str | None]]]:
+    """Per track: (pts, score, frame_index, box, verdict, heat or None) of every frame it is in."""
     out: dict[int, list] = {}
     for frame in timeline["frames"]:
         for face in frame["faces"]:
             if face["score"] is None:  # not scored (quality gate): nothing to plot or rank
                 continue
             out.setdefault(face["track_id"], []).append(
-                (frame["pts"], face["score"], frame["frame_index"], face["box"], face["verdict"]))
+                (frame["pts"], face["score"], frame["frame_index"], face["box"], face["verdict"], face.get("heat")))
     return out
 
 
@@ -79,11 +83,11 @@ def worst_moments(timeline: dict, count: int = WORST_MOMENTS) -> list[dict]:
     peaks = []
     for track, points in series(timeline).items():
         times = np.array([p[0] for p in points])
-        for i, (t, score, index, box, verdict) in enumerate(points):
+        for i, (t, score, index, box, verdict, grid) in enumerate(points):
             lo, hi = np.searchsorted(times, t - 1, "left"), np.searchsorted(times, t + 1, "right")
             if all(p[1] <= score for p in points[lo:hi]):
                 peaks.append({"track_id": track, "pts": t, "score": score, "frame_index": index, "box": box,
-                              "verdict": verdict})
+                              "verdict": verdict, "heat": grid})
     peaks.sort(key=lambda p: (-p["score"], p["pts"]))
     picked: list[dict] = []
     for p in peaks:
@@ -94,21 +98,72 @@ def worst_moments(timeline: dict, count: int = WORST_MOMENTS) -> list[dict]:
     return picked
 
 
-def crops(media: Path | None, moments: list[dict], still: bool) -> dict[int, bytes]:
-    """JPEG crops of the moments' faces, by position in ``moments``; none when the file is gone."""
+def _quiet(fraction: float, stage: str) -> None:
+    pass
+
+
+def pictures(media: Path | None, moments: list[dict], still: bool, progress: Progress = _quiet) -> dict[int, np.ndarray]:
+    """The RGB frames the moments are in, by frame index; none when the file is gone."""
     if media is None or not media.is_file() or not moments:
         return {}
-    wanted = {m["frame_index"] for m in moments}
     images: dict[int, np.ndarray] = {}
     if still:
         images[0] = read_image(media)
     else:
-        for frame in file_frames(media):
-            if frame.index in wanted:
-                images[frame.index] = frame.image
-            if len(images) == len(wanted) or frame.index > max(wanted):
-                break
+        wanted = {m["frame_index"]: m["pts"] for m in moments}
+        images = seek_frames(media, wanted, progress)
+        missing = set(wanted) - set(images)
+        if missing:
+            images |= decode_frames(media, missing, progress)
+    return images
+
+
+def crops(images: dict[int, np.ndarray], moments: list[dict]) -> dict[int, bytes]:
+    """JPEG crops of the moments' faces, by position in ``moments``, from their frames (``pictures``)."""
     return {i: snapshot(images[m["frame_index"]], m["box"]) for i, m in enumerate(moments) if m["frame_index"] in images}
+
+
+def heat_crops(images: dict[int, np.ndarray], moments: list[dict], margin: float) -> dict[int, bytes]:
+    """JPEGs of the moments' crop squares with the model's heatmap over them, for moments whose face has one."""
+    return {i: heat.overlay_jpeg(images[m["frame_index"]], m["box"], margin, m["heat"])
+            for i, m in enumerate(moments) if m.get("heat") and m["frame_index"] in images}
+
+
+def seek_frames(media: Path, wanted: dict[int, float], progress: Progress = _quiet) -> dict[int, np.ndarray]:
+    """RGB frames by index (``wanted``: index -> the timeline's pts), each decoded from the keyframe before it:
+    a few GOPs, not the whole file up to the last moment. A frame whose timestamp is not found is left out."""
+    images: dict[int, np.ndarray] = {}
+    with open_container(str(media)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        tolerance = 0.5 / float(stream.average_rate or 30)
+        for done, (index, pts) in enumerate(sorted(wanted.items(), key=lambda kv: kv[1])):
+            progress(done / len(wanted), "decoding the worst moments' frames")
+            try:
+                container.seek(int(pts / stream.time_base), stream=stream, backward=True, any_frame=False)
+                for frame in container.decode(stream):
+                    if frame.time is None or frame.time > pts + tolerance:
+                        break
+                    if abs(round(frame.time, 4) - pts) < 1e-3:
+                        images[index] = frame.to_ndarray(format="rgb24")
+                        break
+            except av.error.FFmpegError:
+                continue  # left to decode_frames
+    return images
+
+
+def decode_frames(media: Path, wanted: set[int], progress: Progress = _quiet) -> dict[int, np.ndarray]:
+    """RGB frames by index, decoding the file from its start up to the last of them."""
+    images: dict[int, np.ndarray] = {}
+    last = max(wanted)
+    for frame in file_frames(media):
+        if frame.index % 50 == 0:
+            progress(frame.index / max(1, last), "decoding the video up to its worst moments")
+        if frame.index in wanted:
+            images[frame.index] = frame.image
+        if len(images) == len(wanted) or frame.index > last:
+            break
+    return images
 
 
 def plot_svg(timeline: dict, width: int = 860, height: int = 200) -> str:
@@ -169,10 +224,11 @@ def _esc(value: object) -> str:
     return html.escape(str(value))
 
 
-def _facts(timeline: dict, media: Path | None, name: str) -> str:
+def _facts(timeline: dict, media: Path | None, name: str, progress: Progress = _quiet) -> str:
     video, model = timeline["video"], timeline["model"]
     still = bool(video.get("still"))
     exists = media is not None and media.is_file()
+    progress(0.0, "computing the file's SHA-256")
     threshold = model.get("still_threshold", model["threshold"])
     rows = [("File", name), ("SHA-256", f"<code>{sha256_file(media)}</code>" if exists else "file not available"),
             ("Size", f"{media.stat().st_size:,} bytes" if exists else "unknown"),
@@ -203,24 +259,32 @@ def _tracks_table(timeline: dict) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _moments(timeline: dict, media: Path | None) -> str:
+def _moments(timeline: dict, media: Path | None, progress: Progress = _quiet) -> str:
     still = bool(timeline["video"].get("still"))
+    progress(0.05, "finding the worst moments")
     moments = worst_moments(timeline, count=12 if still else WORST_MOMENTS)
     if not moments:
         return ""
-    images = crops(media, moments, still)
+    frames = pictures(media, moments, still, lambda f, stage: progress(0.1 + 0.9 * f, stage))
+    images = crops(frames, moments)
+    heated = heat_crops(frames, moments, timeline["model"].get("crop_margin", 0.25))
     items = []
     for i, m in enumerate(moments):
         img = (f'<img alt="face #{m["track_id"]}" style="border-color:{VERDICT_COLOURS[m["verdict"]]}" '
                f'src="data:image/jpeg;base64,{base64.b64encode(images[i]).decode()}">' if i in images
                else '<p class="muted">crop unavailable (the file is gone)</p>')
+        if i in heated:
+            img += (f'<img class="heat" alt="heatmap of face #{m["track_id"]}" title="where the model sees blending" '
+                    f'src="data:image/jpeg;base64,{base64.b64encode(heated[i]).decode()}">')
         when = "" if still else f" at {m['pts']:.2f} s"
         items.append(f"<li>{img}<br>face #{m['track_id']}{when}<br><b>{m['score']:.3f}</b> {m['verdict']}</li>")
     title = "Faces" if still else "Worst moments"
-    return f'<h3>{title}</h3><ol class="moments">{"".join(items)}</ol>'
+    legend = ('<p class="muted">Beside each face: the model\'s heatmap over its crop; the redder a cell, the more '
+              "the model sees blending there.</p>" if heated else "")
+    return f'<h3>{title}</h3>{legend}<ol class="moments">{"".join(items)}</ol>'
 
 
-def section(timeline: dict, media: Path | None, name: str) -> str:
+def section(timeline: dict, media: Path | None, name: str, progress: Progress = _quiet) -> str:
     overall = summary(timeline)
     verdict = overall["verdict"]
     badge = (f'<span class="verdict" style="background:{VERDICT_COLOURS[verdict]}">{verdict}</span>'
@@ -229,16 +293,20 @@ def section(timeline: dict, media: Path | None, name: str) -> str:
     reasons = quality_reasons(timeline)
     gate = ("<h3>Quality gate</h3><ul>" + "".join(f"<li>{_esc(r)}: {n} face(s) not scored</li>"
                                                   for r, n in reasons.most_common()) + "</ul>") if reasons else ""
-    return (f"<section><h2>{_esc(name)}</h2><p>Overall: {badge}{worst}</p>{_facts(timeline, media, name)}"
-            f"<h3>Score per face</h3>{plot_svg(timeline)}{_tracks_table(timeline)}{_moments(timeline, media)}{gate}"
-            "</section>")
+    return (f"<section><h2>{_esc(name)}</h2><p>Overall: {badge}{worst}</p>{_facts(timeline, media, name, progress)}"
+            f"<h3>Score per face</h3>{plot_svg(timeline)}{_tracks_table(timeline)}"
+            f"{_moments(timeline, media, progress)}{gate}</section>")
 
 
-def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = None) -> str:
-    """The whole page for (timeline, media file or None, display name) items."""
+def render(items: list[tuple[dict, Path | None, str]], model_dir: Path | None = None,
+           progress: Progress = _quiet) -> str:
+    """The whole page for (timeline, media file or None, display name) items; ``progress`` as it goes."""
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     title = items[0][2] if len(items) == 1 else f"{len(items)} files"
-    body = "".join(section(t, m, n) for t, m, n in items)
+    n = len(items)
+    body = "".join(section(t, m, name, lambda f, stage, i=i: progress((i + f) / n, stage))
+                   for i, (t, m, name) in enumerate(items))
+    progress(1.0, "done")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Scan report · {_esc(title)}</title>'
             f"<style>{CSS}</style></head><body><h1>Deepfake scan report</h1>"
             f'<p class="muted">{_esc(title)} · made {made} by deepfake-streamer</p>'

@@ -5,11 +5,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import timeline
-from ..core.analyzer import Analyzer
+from ..core.analyzer import EVERY_FRAME, SCAN, Analyzer
 from ..core.faces import FaceDetector
 from ..media.images import image_kind, is_photo, probe_image
 from ..core.model import Model
-from ..media.video import VideoInfo, check_file, file_frames, probe
+from ..media.video import VideoInfo, check_file, file_frames, prefetch, probe
 from .still import scan_image
 
 Progress = Callable[[float, int], None]  # (seconds of video done, frames analysed)
@@ -27,19 +27,23 @@ def probe_media(path: Path | str) -> VideoInfo:
 
 
 def scan_file(path: Path, model: Model, fps: float | None = None, progress: Progress | None = None,
-              detector: str | None = None, info: VideoInfo | None = None) -> dict:
+              detector: str | None = None, info: VideoInfo | None = None, every_frame: bool = False) -> dict:
     """Analyse every frame (or ``fps`` frames per second) of a video file, or a photo; returns the timeline.
-    ``info``: the file's probe, when the caller has it (a file is probed once per scan)."""
+    ``info``: the file's probe, when the caller has it (a file is probed once per scan).
+
+    Every analysed frame gets its faces and scores; by default (``SCAN`` sampling) most are followed from the
+    last detection and carry their track's last score (``carried``); ``every_frame`` detects and encodes all."""
     info = info or probe_media(path)
     if is_photo(info):
         result = scan_image(path, model, detector)
         if progress:
             progress(0.0, 1)
         return result
-    analyzer = Analyzer(model, detector=FaceDetector(mode=detector))
+    analyzer = Analyzer(model, detector=FaceDetector(mode=detector), sampling=EVERY_FRAME if every_frame else SCAN,
+                        heat=True)
     results = []
     try:
-        for frame in file_frames(path, fps):
+        for frame in prefetch(file_frames(path, fps)):
             results.append(analyzer.process(frame))
             if progress:
                 progress(frame.pts, len(results))

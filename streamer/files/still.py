@@ -45,7 +45,7 @@ def judge(result: FrameResult, manifest: Manifest) -> tuple[FrameResult, list[Tr
 def scan_image(path: Path, model: Model, detector: str | None = None) -> dict:
     """The timeline of a photo: one frame, one track per face."""
     image = read_image(path)
-    analyzer = Analyzer(model, detector=FaceDetector(mode=detector, still=True, max_faces=MAX_FACES))
+    analyzer = Analyzer(model, detector=FaceDetector(mode=detector, still=True, max_faces=MAX_FACES), heat=True)
     try:
         result = analyzer.process(Frame(image, 0.0, 0))
     finally:

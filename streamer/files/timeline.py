@@ -13,7 +13,7 @@ from ..media.video import VideoInfo
 
 SCHEMA_VERSION = 1
 CSV_FIELDS = ["pts", "frame_index", "track_id", "x0", "y0", "x1", "y1", "detector_score",
-              "frame_score", "window_score", "score", "verdict", "reason"]
+              "frame_score", "window_score", "score", "verdict", "reason", "carried"]
 
 
 def schema() -> dict:
@@ -22,13 +22,16 @@ def schema() -> dict:
 
 def build(source: str, info: VideoInfo, manifest: Manifest, frames: list[FrameResult],
           tracks: list[TrackSummary], analysed_fps: float | None) -> dict:
+    model = {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
+             "window": manifest.window, "stride": manifest.stride}
+    if manifest.heatmap_size is not None:  # faces carry "heat": the grid over the crop square of this margin
+        model.update(heatmap_size=manifest.heatmap_size, crop_margin=manifest.crop_margin)
     return {
         "schema_version": SCHEMA_VERSION,
         "source": source,
         "video": {"width": info.width, "height": info.height, "fps": round(info.fps, 3),
                   "duration": info.duration, "analysed_fps": analysed_fps},
-        "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
-                  "window": manifest.window, "stride": manifest.stride},
+        "model": model,
         "tracks": [t.to_dict() for t in tracks],
         "frames": [f.to_dict() for f in frames],
     }
@@ -59,7 +62,8 @@ def csv_rows(timeline: dict):
         for face in frame["faces"]:
             x0, y0, x1, y1 = face["box"]
             yield [frame["pts"], frame["frame_index"], face["track_id"], x0, y0, x1, y1, face["detector_score"],
-                   face["frame_score"], face["window_score"], face["score"], face["verdict"], face.get("reason")]
+                   face["frame_score"], face["window_score"], face["score"], face["verdict"], face.get("reason"),
+                   int(face.get("carried", False))]
 
 
 def write_csv_to(out: TextIO, timelines: list[dict], source_column: bool = False) -> None:

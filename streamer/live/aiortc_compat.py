@@ -80,6 +80,11 @@ def restrict_host_addresses(addresses: Sequence[str]) -> None:
     aioice.ice.get_host_addresses = host_addresses
 
 
+def host_addresses() -> list[str]:
+    """The local addresses offered as host candidates now: the configured ones, or those aioice finds."""
+    return list(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True))
+
+
 def restore_host_addresses() -> None:
     aioice.ice.get_host_addresses = _ORIGINAL_HOST_ADDRESSES
 

@@ -1,9 +1,11 @@
 """The one live pipeline every source runs: decoded frames -> latest-frame slot -> analysis -> sinks.
 
 A source (a WebRTC track, an RTSP reader thread, a WHIP push, a cluster worker) calls ``offer`` with
-each decoded frame. The event loop only swaps frames into a ``LatestSlot``; conversion to RGB, the
+each decoded frame, on its own thread: the frame waits in the stream's one-frame ``LatestSlot`` (a newer
+one replaces it, counted as dropped), never in a queue shared with other streams. Conversion to RGB, the
 analysis and the sinks' ``on_frame`` run on the pipeline's own worker thread, so a slow analysis drops
-frames (counted) instead of stalling the source. Sinks' ``on_result`` run on the event loop.
+frames (counted) instead of stalling the source, and a stream's backlog is its own. Sinks' ``on_result``
+run on the event loop.
 
 Every error of a frame's analysis (analyzer creation, analysis) is caught in ``_run``: it is counted in
 ``frames_failed`` and the ``dfs_analysis_errors`` metric, and turns the status to ``degraded`` with the
@@ -39,6 +41,12 @@ THREAD_PREFIX = "dfs-pipeline"
 NATIVE_SETUP = threading.Lock()
 EARLY = 0.2  # a frame this share of an interval early still counts as due: sources jitter
 LOGGED_SINK_ERRORS = frozenset(10 ** n for n in range(9))  # a sink failing on every frame: its 1st, 10th, 100th... failure
+
+
+def live_analyzer(model, kind: str, threshold: float | None = None) -> Analyzer:
+    """The analysis of every live stream: the newest track summaries only, and the stream's own threshold when it
+    has one."""
+    return Analyzer(model, source=kind, keep_summaries=64, threshold=threshold)
 
 
 @dataclass
@@ -169,11 +177,12 @@ class Pipeline:
     # -- frames in -------------------------------------------------------------------------------
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._slot.bind(self._loop)
         self._task = self._loop.create_task(self._run(), name=f"{self.name}-pipeline")
         self._announce(force=True)
 
     def offer(self, frame: av.VideoFrame, generation: int = 0, rtp: int | None = None) -> None:
-        """Hand over a decoded frame; on the event loop's thread (see ``offer_threadsafe``)."""
+        """Hand over a decoded frame, from the source's one thread (the event loop's or a reader's)."""
         now = time.perf_counter()
         if generation != self._generation or self.stats.frames_in == 0:
             self._generation, self._index, self._origin = generation, 0, now
@@ -188,7 +197,14 @@ class Pipeline:
 
     def offer_threadsafe(self, frame: av.VideoFrame, generation: int = 0) -> bool:
         """``offer`` from a reader thread; False once the loop has gone."""
-        return self._call_soon(self.offer, frame, generation)
+        assert self._loop is not None, "start() first"
+        if self._loop.is_closed():
+            return False
+        try:
+            self.offer(frame, generation)
+        except RuntimeError:  # the loop closed while the frame was handed over
+            return False
+        return True
 
     def end(self) -> None:
         """The source has no more frames (the analysis of what is in the slot still finishes)."""

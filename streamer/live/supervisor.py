@@ -12,19 +12,20 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 
 from ..core.analyzer import Analyzer
 from ..core.model import Model
-from .pipeline import Pipeline, RunsPipeline
+from .pipeline import Pipeline, RunsPipeline, live_analyzer
 from ..runtime.netpolicy import AddressPolicy
 from .rate import AdaptiveRate
 from .sinks import EventSink, FrameHook, stream_sinks
 from .status import Status, StatusEvent
 from .alerts import Alert
-from .urls import av_options
+from .guarded import GuardedStream
+from .urls import check_url
 
 KIND = "rtsp"
 
@@ -43,7 +44,8 @@ class StreamConfig:
     backoff_max: float = 10.0
     max_failures: int = 5  # consecutive attempts that never produce a frame before ``failed``
     min_fps: float = 2.0  # the analysis rate never adapts below this
-    policy: AddressPolicy | None = None  # outbound address rules, checked before every connect
+    # outbound address rules, held for every connection made for the stream (redirects, segments too)
+    policy: AddressPolicy = field(default_factory=AddressPolicy.trusting)
 
     @property
     def floor_fps(self) -> float:
@@ -71,12 +73,12 @@ class StreamSupervisor(RunsPipeline):
     def __init__(self, cfg: StreamConfig, model: Model, emit: EventSink,
                  store_alert: Callable[[Alert], None] | None = None, notify: Callable[[Alert], None] | None = None,
                  on_frame: FrameHook | None = None, analyzer_factory: Callable[[], Analyzer] | None = None):
-        av_options(cfg.url, cfg.allow_http)  # validate before anything starts
+        cfg.url = check_url(cfg.url, cfg.allow_http)  # validated, scheme in lower case, before anything starts
         self.cfg, self.emit = cfg, emit
         self.source = SourceStats()
         sinks = stream_sinks(cfg.name, KIND, emit, cfg.threshold, cfg.alert_seconds, store_alert, notify, on_frame)
         # the stream's own threshold (a site's calibrated one, say) decides its verdicts as well as its alerts
-        factory = analyzer_factory or (lambda: Analyzer(model, source=KIND, keep_summaries=64, threshold=cfg.threshold))
+        factory = analyzer_factory or (lambda: live_analyzer(model, KIND, cfg.threshold))
         self.pipeline = Pipeline(cfg.name, KIND, factory, sinks, AdaptiveRate(cfg.fps, cfg.floor_fps),
                                  self._status_changed)
         self._stop = threading.Event()
@@ -123,27 +125,30 @@ class StreamSupervisor(RunsPipeline):
         """One connection, until it ends; (whether it gave frames, why it ended)."""
         got = False
         last = time.monotonic()  # the connection's start, then its last frame
+        guard: GuardedStream | None = None
         try:
-            options = av_options(self.cfg.url, self.cfg.allow_http, self.cfg.stall_seconds, self.cfg.policy)
-            with av.open(self.cfg.url, options=options, timeout=(self.cfg.connect_timeout, self.cfg.stall_seconds)) as c:
+            guard = GuardedStream(self.cfg.url, self.cfg.allow_http, self.cfg.policy, self.cfg.connect_timeout,
+                                  self.cfg.stall_seconds)
+            with guard, guard.open() as c:
                 if not c.streams.video:
                     raise av.error.InvalidDataError(0, "source has no video stream")
                 self.source.connects += 1
                 for frame in c.decode(video=0):
                     if self._stop.is_set():
                         return got, "stopped"
+                    if guard.error:  # a connection made for the stream was refused: it ends here
+                        return got, guard.error
                     got, last = True, time.monotonic()
                     if not self.pipeline.offer_threadsafe(frame, generation):
                         self._stop.set()  # the loop has closed
-            return got, "stream ended"
+            return got, guard.error or "stream ended"
         except av.error.FFmpegError as exc:
-            quiet = time.monotonic() - last
-            error = _describe(exc, got, quiet, self.cfg)
+            error = (guard and guard.error) or _describe(exc, got, time.monotonic() - last, self.cfg)
             if got:
                 self.pipeline.set_source_status(Status.STALLED, error)
             return got, error
         except Exception as exc:  # anything else the source throws must not kill the supervisor
-            return got, f"{type(exc).__name__}: {exc}"
+            return got, (guard and guard.error) or f"{type(exc).__name__}: {exc}"
 
     def snapshot(self) -> dict:
         return stream_snapshot(self.cfg, KIND, self.pipeline, self.source.connects, self.source.reconnects)

@@ -6,9 +6,8 @@ import re
 import traceback
 from urllib.parse import urlsplit
 
-from ..runtime.netpolicy import AddressPolicy, check_url_host
-
-RTSP_PROTOCOLS = "rtsp,rtsps,rtp,udp,tcp,tls,srtp"
+# FFmpeg reaches only the RTSP relay (plain RTSP over TCP); HTTP bytes come from our own fetches (io_open)
+RTSP_PROTOCOLS = "rtsp,rtp,tcp"
 HTTP_PROTOCOLS = "http,https,tcp,tls,hls,crypto"
 
 
@@ -17,7 +16,7 @@ class UrlError(ValueError):
 
 
 def check_url(url: str, allow_http: bool = False) -> str:
-    """The URL's scheme if it may be opened, else UrlError."""
+    """``url`` with its scheme in lower case (``RTSP://`` is ``rtsp://``) if it may be opened, else UrlError."""
     if not isinstance(url, str) or not url or len(url) > 2048:
         raise UrlError("url must be a non-empty string of at most 2048 characters")
     if any(ord(c) < 0x21 or c == "\\" for c in url):
@@ -33,19 +32,17 @@ def check_url(url: str, allow_http: bool = False) -> str:
         parts.port
     except ValueError as exc:
         raise UrlError("url has a bad port") from exc
-    return scheme
+    return scheme + url[len(parts.scheme):]
 
 
-def av_options(url: str, allow_http: bool = False, read_timeout: float = 5.0,
-               policy: AddressPolicy | None = None) -> dict[str, str]:
+def av_options(url: str, allow_http: bool = False, read_timeout: float = 5.0) -> dict[str, str]:
     """PyAV/FFmpeg options: TCP transport for RTSP, a protocol whitelist so nested URLs cannot reach files,
-    no HTTP redirects. With ``policy``, the host is resolved and checked first (blocking; PolicyError)."""
-    scheme = check_url(url, allow_http)
-    if policy is not None:
-        check_url_host(url, policy)
+    no HTTP redirects, no kept-alive HLS connections (every fetch is a new, checked one)."""
+    scheme = urlsplit(check_url(url, allow_http)).scheme
     options = {"protocol_whitelist": HTTP_PROTOCOLS if scheme.startswith("http") else RTSP_PROTOCOLS}
     if scheme.startswith("http"):
         options["max_redirects"] = "0"  # a redirect could lead anywhere the address rules refuse
+        options["http_persistent"] = "0"
     if scheme.startswith("rtsp"):
         options["rtsp_transport"] = "tcp"
         options["timeout"] = str(int(read_timeout * 1e6))  # socket I/O timeout, microseconds

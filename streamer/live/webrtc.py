@@ -15,7 +15,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from ..core.analyzer import Analyzer
 from ..core.model import Model
-from .pipeline import THREAD_PREFIX, Analysed, Pipeline, Sink
+from .pipeline import THREAD_PREFIX, Analysed, Pipeline, Sink, live_analyzer
 from .sinks import EventSink
 from .status import Status, StatusEvent
 from . import aiortc_compat
@@ -184,7 +184,7 @@ class SessionManager:
             raise SessionLimitError(self.cfg.max_sessions)
         sid = secrets.token_hex(6)
         session = Session(sid, RTCPeerConnection(rtc_configuration(self.cfg)),
-                          lambda: Analyzer(self.model, source=KIND, keep_summaries=64),
+                          lambda: live_analyzer(self.model, KIND),
                           self._closed, self.emit)
         self.active[sid] = session  # counted before any await, so concurrent offers respect the limit
         self.created += 1

@@ -17,13 +17,12 @@ from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
-from ..core.analyzer import Analyzer
 from ..core.model import Model
 from .ice import PeerSettings, rtc_configuration
 from .manager import Monitor, MonitorError
 from .signalling import OfferError, check_offer_sdp
 from .supervisor import StreamConfig, stream_snapshot
-from .pipeline import Pipeline, RunsPipeline, Sink
+from .pipeline import Pipeline, RunsPipeline, Sink, live_analyzer
 from .rate import AdaptiveRate
 from .sinks import EventSink
 from .status import Status, StatusEvent
@@ -40,8 +39,7 @@ class WhipStream(RunsPipeline):
                  on_ended: Callable[["WhipStream"], object]):
         self.id = secrets.token_urlsafe(12)  # the resource's capability: its URL ends the push
         self.cfg, self.pc, self.emit = cfg, pc, emit
-        self.pipeline = Pipeline(cfg.name, KIND, lambda: Analyzer(model, source=KIND, keep_summaries=64,
-                                                                       threshold=cfg.threshold), sinks,
+        self.pipeline = Pipeline(cfg.name, KIND, lambda: live_analyzer(model, KIND, cfg.threshold), sinks,
                                  AdaptiveRate(cfg.fps, cfg.floor_fps), self._status_changed)
         self.source: TrackSource | None = None
         self._blackhole = MediaBlackhole()

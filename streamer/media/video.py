@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +130,51 @@ def file_frames(path: Path | str, fps: float | None = None) -> Iterator[Frame]:
     with open_container(str(path)) as container:
         video_info(container, str(path))
         yield from decode(container, str(path), fps)
+
+
+PREFETCH = 8  # frames decoded ahead of the analysis
+
+
+def prefetch(frames: Iterator[Frame], depth: int = PREFETCH) -> Iterator[Frame]:
+    """``frames`` advanced on their own thread, up to ``depth`` ahead of the caller (a bounded queue: decoding
+    waits when the analysis is behind, nothing is dropped), so decoding overlaps the analysis. A decoding error
+    is raised here, in order; closing this iterator stops the thread and closes ``frames``."""
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+            put(end)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close:
+                close()
+
+    thread = threading.Thread(target=run, name="dfs-decode", daemon=True)
+    thread.start()
+    try:
+        while (item := ahead.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 async def aiter_frames(frames: Iterator[Frame]) -> AsyncIterator[Frame]:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 REFUSED = "the stream address is not allowed or cannot be resolved"
+REDIRECT = "the stream's server redirected it elsewhere; redirects are not followed (use the final address)"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 METADATA = frozenset(ipaddress.ip_address(a) for a in (
@@ -117,11 +118,33 @@ def url_host(url: str) -> tuple[str, int | None]:
 def check_url_host(url: str, policy: AddressPolicy) -> list[Address]:
     """Resolve (blocking) and check the host of ``url``; PolicyError if refused. Logs the reason."""
     host, port = url_host(url)
+    return _judge(host, _resolve(host, port or 0), policy)
+
+
+def connect_checked(host: str, port: int, policy: AddressPolicy, timeout: float) -> socket.socket:
+    """A TCP connection to ``host``: resolved once, every address checked, then one of those very addresses
+    connected, so a name that resolves elsewhere a moment later (DNS rebinding) changes nothing.
+    PolicyError if refused, OSError if no address answers."""
+    infos = _resolve(host, port)
+    _judge(host, infos, policy)
+    error: OSError = OSError(f"cannot connect to {host}")
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error
+
+
+def _resolve(host: str, port: int) -> list | Exception:
     try:
-        infos: list | Exception = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        infos = exc
-    return _judge(host, infos, policy)
+        return exc
 
 
 async def check_url_host_async(url: str, policy: AddressPolicy) -> list[Address]:

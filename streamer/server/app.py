@@ -22,10 +22,12 @@ from ..live import aiortc_compat
 from .config import ServerConfig
 from . import listen
 from .events import EventHub
-from .limits import Slots
-from .keys import (CFG_KEY, HUB_KEY, INFERENCE_KEY, MODEL_KEY, MONITOR_KEY, SCANS_KEY, SESSIONS_KEY, STORE_KEY,
-                   THUMBNAILS_KEY, TRIMMER_KEY, UPLOADS_KEY, WHIP_KEY)
+from .limits import RateLimiter, Slots
+from ..live.ice import IcePlan, ice_plan
+from .keys import (CFG_KEY, HUB_KEY, ICE_KEY, INFERENCE_KEY, LIMITER_KEY, MODEL_KEY, MONITOR_KEY, REPORTS_KEY,
+                   SCANS_KEY, SESSIONS_KEY, STORE_KEY, THUMBNAILS_KEY, TRIMMER_KEY, UPLOADS_KEY, WHIP_KEY)
 from .metrics import add_metrics
+from .reports import Reports
 from .restore import restore_streams
 from .routes import add_routes, middlewares
 from .scan_routes import add_scan_routes
@@ -39,8 +41,10 @@ log = logging.getLogger(__name__)
 
 
 def create_app(cfg: ServerConfig, model: Model) -> web.Application:
-    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg))
+    limiter = RateLimiter(cfg.mutations_per_minute)
+    app = web.Application(client_max_size=cfg.max_offer_bytes, middlewares=middlewares(cfg, limiter))
     app[CFG_KEY] = cfg
+    app[LIMITER_KEY] = limiter
     app[MODEL_KEY] = model
     add_routes(app)
     add_scan_routes(app)
@@ -63,6 +67,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     """Start every service in dependency order; close them in reverse, whatever was running."""
     cfg = app[CFG_KEY]
     aiortc_compat.restrict_host_addresses(cfg.ice_addresses)
+    plan = app[ICE_KEY] = ice_plan(cfg)
+    announce_ice(plan)
     inference = app[INFERENCE_KEY] = BatchedModel(app[MODEL_KEY], on_batch=observe_batch)  # one for every stream
     hub = app[HUB_KEY] = EventHub()
     sync_store = Store(cfg.data_dir / "deepfake-streamer.sqlite")
@@ -77,8 +83,10 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     sessions = app[SESSIONS_KEY] = SessionManager(cfg, inference, hub.publish)
     app[UPLOADS_KEY] = Slots(cfg.max_uploads, "uploads")
     scans = app[SCANS_KEY] = ScanService(store, inference, hub, cfg.data_dir / "uploads",
-                                         max_queued=cfg.max_queued_scans)
+                                         max_queued=cfg.max_queued_scans, workers=cfg.workers)
     retention = await start_retention(cfg, sync_store, scans, hub)
+    reports = app[REPORTS_KEY] = Reports(app[MODEL_KEY].dir)
+    following = asyncio.create_task(reports.follow(hub), name="reports")  # ends with the hub
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer,
                                          placer=await ray_placer(cfg.ray, app[MODEL_KEY]))
@@ -91,7 +99,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         hub.close()  # ends every open event stream first, so that the server can stop
         if retention:
             retention.cancel()
-        await asyncio.gather(*(t for t in (mqtt, retention) if t), return_exceptions=True)  # mqtt ends with the hub
+        await asyncio.gather(*(t for t in (mqtt, retention, following) if t), return_exceptions=True)  # the others end with the hub
+        await reports.close()
         await sessions.close_all()
         await scans.close()
         await monitor.close_all_streams()
@@ -99,6 +108,14 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         store.close()
         inference.close()
         aiortc_compat.restore_host_addresses()
+
+
+def announce_ice(plan: IcePlan) -> None:
+    """Say at start-up where webcam video can reach the server, and loudly when nowhere."""
+    if hint := plan.hint(client_is_local=True):
+        log.warning("%s. %s", plan.summary(), hint)
+    else:
+        log.info("%s", plan.summary())
 
 
 async def start_retention(cfg: ServerConfig, store: Store, scans: ScanService, hub: EventHub) -> asyncio.Task | None:

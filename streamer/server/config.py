@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.inference import default_threads
 from ..live.mqtt import MqttConfig, MqttError, add_arguments as add_mqtt_arguments, from_args as mqtt_from_args
 from ..runtime.netpolicy import AddressPolicy, PolicyError, parse_networks
 from .auth import Access, is_loopback
@@ -59,6 +60,7 @@ class ServerConfig:
     allow_stream_hosts: tuple[str, ...] | None = None  # CIDRs; None: loopback on a loopback-only server
     max_streams: int = 16
     max_queued_scans: int = 16
+    workers: int | None = None  # scan worker processes; None: one per core
     max_uploads: int = 4  # uploads being received at once
     min_free_bytes: int = 1024 * MB  # refuse uploads that would leave less free disk than this
     mutations_per_minute: int = 120  # per client address; 0: no limit
@@ -147,6 +149,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_stream_arguments(parser)
     parser.add_argument("--max-queued-scans", type=int, help="file scans queued or running at once (default: "
                         "$DFS_MAX_QUEUED_SCANS or 16)")
+    parser.add_argument("--workers", type=int, metavar="N", help="scan worker processes: a video that splits is "
+                        "scanned in segments at once, as `scan` does, the workers shared fairly between scans "
+                        "(default: $DFS_WORKERS or one per CPU core; 1: every scan in the server process)")
     parser.add_argument("--max-uploads", type=int, help="uploads received at once (default: $DFS_MAX_UPLOADS or 4)")
     parser.add_argument("--min-free-disk-mb", type=int, help="refuse uploads that would leave less free disk "
                         "(default: $DFS_MIN_FREE_DISK_MB or 1024)")
@@ -220,6 +225,7 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
     max_upload_mb = _number(pick("max_upload_mb", "DFS_MAX_UPLOAD_MB"), 2048, int, 1, "max upload (MB)")
     quotas = dict(
         max_queued_scans=_number(pick("max_queued_scans", "DFS_MAX_QUEUED_SCANS"), 16, int, 1, "max queued scans"),
+        workers=_number(pick("workers", "DFS_WORKERS"), default_threads(), int, 1, "workers"),
         max_uploads=_number(pick("max_uploads", "DFS_MAX_UPLOADS"), 4, int, 1, "max uploads"),
         min_free_bytes=_number(pick("min_free_disk_mb", "DFS_MIN_FREE_DISK_MB"), 1024, int, 0, "min free disk") * MB,
         mutations_per_minute=_number(pick("rate_limit", "DFS_RATE_LIMIT"), 120, int, 0, "rate limit"))

@@ -12,12 +12,15 @@ from ..live.whip import WhipEndpoint
 from ..storage.store import AsyncStore
 from .config import ServerConfig
 from .events import EventHub
-from .limits import Slots
+from ..live.ice import IcePlan
+from .limits import RateLimiter, Slots
+from .reports import Reports
 from .scans import ScanService
 from ..live.webrtc import SessionManager
 from .thumbnails import Thumbnails
 
 CFG_KEY = web.AppKey("cfg", ServerConfig)
+ICE_KEY = web.AppKey("ice", IcePlan)
 MODEL_KEY = web.AppKey("model", Model)
 INFERENCE_KEY = web.AppKey("inference", BatchedModel)
 SESSIONS_KEY = web.AppKey("sessions", SessionManager)
@@ -29,4 +32,6 @@ THUMBNAILS_KEY = web.AppKey("thumbnails", Thumbnails)
 TRIMMER_KEY = web.AppKey("trimmer", HeapTrimmer)
 WHIP_KEY = web.AppKey("whip", WhipEndpoint)
 UPLOADS_KEY = web.AppKey("uploads_in_flight", Slots)
+LIMITER_KEY = web.AppKey("rate_limiter", RateLimiter)  # per client address: changes, and reads that build
+REPORTS_KEY = web.AppKey("reports", Reports)
 METRICS_REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)

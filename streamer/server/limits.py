@@ -16,9 +16,10 @@ MAX_CLIENTS = 4096  # buckets kept; the least recently seen client is forgotten 
 
 class RateLimiter:
     """A token bucket per client address: ``per_minute`` on average, bursts of a quarter of that (changing
-    /api/ requests)."""
+    /api/ requests, and reads that start expensive work); ``per_minute`` 0: no limit."""
 
     def __init__(self, per_minute: int, clock=time.monotonic):
+        self.per_minute = per_minute
         self.rate = per_minute / 60.0
         self.capacity = max(1.0, per_minute / 4)
         self.clock = clock
@@ -26,6 +27,8 @@ class RateLimiter:
 
     def allow(self, client: str) -> float:
         """0 if the request may go ahead, else the seconds until it could."""
+        if self.per_minute <= 0:
+            return 0.0
         now = self.clock()
         tokens, seen = self._buckets.pop(client, (self.capacity, now))
         tokens = min(self.capacity, tokens + (now - seen) * self.rate)
@@ -39,20 +42,25 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         return wait
 
+    def check(self, request: web.Request, what: str) -> web.Response | None:
+        """None if ``request`` may go ahead, else the 429 answer (``what``: the kind of request, for the user)."""
+        wait = self.allow(request.remote or "unknown")
+        if wait <= 0:
+            return None
+        return web.Response(status=429, content_type="application/json", headers={
+            "Retry-After": str(max(1, round(wait)))}, text=json.dumps(
+            {"error": f"too many {what} from this address; slow down", "status": 429}))
 
-def rate_limit_middleware(per_minute: int):
-    limiter = RateLimiter(per_minute) if per_minute > 0 else None
 
+def rate_limit_middleware(limiter: RateLimiter):
     @web.middleware
     async def limit(request: web.Request, handler):
         # /api/ only: a WHIP sender trickles many ICE candidates at once, and its pushes are bounded by
         # --max-streams anyway
-        if limiter is not None and request.method in MUTATING and request.path.startswith("/api/"):
-            wait = limiter.allow(request.remote or "unknown")
-            if wait > 0:
-                return web.Response(status=429, content_type="application/json", headers={
-                    "Retry-After": str(max(1, round(wait)))}, text=json.dumps(
-                    {"error": "too many changing requests from this address; slow down", "status": 429}))
+        if request.method in MUTATING and request.path.startswith("/api/"):
+            refused = limiter.check(request, "changing requests")
+            if refused is not None:
+                return refused
         return await handler(request)
 
     return limit

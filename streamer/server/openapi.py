@@ -20,7 +20,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 STATUSES = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 206: "Partial content",
             400: "Bad request", 401: "API token missing or wrong", 403: "Forbidden", 404: "Not found",
             405: "Method not allowed", 409: "Conflict", 410: "Gone", 413: "Too large", 415: "Unsupported media type",
-            429: "Too many requests", 503: "Unavailable", 507: "Not enough free disk"}
+            429: "Too many requests", 500: "Internal error", 503: "Unavailable", 507: "Not enough free disk"}
 NUMBER, STRING, INTEGER, BOOLEAN = {"type": "number"}, {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 
 
@@ -123,11 +123,12 @@ SCHEMAS: dict = {
                                                                 "unavailable, frames wait one interval longer"}),
     "Sessions": obj(["sessions", "live"], sessions=obj(["active", "max"], active=INTEGER, max=INTEGER),
                     live={"type": "array", "items": {"type": "object"}}),
-    "Config": obj(["iceServers", "maxSessions", "model", "connectTimeout", "statuses", "verdict", "worst_moments",
+    "Config": obj(["iceServers", "ice", "maxSessions", "model", "connectTimeout", "statuses", "verdict", "worst_moments",
                    "track_colours"],
                   verdict=obj(["threshold", "uncertain_margin"], threshold=NUMBER, uncertain_margin=NUMBER),
                   worst_moments=INTEGER, track_colours={"type": "array", "items": STRING, "minItems": 1},
                   iceServers={"type": "array", "items": {"type": "object"}}, maxSessions=INTEGER,
+                  ice=obj(["addresses", "hint"], addresses={"type": "array", "items": STRING}, hint=nullable(STRING)),
                   connectTimeout=NUMBER, statuses={"type": "object", "additionalProperties": STRING,
                                                    "propertyNames": STATUS}, model=obj(["name", "version", "threshold"], name=STRING, version=STRING,
                                                  threshold=NUMBER, uncertainMargin=NUMBER, window=INTEGER)),
@@ -183,8 +184,12 @@ PATHS: dict = {
     "/api/scans/{id}/video": {"get": op("The scanned file itself (range requests work)", {
         **ok(media=SCANNED), **ok(code=206, media=SCANNED), **errors(404, 410)},
         params=[SCAN_ID])},
-    "/api/scans/{id}/report.html": {"get": op("The scan's self-contained HTML report", {
-        **ok(media="text/html"), **errors(404, 409)}, params=[SCAN_ID])},
+    "/api/scans/{id}/report.html": {"get": op(
+        "The scan's self-contained HTML report, built once and kept until the scan changes; a request that starts "
+        "a build counts against the rate limit. progress: while it is built, answer at once (202) with a page that "
+        "shows how far it is and reloads itself", {
+            **ok(media="text/html"), **ok(code=202, media="text/html"), **errors(404, 409, 429, 500)},
+        params=[SCAN_ID, query_param("progress", STRING)])},
     "/api/streams": {
         "post": op("Monitor an RTSP stream", {**ok(ref("Stream"), 201), **errors(400, 409)},
                    body={JSON: {"schema": ref("StreamInput")}}, token=True),

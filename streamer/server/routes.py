@@ -8,9 +8,9 @@ from aiohttp import web
 from ..files.report import TRACK_COLOURS, WORST_MOMENTS
 from ..live.status import STATUS_TEXT
 from .config import ServerConfig
-from .auth import access_middleware, add_auth_routes
-from .keys import CFG_KEY, MODEL_KEY, SESSIONS_KEY
-from .limits import rate_limit_middleware
+from .auth import access_middleware, add_auth_routes, is_loopback
+from .keys import CFG_KEY, ICE_KEY, MODEL_KEY, SESSIONS_KEY
+from .limits import RateLimiter, rate_limit_middleware
 from .listen import quiet_bad_requests
 from .openapi import add_openapi_route
 from .responses import error
@@ -41,9 +41,9 @@ async def json_errors(request: web.Request, handler):
         return response
 
 
-def middlewares(cfg: ServerConfig) -> list:
+def middlewares(cfg: ServerConfig, limiter: RateLimiter) -> list:
     """Outermost first: JSON errors, access control, per-client rate limit of changing requests."""
-    return [json_errors, access_middleware(cfg.access), rate_limit_middleware(cfg.mutations_per_minute)]
+    return [json_errors, access_middleware(cfg.access), rate_limit_middleware(limiter)]
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -101,9 +101,10 @@ async def sessions(request: web.Request) -> web.Response:
 
 
 async def config(request: web.Request) -> web.Response:
-    cfg, manifest = request.app[CFG_KEY], request.app[MODEL_KEY].manifest
+    cfg, manifest, ice = request.app[CFG_KEY], request.app[MODEL_KEY].manifest, request.app[ICE_KEY]
     return web.json_response({
         "iceServers": [s.to_page() for s in cfg.ice_servers], "maxSessions": cfg.max_sessions,
+        "ice": {"addresses": list(ice.addresses), "hint": ice.hint(is_loopback(request.remote or ""))},
         "connectTimeout": cfg.connect_timeout, "statuses": {str(k): v for k, v in STATUS_TEXT.items()},
         "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
                   "uncertainMargin": manifest.uncertain_margin, "window": manifest.window},

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import json
+import logging
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -12,15 +14,16 @@ from urllib.parse import quote
 from aiohttp import web
 
 from ..files import timeline as timeline_io
-from ..files.report import render
 from .events import stream_events
-from .keys import CFG_KEY, HUB_KEY, MODEL_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
+from .keys import CFG_KEY, HUB_KEY, LIMITER_KEY, REPORTS_KEY, SCANS_KEY, STORE_KEY, UPLOADS_KEY
 from .limits import Full, check_disk
+from .reports import Build
 from .responses import error
 from .scans import ScanQueueFull
 from .uploads import UploadError, check_video, new_scan_id, receive_upload, resolve_media_path
 
 
+log = logging.getLogger(__name__)
 SCAN_ID = re.compile(r"^[0-9a-f]{16}$")
 VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "matroska": "video/x-matroska"}
 
@@ -140,10 +143,17 @@ async def scan_events(request: web.Request) -> web.StreamResponse:
                                          "progress": row["progress"], "error": row["error"]}])
 
 
+def not_ready(row: dict, what: str) -> str:
+    """Why a scan has no timeline or report (yet)."""
+    if row["status"] == "failed":
+        return f"the scan failed, so it has no {what}" + (f" ({row['error']})" if row.get("error") else "")
+    return f"the scan is still {row['status']}; its {what} is not ready yet"
+
+
 async def export_timeline(request: web.Request) -> web.Response:
     row = await _scan_or_404(request, with_timeline=True)
     if not row["timeline"]:
-        return error(409, f"the scan is {row['status']}; its timeline is not ready")
+        return error(409, not_ready(row, "timeline"))
     stem = Path(row["filename"]).stem or "scan"
     if request.match_info["fmt"] == "json":
         response = web.json_response(row["timeline"], headers={
@@ -177,16 +187,48 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 
 
 async def scan_report(request: web.Request) -> web.Response:
-    """The self-contained HTML report of a finished scan (see streamer/files/report.py)."""
-    row = await _scan_or_404(request, with_timeline=True)
-    if not row["timeline"]:
-        return error(409, f"the scan is {row['status']}; its report is not ready")
-    model_dir = getattr(request.app[MODEL_KEY], "dir", None)
-    page = await asyncio.to_thread(render, [(row["timeline"], Path(row["path"]), row["filename"])], model_dir)
+    """The self-contained HTML report of a finished scan (see streamer/files/report.py), built once and cached until
+    the scan changes. A request that starts a build counts against the client's rate limit. Without
+    ``?progress``, it waits for the page; with it (the replay page's link), while the report is being built
+    it gets a page that shows how far the build is and reloads itself."""
+    row = await _scan_or_404(request)
+    if row["status"] != "done":
+        return error(409, not_ready(row, "report"))
+    reports = request.app[REPORTS_KEY]
+    page = reports.cached(row)
+    if page is None:
+        build = reports.building(row)
+        if build is None:
+            refused = request.app[LIMITER_KEY].check(request, "report builds")
+            if refused is not None:
+                return refused
+            row = await _scan_or_404(request, with_timeline=True)
+            build = reports.build(row)
+        if "progress" in request.query and not build.task.done():
+            return _building_page(row["filename"], build)
+        try:
+            page = await asyncio.shield(build.task)  # a client that leaves does not stop the build
+        except Exception as exc:
+            log.exception("report of scan %s failed", row["id"])
+            return error(500, f"the report could not be built: {type(exc).__name__}")
     stem = Path(row["filename"]).stem or "scan"
     return web.Response(text=page, content_type="text/html", headers={
         "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f'inline; filename="{stem}.report.html"'})
+
+
+def _building_page(filename: str, build: Build) -> web.Response:
+    percent = round(build.progress * 100)
+    name = html.escape(filename)
+    page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="1">'
+            f"<title>Building the report · {name}</title><style>body{{font:15px/1.5 system-ui,sans-serif;"
+            "max-width:640px;margin:48px auto;padding:0 16px}progress{width:100%;height:18px}</style></head><body>"
+            f"<h1>Building the report of {name}</h1>"
+            f'<progress max="100" value="{percent}">{percent} %</progress>'
+            f"<p>{percent} % · {html.escape(build.stage)}. This page reloads itself and shows the report when it is "
+            "ready; it is kept, so opening it again is instant.</p></body></html>")
+    return web.Response(status=202, text=page, content_type="text/html", headers={
+        "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
 
 def add_scan_routes(app: web.Application) -> None:

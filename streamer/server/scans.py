@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +19,13 @@ from .events import EventHub
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.25  # seconds of wall time between progress events
+SEGMENT_SECONDS = 120.0  # longest segment of an upload: a scan that comes later waits at most about one
+
+
+def segment_count(duration: float, workers: int) -> int:
+    """Segments for a file: a multiple of ``workers`` (none idles at the end), none much over
+    ``SEGMENT_SECONDS`` (several scans share the workers segment by segment)."""
+    return workers * max(1, math.ceil(duration / (workers * SEGMENT_SECONDS)))
 
 
 class ScanQueueFull(Exception):
@@ -28,19 +37,25 @@ class ScanCancelled(Exception):
 
 
 class ScanService:
-    """Runs at most ``concurrency`` scans at a time; at most ``max_queued`` are queued, running or being
-    uploaded: a slot is reserved (synchronously) when a request starts, so concurrent uploads cannot overbook.
-    A long file is split into segments scanned by ``workers`` processes at once (started on the first such
-    file, kept until close)."""
+    """At most ``max_queued`` scans are queued, running or being uploaded: a slot is reserved (synchronously)
+    when a request starts, so concurrent uploads cannot overbook.
+
+    A video that splits is cut at keyframes into segments scanned by ``workers`` processes (as `scan` does;
+    started on the first such file, kept until close). ``workers + 1`` scans run at once: the workers are
+    shared between them segment by segment, the next free one going to the scan with the fewest running
+    (``segments.fair``), and the extra slot lets a short file, scanned in this process, pass while long ones
+    hold the workers. With one worker, scans run one at a time in this process."""
 
     def __init__(self, store: AsyncStore, model: Model, hub: EventHub, upload_dir: Path,
-                 concurrency: int = 1, max_queued: int = 16, workers: int | None = None):
+                 max_queued: int = 16, workers: int | None = None):
         self.store, self.model, self.hub, self.upload_dir = store, model, hub, upload_dir
         self.max_queued = max_queued
         self.reserved = 0  # slots held by requests still uploading or probing
         self.workers = default_threads() if workers is None else workers
         self._pool: SegmentPool | None = None
-        self._slots = asyncio.Semaphore(concurrency)
+        self._pool_lock = threading.Lock()
+        self._slots = asyncio.Semaphore(self.workers + 1 if self.workers > 1 else 1)
+        self._segments: dict[str, int] = {}  # running scans split into segments: how many
         self._tasks: dict[str, asyncio.Task] = {}
         self._cancelled: set[str] = set()
         self._running: set[str] = set()
@@ -81,6 +96,7 @@ class ScanService:
                 await self._scan(scan_id, path)
         finally:
             self._running.discard(scan_id)
+            self._segments.pop(scan_id, None)
             self._tasks.pop(scan_id, None)
 
     async def _scan(self, scan_id: str, path: Path) -> None:
@@ -88,6 +104,10 @@ class ScanService:
         info = (await self.store.scan(scan_id))["info"] or {}
         duration = info.get("duration") or 0.0
         last = [0.0]
+
+        def announce(segments: int) -> None:
+            self._segments[scan_id] = segments
+            loop.call_soon_threadsafe(self._progress, scan_id, 0.0, 0)
 
         def progress(pts: float, frames: int) -> None:
             if scan_id in self._cancelled:
@@ -102,7 +122,7 @@ class ScanService:
 
         await self._set(scan_id, status="running")
         try:
-            timeline = await asyncio.to_thread(self._scan_file, path, progress)
+            timeline = await asyncio.to_thread(self._scan_file, path, duration, progress, announce)
         except ScanCancelled:
             if await self.store.scan(scan_id):  # not deleted meanwhile
                 await self._set(scan_id, status="failed", error="interrupted by a server shutdown", finished=time.time())
@@ -118,15 +138,25 @@ class ScanService:
         await self.store.update_scan(scan_id, timeline=timeline, summary=summary(timeline))
         await self._set(scan_id, status="done", progress=1.0, finished=time.time())
 
-    def _scan_file(self, path: Path, progress) -> dict:
-        model_dir = getattr(self.model, "dir", None)
-        if self._pool is None and self.workers > 1 and model_dir is not None:
-            self._pool = SegmentPool(model_dir, self.workers)
-        return scan_parallel(path, self.model, self._pool.run if self._pool else None, self.workers, None, progress)
+    def _scan_file(self, path: Path, duration: float, progress, announce) -> dict:
+        if self.workers < 2:
+            return scan_parallel(path, self.model, None, 1, None, progress)
+        with self._pool_lock:  # scans start on threads of their own
+            if self._pool is None:
+                self._pool = SegmentPool(self.model.dir, self.workers)
+            pool = self._pool
+
+        def run(path, segments, progress):
+            announce(len(segments))
+            return pool.run(path, segments, progress)
+
+        return scan_parallel(path, self.model, run, segment_count(duration, self.workers), None, progress)
 
     def _progress(self, scan_id: str, fraction: float, frames: int) -> None:
-        self.hub.publish({"type": "scan", "id": scan_id, "status": "running", "progress": round(fraction, 4),
-                          "frames": frames})
+        event = {"type": "scan", "id": scan_id, "status": "running", "progress": round(fraction, 4), "frames": frames}
+        if scan_id in self._segments:
+            event["segments"] = self._segments[scan_id]
+        self.hub.publish(event)
 
     async def _set(self, scan_id: str, **fields: object) -> None:
         await self.store.update_scan(scan_id, **fields)

@@ -56,7 +56,7 @@ def parse_stream(body: object, allow_http: bool, default_threshold: float) -> St
     name = clean_name(body.get("name"))
     url = body.get("url")
     try:
-        check_url(url, allow_http)
+        url = check_url(url, allow_http)
     except UrlError as exc:
         raise BodyError(str(exc)) from exc
     return StreamConfig(name, url, fps=_number(body, "fps", 10.0, 0.2, 60.0),

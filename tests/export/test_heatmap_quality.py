@@ -40,8 +40,8 @@ def test_heat_falls_inside_the_blend_mask_on_test_people() -> None:
                 _, fake, mask = self_blend(cut.crops[size], cut.landmarks[size], sample_params(rng, regions=False))
                 _, _, heat = model.encode_full(fake[None])
                 cells = cv2.resize(mask / max(float(mask.max()), 1e-6), (grid, grid), interpolation=cv2.INTER_AREA)
-                inside.append(heat[0, 0][cells > 0.5].mean())
-                outside.append(heat[0, 0][cells < 0.05].mean())
+                inside.append(heat[0][cells > 0.5].mean())
+                outside.append(heat[0][cells < 0.05].mean())
                 n += 1
     finally:
         cutter.close()

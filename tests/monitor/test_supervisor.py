@@ -16,6 +16,17 @@ def config(name, url, **kw):
     return StreamConfig(name, url, **{**defaults, **kw})
 
 
+async def test_an_upper_case_scheme_is_normalised_and_plays(rtsp_server, random_model):
+    url = rtsp_server.url.replace("rtsp://", "RTSP://")
+    sup = StreamSupervisor(config("cam", url), random_model, lambda e: None)
+    assert sup.cfg.url == rtsp_server.url
+    sup.start()
+    try:
+        await wait_for(lambda: sup.stats.frames_analysed >= 3, timeout=20)
+    finally:
+        await sup.stop()
+
+
 async def test_analyses_frames_from_a_real_rtsp_source(rtsp_server, random_model):
     events = []
     sup = StreamSupervisor(config("cam", rtsp_server.url), random_model, lambda e: events.append(e.to_dict()))

@@ -94,13 +94,53 @@ async def wait_idle(url: str, timeout: float = 15.0) -> dict:
         await asyncio.sleep(0.1)
 
 
+# The live page carries no test hook: this script, added by the test, reads what it shows (its DOM, its
+# "dfs-score" User Timing marks) and what the server sends it (the results on its data channel).
+OBSERVER = """
+(() => {
+  const seen = window.seen = { results: 0, withFaces: 0, last: null, shown: 0 };
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  RTCPeerConnection.prototype.createDataChannel = function (...args) {
+    const channel = create.apply(this, args);
+    channel.addEventListener('message', (e) => {
+      const m = JSON.parse(e.data);
+      if (m.type !== 'result') return;
+      seen.results += 1;
+      if (m.faces.length) seen.withFaces += 1;
+      seen.last = m;
+    });
+    return channel;
+  };
+  document.addEventListener('DOMContentLoaded', () => {
+    const video = document.getElementById('preview');
+    const count = () => { seen.shown += 1; video.requestVideoFrameCallback(count); };
+    video.requestVideoFrameCallback(count);
+  });
+  const $ = (id) => document.getElementById(id);
+  window.live = () => {
+    const o = $('overlay'), v = $('preview');
+    const picture = o.dataset.picture ? JSON.parse(o.dataset.picture) : null;
+    return {
+      state: $('conn').dataset.phase, session: $('stage').dataset.session || null,
+      drawn: o.dataset.boxes ? JSON.parse(o.dataset.boxes) : [], picture: picture && {...picture, videoWidth: v.videoWidth, videoHeight: v.videoHeight},
+      source: o.dataset.source || null, results: seen.results, resultsWithFaces: seen.withFaces, lastResult: seen.last,
+      timelinePoints: Number($('timeline').dataset.points || 0), locked: $('m-latency').dataset.sync === 'locked',
+      framesShown: seen.shown,
+      scores: performance.getEntriesByName('dfs-score', 'mark').map((m) => [Math.round(m.startTime), m.detail]),
+    };
+  };
+})();
+"""
+
+
 async def open_page(browser: Browser, url: str, requests: list[str], console: list[str]) -> Page:
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.add_init_script(OBSERVER)
     page.on("request", lambda r: requests.append(r.url))
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     await page.goto(url + "/")
-    await page.wait_for_function("() => window.__dfs && document.getElementById('model-line').textContent.length > 0")
+    await page.wait_for_function("() => window.live && document.getElementById('model-line').textContent.length > 0")
     return page
 
 
@@ -109,10 +149,10 @@ async def drawn_with_edge_pixel(page: Page) -> tuple[dict, list[int]]:
     task so that no redraw can fall between them."""
     return await page.evaluate("""() => {
         const c = document.getElementById('overlay'), dpr = c.width / c.clientWidth;
-        const box = window.__dfs.drawn[0];
+        const state = live(), box = state.drawn[0];
         const x = Math.round((box.x + box.w / 2) * dpr), y = Math.round(box.y * dpr);
         const pixel = Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
-        return [window.__dfs, pixel];
+        return [state, pixel];
     }""")
 
 
@@ -121,32 +161,33 @@ async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
     console: list[str] = []
     report: dict = {"console": console, "requests": requests}
     page = await open_page(browser, url, requests, console)
-    report["initial_state"] = await page.evaluate("window.__dfs.state")
+    report["initial_state"] = await page.evaluate("live().state")
     await page.click("#start")
-    await page.wait_for_function("() => window.__dfs.state === 'live'", timeout=30000)
-    await page.wait_for_function("() => window.__dfs.drawn.length > 0 && window.__dfs.resultsWithFaces >= 10", timeout=30000)
+    await page.wait_for_function("() => live().state === 'live'", timeout=30000)
+    await page.wait_for_function("() => live().drawn.length > 0 && live().resultsWithFaces >= 10", timeout=30000)
     report["live_stats"] = server_stats(url)
     probe, report["box_edge_pixel"] = await drawn_with_edge_pixel(page)
     report["drawn"] = probe["drawn"]
     report["picture"] = probe["picture"]
     report["last_result"] = probe["lastResult"]
+    report["drawn_source"] = probe["source"]
     report["badge_text"] = await page.inner_text("#faces")
     report["metrics_text"] = await page.inner_text(".metrics")
-    timeline_before = sum(probe["timeline"].values())
+    timeline_before = probe["timelinePoints"]
     await page.wait_for_timeout(2500)
-    probe = await page.evaluate("window.__dfs")
-    report["timeline_growth"] = [timeline_before, sum(probe["timeline"].values())]
-    report["sync"] = probe["sync"]
-    report["latencies"] = probe["latencies"]
-    report["legs"] = probe["legs"]
-    report["fps"] = probe["fps"]
-    await page.wait_for_function("() => window.__dfs.drawn.length > 0", timeout=10000)
+    probe = await page.evaluate("live()")
+    report["timeline_growth"] = [timeline_before, probe["timelinePoints"]]
+    report["sync"] = {"locked": probe["locked"]}
+    report["latencies"] = [[t, d["glass"], d["capture"]] for t, d in probe["scores"]]
+    report["legs"] = [[t, d["server"]] for t, d in probe["scores"]]
+    report["fps"] = probe["lastResult"]["stats"]["analysed_fps"]
+    await page.wait_for_function("() => live().drawn.length > 0", timeout=10000)
     await page.screenshot(path=str(out / "webcam-live.png"))
 
     # A second visitor while the server is full (max sessions is 1 here) sees the server's message.
     second = await open_page(browser, url, requests, console)
     await second.click("#start")
-    await second.wait_for_function("() => window.__dfs.state === 'full'", timeout=30000)
+    await second.wait_for_function("() => live().state === 'full'", timeout=30000)
     report["full"] = {"banner": await second.inner_text("#banner"), "pill": await second.inner_text("#conn"),
                       "stats": server_stats(url)}
     await second.screenshot(path=str(out / "webcam-full.png"))
@@ -161,14 +202,14 @@ async def scenario_test(browser: Browser, url: str, out: Path) -> dict:
     await page.set_viewport_size({"width": 1280, "height": 800})
 
     await page.click("#stop")
-    await page.wait_for_function("() => window.__dfs.state === 'stopped'", timeout=10000)
-    report["after_stop_page"] = await page.evaluate("({session: __dfs.session, drawn: __dfs.drawn.length})")
+    await page.wait_for_function("() => live().state === 'stopped'", timeout=10000)
+    report["after_stop_page"] = await page.evaluate("({session: live().session, drawn: live().drawn.length})")
     report["after_stop_faces"] = await page.inner_text("#faces")
     report["after_stop"] = await wait_idle(url)
 
     # Closing the tab mid-session: the pagehide beacon (or the dying connection) ends it on the server.
     await page.click("#start")
-    await page.wait_for_function("() => window.__dfs.state === 'live' && window.__dfs.results > 0", timeout=30000)
+    await page.wait_for_function("() => live().state === 'live' && live().results > 0", timeout=30000)
     report["before_close"] = server_stats(url)
     closed_at = time.monotonic()
     await page.close()
@@ -195,7 +236,7 @@ async def scenario_no_ice(browser: Browser, url: str, out: Path) -> dict:
     timeout = await page.evaluate("fetch('/api/config').then((r) => r.json()).then((c) => c.connectTimeout)")
     started = time.monotonic()
     await page.click("#start")
-    await page.wait_for_function("() => window.__dfs.state === 'error'", timeout=(timeout + 15) * 1000)
+    await page.wait_for_function("() => live().state === 'error'", timeout=(timeout + 15) * 1000)
     report = {"seconds": round(time.monotonic() - started, 2), "timeout": timeout,
               "banner": await page.inner_text("#banner"), "pill": await page.inner_text("#conn")}
     await page.screenshot(path=str(out / "webcam-no-ice.png"))
@@ -209,23 +250,26 @@ async def scenario_bench(browser: Browser, url: str, out: Path, seconds: float) 
     console: list[str] = []
     page = await open_page(browser, url, requests, console)
     await page.click("#start")
-    await page.wait_for_function("() => window.__dfs.state === 'live' && window.__dfs.sync.locked", timeout=60000)
+    await page.wait_for_function("() => live().state === 'live' && live().locked", timeout=60000)
     started = await page.evaluate("performance.now()")
     samples = []
     for _ in range(int(seconds)):
         await page.wait_for_timeout(1000)
         samples.append(await page.evaluate(
-            "() => ({t: performance.now(), fps: __dfs.fps, dropped: __dfs.dropped, received: __dfs.received, "
-            "results: __dfs.results, shown: __dfs.framesShown, server: __dfs.lastResult.stats})"))
-    probe = await page.evaluate("window.__dfs")
+            "() => { const s = live(), stats = s.lastResult.stats; return {t: performance.now(), "
+            "fps: stats.analysed_fps, dropped: stats.frames_dropped, received: stats.frames_in, results: s.results, "
+            "shown: s.framesShown, server: stats}; }"))
+    probe = await page.evaluate("live()")
+    scores = probe["scores"]
     await page.screenshot(path=str(out / "bench.png"))
     await page.click("#stop")
     after = await wait_idle(url)
     await page.close()
-    return {"started": started, "samples": samples, "latencies": [x for x in probe["latencies"] if x[0] >= started],
-            "legs": [x for x in probe["legs"] if x[0] >= started],
-            "matched": probe["matched"], "results": probe["results"], "after_stop": after,
-            "console": console, "requests": requests, "sync": probe["sync"]}
+    return {"started": started, "samples": samples,
+            "latencies": [[t, d["glass"], d["capture"]] for t, d in scores if t >= started],
+            "legs": [[t, d["server"]] for t, d in scores if t >= started],
+            "matched": len(scores), "results": probe["results"], "after_stop": after,
+            "console": console, "requests": requests, "sync": {"locked": probe["locked"]}}
 
 
 async def main_async(args: argparse.Namespace) -> dict:

@@ -71,8 +71,42 @@ def chromium(tmp_path: Path) -> Iterator:
             context.close()
 
 
+# What the replay and dashboard pages show, read from their DOM and data- attributes (the pages carry no test
+# hooks): installed in every test page as window.replayState() and window.dashState(name).
+READERS = """
+window.replayState = () => {
+  const $ = (id) => document.getElementById(id), o = $('overlay'), st = $('stage'), p = $('plot'), u = $('upload');
+  const num = (v) => (v === undefined || v === '' ? null : Number(v));
+  const json = (v) => (v ? JSON.parse(v) : null);
+  const picture = json(o.dataset.picture);
+  return {
+    scanId: st.dataset.scan || null, ready: st.dataset.ready === 'true', still: st.dataset.still === 'true',
+    currentTime: num(o.dataset.time), frameIndex: num(o.dataset.frame), syncedBy: o.dataset.syncedBy || null,
+    drawnBoxes: json(o.dataset.boxes) || [], heats: num(o.dataset.heat),
+    picture: picture && {...picture, videoWidth: $('video').videoWidth, videoHeight: $('video').videoHeight,
+                         naturalWidth: $('photo').naturalWidth, naturalHeight: $('photo').naturalHeight},
+    playheadX: num(p.dataset.playhead), plotArea: json(p.dataset.area), bars: num(p.dataset.bars),
+    upload: u.dataset.phase ? {phase: u.dataset.phase, id: u.dataset.scan || null} : null,
+  };
+};
+window.dashState = (name) => {
+  const tile = document.querySelector(`.tile[data-stream="${CSS.escape(name)}"]`);
+  if (!tile) return null;
+  const chips = [...tile.querySelectorAll('.faces-now .chip')];
+  const fps = parseFloat(tile.querySelector('[data-stat="fps"]').textContent);
+  return {
+    status: tile.dataset.status, error: tile.querySelector('.tile-error').textContent || null,
+    results: Number(tile.dataset.results), frames_analysed: Number(tile.dataset.frames),
+    fps: Number.isFinite(fps) ? fps : null, faces: chips.map((c) => c.textContent), shown: tile.querySelector('.faces-now').textContent,
+    alerts: Number(tile.querySelector('[data-stat="alerts"]').textContent),
+  };
+};
+"""
+
+
 def open_page(context, base: str, path: str, log: PageLog):
     page = context.new_page()
+    page.add_init_script(READERS)
 
     def guard(route):
         url = route.request.url

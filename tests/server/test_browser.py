@@ -60,9 +60,9 @@ def test_page_loads_nothing_external_and_has_no_errors(browser_report: dict) -> 
 
 
 def test_box_with_score_is_drawn_on_the_face(browser_report: dict, clip) -> None:
-    result = browser_report["last_result"]
-    assert (result["width"], result["height"]) == (640, 360)
-    face = result["faces"][0]
+    result = browser_report["last_result"]  # as the server sent it on the data channel
+    assert (result["width"], result["height"]) == (640, 360) and browser_report["drawn_source"] == "640x360"
+    face = {"box": browser_report["drawn"][0]["source"]}  # the server's box of the face the page drew
     # The server's box covers the face that MediaPipe finds in the clip itself.
     with FaceDetector() as detector:
         reference = [detector.detect(f.image, f.pts)[0].box.tolist() for f in file_frames(clip(CLIP))

@@ -43,6 +43,8 @@ def test_environment_then_flags() -> None:
     (["--ice-server", "turn:t.example:3478"], {}, "needs --turn-username"),
     (["--ice-address", "localhost"], {}, "not an IP address"),
     (["--max-sessions", "0"], {}, "at least 1"),
+    (["--workers", "0"], {}, "workers must be at least 1"),
+    ([], {"DFS_WORKERS": "many"}, "workers must be a number"),
     (["--port", "70000"], {}, "out of range"),
     ([], {"DFS_PORT": "eighty"}, "integers"),
     (["--tls-cert", "/nonexistent.pem"], {}, "both a certificate and a key"),
@@ -51,6 +53,14 @@ def test_environment_then_flags() -> None:
 def test_bad_settings_are_explained(argv: list[str], env: dict, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         from_args(parse(argv), env=env)
+
+
+def test_scan_workers_default_to_one_per_core() -> None:
+    from streamer.core.inference import default_threads
+
+    assert from_args(parse([]), env={}).workers == default_threads()
+    assert from_args(parse(["--workers", "3"]), env={"DFS_WORKERS": "5"}).workers == 3
+    assert from_args(parse([]), env={"DFS_WORKERS": "5"}).workers == 5
 
 
 def test_tls_turns_the_scheme_to_https(tmp_path) -> None:

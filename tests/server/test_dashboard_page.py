@@ -34,7 +34,7 @@ def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Pat
         base = server.url
         log = PageLog(base)
         page = open_page(browser, base, "/dashboard", log)
-        page.wait_for_function("() => window.__dash.sse === 'live' && window.__dash.polls > 0", timeout=10000)
+        page.wait_for_function("() => document.getElementById('conn').dataset.state === 'live'", timeout=10000)
         assert page.is_visible("#no-streams")
 
         # The API's own 400 message shows in the form, and nothing is added.
@@ -49,16 +49,16 @@ def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Pat
         tile = page.locator(".tile[data-stream='door']")
         tile.wait_for()
         assert "Added door" in page.inner_text("#form-ok")
-        page.wait_for_function("""() => { const s = window.__dash.streams.door;
+        page.wait_for_function("""() => { const s = dashState('door');
             return s && s.status === 'live' && s.results >= 3 && s.faces.length > 0; }""", timeout=30000)
         assert tile.locator(".pill").inner_text() == "Live"
         assert tile.get_attribute("data-status") == "live"
 
         # Scores keep coming: the shown result changes and the sparkline has points.
-        first = page.evaluate("() => ({...window.__dash.streams.door})")
-        page.wait_for_function("""(n) => { const s = window.__dash.streams.door;
+        first = page.evaluate("dashState('door')")
+        page.wait_for_function("""(n) => { const s = dashState('door');
             return s.results >= n + 4 && s.fps > 0; }""", arg=first["results"], timeout=20000)
-        later = page.evaluate("() => ({...window.__dash.streams.door})")
+        later = page.evaluate("dashState('door')")
         assert later["results"] > first["results"]
         chip = tile.locator(".faces-now .chip").first
         track, score, verdict = chip.inner_text().split()
@@ -69,7 +69,7 @@ def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Pat
         assert lit > 100
 
         # Alerts arrive live with their snapshot, on the feed and on the tile.
-        page.wait_for_function("() => window.__dash.alerts > 0", timeout=20000)
+        page.wait_for_function("() => document.querySelectorAll('#alerts .alert').length > 0", timeout=20000)
         item = page.locator("#alerts .alert[data-stream='door']").first
         item.wait_for()
         page.wait_for_function("""() => { const img = document.querySelector('#alerts .alert img');
@@ -81,7 +81,7 @@ def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Pat
         src = tile.locator("img.thumb").get_attribute("src")
         page.wait_for_function("(src) => document.querySelector(\".tile[data-stream='door'] img.thumb\").src !== src",
                                arg=src, timeout=10000)
-        page.wait_for_function("() => window.__dash.streams.door.frames_analysed >= 5", timeout=10000)
+        page.wait_for_function("() => dashState('door').frames_analysed >= 5", timeout=10000)
         page.wait_for_timeout(1200)
         screenshot(page, "dashboard-desktop.png", full_page=True)
 
@@ -143,14 +143,15 @@ def test_dashboard_with_an_api_token_and_a_camera_that_does_not_answer(random_mo
         page.click("#signin-submit")
         page.wait_for_url(f"{base}/dashboard")
         assert "s3cret-token" not in page.url and not any("s3cret-token" in u for u in log.requests)
-        page.wait_for_function("() => window.__dash.sse === 'live'", timeout=10000)
+        page.wait_for_function("() => document.getElementById('conn').dataset.state === 'live'", timeout=10000)
         fill(page, "gate", "rtsp://127.0.0.1:9/none")
-        page.wait_for_function("() => document.getElementById('form-ok').textContent || window.__dash.formError")
-        assert page.evaluate("window.__dash.formError") is None
+        page.wait_for_function("() => document.getElementById('form-ok').textContent"
+                               " || !document.getElementById('form-error').hidden")
+        assert page.is_hidden("#form-error")
         tile = page.locator(".tile[data-stream='gate']")
         tile.wait_for()
         # Nothing listens on port 9: the tile says so, with the supervisor's reason.
-        page.wait_for_function("""() => { const s = window.__dash.streams.gate;
+        page.wait_for_function("""() => { const s = dashState('gate');
             return s && ['reconnecting', 'failed', 'stalled'].includes(s.status) && s.error; }""", timeout=20000)
         assert tile.locator(".tile-error").is_visible()
         assert tile.locator(".faces-now").inner_text() == "No frames yet"

@@ -29,11 +29,11 @@ def test_a_failed_stream_can_be_retried(random_model_dir: Path, tmp_path: Path) 
         tile.wait_for()
         assert tile.locator("button.retry").is_hidden()
         # Nothing listens on port 9: five refused attempts with backoff, then failed.
-        page.wait_for_function("() => (window.__dash.streams.gate || {}).status === 'failed'", timeout=60000)
+        page.wait_for_function("() => (dashState('gate') || {}).status === 'failed'", timeout=60000)
         retry = tile.locator("button.retry")
         retry.wait_for(state="visible")
         retry.click()
-        page.wait_for_function("() => (window.__dash.streams.gate || {}).status !== 'failed'", timeout=10000)
+        page.wait_for_function("() => (dashState('gate') || {}).status !== 'failed'", timeout=10000)
         assert server.get_json("/api/streams")["streams"][0]["status"] != "failed"
         assert "secret" not in page.content()
         assert [e for e in log.errors if "400" not in e] == []

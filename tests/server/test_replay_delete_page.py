@@ -40,14 +40,14 @@ def test_search_and_delete_a_scan_from_the_page(random_model_dir: Path, tmp_path
 
         row = page.locator("#scans .scan-row", has_text="meeting;v2;final.mp4")
         row.locator(".scan").click()
-        page.wait_for_function("() => window.__replay.scanId === '0000000000000001'")
+        page.wait_for_function("() => replayState().scanId === '0000000000000001'")
         row.locator(".scan-delete").click()
         assert row.locator(".scan-delete").inner_text() == "Confirm"
         assert files["meeting;v2;final.mp4"].exists()
         row.locator(".scan-delete").click()
         page.wait_for_function("() => document.querySelectorAll('#scans .scan-row').length === 2")
         assert not files["meeting;v2;final.mp4"].exists() and files["holiday.mp4"].exists()
-        assert page.evaluate("window.__replay.scanId") is None
+        assert page.evaluate("replayState().scanId") is None
         assert page.inner_text("#title") == "No scan chosen"
         with urllib.request.urlopen(server.url + "/api/scans") as resp:
             assert json.loads(resp.read())["total"] == 2

@@ -56,12 +56,12 @@ def expected_box(timeline: dict, t: float, picture: dict) -> list[float]:
 def wait_drawn_at(page, t: float) -> dict:
     """After a seek: wait until the video settled and the page drew the frame at t; returns the probe."""
     page.wait_for_function("""(t) => {
-        const v = document.getElementById('video'), p = window.__replay;
+        const v = document.getElementById('video'), p = replayState();
         return !v.seeking && v.readyState >= 2 && Math.abs(v.currentTime - t) < 0.06
             && Math.abs(p.currentTime - v.currentTime) < 0.09 && p.drawnBoxes.length > 0;
     }""", arg=t, timeout=15000)
     page.wait_for_timeout(150)  # let a late frame callback land, then read one consistent state
-    return page.evaluate("""() => ({...window.__replay, videoTime: document.getElementById('video').currentTime})""")
+    return page.evaluate("""() => ({...replayState(), videoTime: document.getElementById('video').currentTime})""")
 
 
 def edge_pixel(page, box: dict) -> list[int]:
@@ -88,19 +88,19 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         }""")
         page.wait_for_selector("#upload-error:not([hidden])", timeout=15000)
         dropped = page.inner_text("#upload-error")
-        assert "notes.mp4" in dropped and page.evaluate("window.__replay.upload.phase") == "failed", dropped
+        assert "notes.mp4" in dropped and page.evaluate("replayState().upload.phase") == "failed", dropped
 
         # Upload through the file picker; the bar follows the upload, then the scan's SSE progress.
         page.set_input_files("#file", str(clip(CLIP)))
         phases: list[str] = []
-        page.wait_for_function("() => window.__replay.upload && window.__replay.upload.id", timeout=15000)
+        page.wait_for_function("() => replayState().upload && replayState().upload.id", timeout=15000)
         page.wait_for_function("() => document.getElementById('upload-state').textContent.startsWith('Analysing')",
                                timeout=20000)
         phases.append(page.inner_text("#upload-state"))
         screenshot(page, "replay-scanning.png")
-        page.wait_for_function("() => window.__replay.upload.phase === 'done' && window.__replay.ready",
+        page.wait_for_function("() => replayState().upload.phase === 'done' && replayState().ready",
                                timeout=40000)
-        scan_id = page.evaluate("window.__replay.upload.id")
+        scan_id = page.evaluate("replayState().upload.id")
         assert page.inner_text("#upload-pct") == "100%"
         assert phases[0].startswith("Analysing")
 
@@ -108,7 +108,7 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         cut = tmp_path / "cut.mp4"
         cut.write_bytes(clip(CLIP).read_bytes()[:400_000])
         page.set_input_files("#file", str(cut))
-        page.wait_for_function("() => window.__replay.upload.phase === 'failed'", timeout=30000)
+        page.wait_for_function("() => replayState().upload.phase === 'failed'", timeout=30000)
         assert "Truncated" in page.inner_text("#upload-error")
         failed = page.locator(".scan[data-status='failed']")
         failed.wait_for()
@@ -126,7 +126,7 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         verdict = {t["verdict"] for t in timeline["tracks"]}
         assert item.locator(".tag").inner_text().lower() in verdict
         item.click()
-        page.wait_for_function(f"() => window.__replay.scanId === '{scan_id}' && window.__replay.ready",
+        page.wait_for_function(f"() => replayState().scanId === '{scan_id}' && replayState().ready",
                                timeout=15000)
         assert page.inner_text("#title") == scan["filename"] == CLIP
 
@@ -167,11 +167,11 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
         # Playing: each shown frame gets its own timeline frame (requestVideoFrameCallback's media time).
         page.evaluate("document.getElementById('video').play()")
         samples = []
-        page.wait_for_function("() => __replay.syncedBy === 'frame' && !document.getElementById('video').paused",
+        page.wait_for_function("() => replayState().syncedBy === 'frame' && !document.getElementById('video').paused",
                                timeout=10000)
         for _ in range(8):
             page.wait_for_timeout(150)
-            samples.append(page.evaluate("({t: __replay.currentTime, i: __replay.frameIndex, by: __replay.syncedBy})"))
+            samples.append(page.evaluate("({t: replayState().currentTime, i: replayState().frameIndex, by: replayState().syncedBy})"))
         page.evaluate("document.getElementById('video').pause()")
         assert len({s["i"] for s in samples}) >= 3, samples
         assert all(s["i"] == frame_at(timeline, s["t"])["frame_index"] for s in samples), samples
@@ -217,13 +217,13 @@ def test_replay_page_upload_choose_seek_and_export(random_model_dir: Path, clip,
             subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip("single_face.mp4")), "-c", "copy",
                             "-metadata:s:v:0", "rotate=90", str(turned)], check=True, timeout=60)
             page.set_input_files("#file", str(turned))
-            page.wait_for_function("() => window.__replay.upload.phase === 'done'", timeout=30000)
-            page.wait_for_function("""() => window.__replay.ready && window.__replay.scanId === window.__replay.upload.id
+            page.wait_for_function("() => replayState().upload.phase === 'done'", timeout=30000)
+            page.wait_for_function("""() => replayState().ready && replayState().scanId === replayState().upload.id
                 && document.getElementById('video').videoHeight === 640""", timeout=15000)
             page.evaluate("document.getElementById('video').currentTime = 1.0")
-            page.wait_for_function("() => Math.abs(window.__replay.currentTime - 1.0) < 0.1", timeout=10000)
+            page.wait_for_function("() => Math.abs(replayState().currentTime - 1.0) < 0.1", timeout=10000)
             assert "rotation" in page.inner_text("#player-banner")
-            assert page.evaluate("window.__replay.drawnBoxes") == []
+            assert page.evaluate("replayState().drawnBoxes") == []
 
         assert log.blocked == [] and all(u.startswith(base + "/") for u in log.requests if not u.startswith("data:"))
         # The rejected upload logs a 400 in the console; nothing else may.

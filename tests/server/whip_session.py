@@ -17,6 +17,7 @@ from pathlib import Path
 from playwright.async_api import Page, async_playwright
 
 from tests.server.browser_session import CHROMIUM, chromium_args, isolated_main
+from tests.server.pages_browser import READERS
 
 NAME = "obs-studio"
 CLIENT_PAGE = """<!doctype html><meta charset="utf-8"><title>WHIP push</title>
@@ -91,10 +92,11 @@ async def scenario(browser, url: str, token: str, whip_js: str, out: Path) -> di
 
     dash = await browser.new_page(viewport={"width": 1280, "height": 800})
     await dash.context.add_cookies([])  # the open server needs no sign-in
+    await dash.add_init_script(READERS)
     await dash.goto(f"{url}/dashboard")
-    await dash.wait_for_function(f"() => (window.__dash.streams['{NAME}'] || {{}}).frames_analysed >= 5 "
-                                 f"&& window.__dash.streams['{NAME}'].status === 'live'", timeout=30000)
-    report["dashboard"] = await dash.evaluate(f"window.__dash.streams['{NAME}']")
+    await dash.wait_for_function(f"() => (dashState('{NAME}') || {{}}).frames_analysed >= 5 "
+                                 f"&& dashState('{NAME}').status === 'live'", timeout=30000)
+    report["dashboard"] = await dash.evaluate(f"dashState('{NAME}')")
     await dash.screenshot(path=str(out / "whip-dashboard.png"))
 
     await page.evaluate("window.whip.client.stop()")  # DELETE on the resource URL

@@ -8,6 +8,7 @@ and smoothing up on ``WARMUP_SECONDS`` of video before its start instead of on e
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from .. import timeline
@@ -44,18 +45,21 @@ def split(path: Path | str, parts: int, fps: float | None = None) -> list[Segmen
 
 
 def scan_parallel(path: Path | str, model: Model, run: Runner | None, parts: int, fps: float | None = None,
-                  progress: Progress | None = None, whole: bool = False, info: VideoInfo | None = None) -> dict:
+                  progress: Progress | None = None, whole: bool = False, info: VideoInfo | None = None,
+                  every_frame: bool = False) -> dict:
     """A file's timeline from up to ``parts`` segments scanned by ``run`` (a pool's or Ray's). A file that
     does not split is scanned in one piece: by ``run`` too with ``whole`` (many files at once), else here;
-    so is a file whose decoder disagrees with its index. ``info``: the file's probe, when the caller has it."""
+    so is a file whose decoder disagrees with its index. ``info``: the file's probe, when the caller has it;
+    ``every_frame``: as ``scan_file``."""
     path = Path(path)
     info = info or probe_media(path)
     if is_photo(info):
         return scan_file(path, model, fps, progress, info=info)
     segments = split(path, parts, fps) if run else None
     if segments and (len(segments) > 1 or whole):
+        segments = [replace(s, every_frame=every_frame) for s in segments]
         try:
             return assemble(path, info, model.manifest, run(path, segments, progress), fps)
         except SegmentMismatch:
             pass
-    return scan_file(path, model, fps, progress, info=info)
+    return scan_file(path, model, fps, progress, info=info, every_frame=every_frame)

@@ -48,6 +48,7 @@ class Segment:
     frames: int  # frames owned (decoded), start <= pts < end
     seconds: float  # video time owned (for progress)
     keep: frozenset[int] | None = None  # with an fps limit: the pts a whole-file scan analyses
+    every_frame: bool = False  # detect and encode on every frame (``Analyzer``'s EVERY_FRAME), not SCAN sampling
 
     def owns(self, pts: int) -> bool:
         return pts >= self.start and (self.end is None or pts < self.end)

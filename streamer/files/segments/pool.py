@@ -1,21 +1,25 @@
 """Local worker processes for segment scans: each loads its own model and detector, one thread each.
 
 Processes are spawned (never forked: the server and ONNX Runtime run threads), started once and kept
-for many scans. Workers report progress through one queue; a scan is called off through a shared
-list of cancelled job ids that workers check between frames.
+for many scans. Scans running at once share the workers through a fair queue: a segment is handed to a
+worker only when one is free, to the scan with the fewest segments running. Workers report progress
+through one queue; a scan is called off through a shared list of cancelled job ids that workers check
+between frames, and its segments still waiting are dropped.
 """
 from __future__ import annotations
 
 import itertools
 import multiprocessing as mp
 import threading
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 
 from ...core.faces.detector import configured_mode, set_default_mode
 from ...core.model import Model
 from ...runtime.logs import filter_native_logs
+from .fair import FairQueue
 from .plan import Segment
 from .worker import Cancelled, SegmentResult, scan_segment
 
@@ -47,7 +51,7 @@ def _nothing() -> None:
 
 
 class SegmentPool:
-    """``workers`` processes scanning segments of any number of files, for the life of the pool."""
+    """``workers`` processes scanning segments of any number of files, for the life of the pool; thread-safe."""
 
     def __init__(self, model_dir: Path | str, workers: int):
         self.model_dir, self.workers = str(model_dir), max(1, workers)
@@ -58,7 +62,10 @@ class SegmentPool:
         self._progress: dict[tuple[int, int], tuple[float, int]] = {}
         self._ready = threading.Semaphore(0)
         self._executor: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a done callback may run at once, in the thread that submitted
+        self._waiting: FairQueue[tuple[Future, str, Segment]] = FairQueue()
+        self._busy = 0  # segments handed to the workers and not finished
+        self._closed = False
         self._drain = threading.Thread(target=self._read_reports, name="dfs-segment-progress", daemon=True)
         self._drain.start()
 
@@ -92,21 +99,52 @@ class SegmentPool:
     def run(self, path: Path | str, segments: list[Segment], progress=None) -> list[SegmentResult]:
         """Scan ``segments`` of one file in parallel; ``progress(seconds, frames)`` as the whole scan goes."""
         job = next(self._jobs)
-        try:
-            futures = {self._pool().submit(_task, job, str(path), s): s for s in segments}
-        except BrokenProcessPool:
-            self._reset()
-            futures = {self._pool().submit(_task, job, str(path), s): s for s in segments}
+        futures: dict[Future, Segment] = {Future(): s for s in segments}
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the scan workers were stopped")
+            self._waiting.put(job, [(f, str(path), s) for f, s in futures.items()])
+        self._dispatch()
         try:
             return self._collect(job, futures, progress)
         except BaseException:
             self.cancel(job)
+            with self._lock:
+                self._waiting.drop(job)
             for future in futures:
                 future.cancel()
             raise
         finally:
             for s in segments:
                 self._progress.pop((job, s.number), None)
+
+    def _dispatch(self) -> None:
+        """Hand waiting segments to free workers, fairly between scans."""
+        with self._lock:
+            while not self._closed and self._busy < self.workers and (item := self._waiting.pop()) is not None:
+                job, (outer, path, segment) = item
+                if not outer.set_running_or_notify_cancel():
+                    self._waiting.done(job)
+                    continue
+                try:
+                    inner = self._pool().submit(_task, job, path, segment)
+                except BrokenProcessPool:
+                    self._reset()
+                    inner = self._pool().submit(_task, job, path, segment)
+                self._busy += 1
+                inner.add_done_callback(partial(self._finished, job, outer))
+
+    def _finished(self, job: int, outer: Future, inner: Future) -> None:
+        with self._lock:
+            self._busy -= 1
+            self._waiting.done(job)
+        try:
+            outer.set_result(inner.result())
+        except CancelledError:  # the pool was shut down with this segment still in its queue
+            outer.set_exception(RuntimeError("the scan workers were stopped"))
+        except BaseException as exc:
+            outer.set_exception(exc)
+        self._dispatch()
 
     def _collect(self, job: int, futures: dict[Future, Segment], progress) -> list[SegmentResult]:
         pending = set(futures)
@@ -141,9 +179,14 @@ class SegmentPool:
             self._executor = None
 
     def close(self) -> None:
-        with self._lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        with self._lock:  # shut down outside the lock: the executor's thread takes it in done callbacks
+            self._closed = True
+            executor, self._executor = self._executor, None
+            while (item := self._waiting.pop()) is not None:
+                outer = item[1][0]
+                if outer.set_running_or_notify_cancel():
+                    outer.set_exception(RuntimeError("the scan workers were stopped"))
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
         self._queue.put(None)
         self._drain.join(timeout=5)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 
-from ...core.analyzer import Analyzer, FrameResult
+from ...core.analyzer import EVERY_FRAME, SCAN, Analyzer, FrameResult
 from ...core.model import Model
 from ...media.video import Frame, MediaError, open_container
 from .plan import Segment
@@ -37,7 +37,7 @@ def scan_segment(path: Path | str, segment: Segment, model: Model, report: Repor
                  cancelled: Callable[[], bool] | None = None) -> SegmentResult:
     """Analyse one segment with a fresh analyzer (its own detector, tracker and scorers)."""
     result = SegmentResult(segment.number)
-    analyzer = Analyzer(model)
+    analyzer = Analyzer(model, sampling=EVERY_FRAME if segment.every_frame else SCAN, heat=True)
     try:
         with open_container(str(path)) as container:
             _run(container, str(path), segment, analyzer, result, report, cancelled)
