@@ -41,6 +41,8 @@ from streamer.core.scoring import FAKE, NOT_SCORED, ScoringConfig, TrackScorer, 
 from .augment import down_up, gamma, jpeg, smooth_skin
 from .crops import crops_of, gated_faces
 from .data import VIDEO_EXT, Clip, asset_sources, load_split, read_video, split_identities
+from .evaluate_faces import compact_faces, evaluate_faces
+from .faceset import DEFAULT_DATA, DataError
 from .metrics import grouped_rate_ci, roc, summary, threshold_at_fpr, tpr_at_fpr
 from .synth import identity_swap, sample_params, self_blend_clip, swap_triangles
 
@@ -385,6 +387,8 @@ def compact(results: dict) -> dict:
                 out[f"{kind}_{cond}_window_auc"] = m["auc"]
                 out[f"{kind}_{cond}_window_auc_ci95"] = m["auc_ci95"]
                 out[f"{kind}_{cond}_window_tpr_at_5fpr"] = m["tpr_at_5fpr"]
+    if "faces" in results:
+        out |= compact_faces(results["faces"])
     for name, res in results.get("datasets", {}).items():
         for kind, levels in res.get("fakes", {}).items():
             for level, m in levels.items():
@@ -400,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="where evaluation.json and roc.png go (default: model_dir)")
     ap.add_argument("--conditions", nargs="*", default=list(CONDITIONS), choices=list(CONDITIONS))
     ap.add_argument("--no-assets", action="store_true")
+    ap.add_argument("--faces", type=Path, default=DEFAULT_DATA, metavar="DATA",
+                    help="the shared face sets (DFDC, LFW): their held-out groups are scored too (default: %(default)s)")
+    ap.add_argument("--no-faces", action="store_true", help="skip the DFDC and LFW face sets")
     ap.add_argument("--no-manifest", action="store_true", help="do not write metrics into manifest.json")
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--max-frames", type=int, default=64, help="frames per dataset video")
@@ -432,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_assets:
         runs = evaluate_assets([*own, *extras], args.seed, args.bootstrap, args.conditions, args.split,
                                tuple(args.kinds), QualityConfig(enabled=not args.no_gate), args.max_clip_frames)
+    faces = [] if args.no_faces else face_runs([*own, *extras], args.faces, args.split, args.bootstrap)
     everything = []
     for k, m in enumerate([*own, *extras]):
         dest = out if k == 0 else out / (m.precision if k < len(own) else m.dir.name)
@@ -442,17 +450,27 @@ def main(argv: list[str] | None = None) -> int:
         if runs:
             results |= runs[k][0]
             plot_roc(runs[k][1], dest / "roc.png")
+        if faces:
+            results["faces"] = faces[k]
         if args.data and k == 0:
             results["datasets"] = {str(d): evaluate_folder(m, d, args.bootstrap, args.max_frames) for d in args.data}
         results["encoder_precision"] = m.precision
         (dest / "evaluation.json").write_text(json.dumps(results, indent=1))
         print(f"{m.dir} ({m.precision}): " + json.dumps(compact(results), indent=1))
         everything.append((f"{m.dir.name} {m.precision}", compact(results)))
-    if len(own) > 1:
-        print(side_by_side(everything[:len(own)]))
         if k == 0 and not args.no_manifest and args.split == "test":
             write_metrics(args.model_dir, results)
+    if len(own) > 1:
+        print(side_by_side(everything[:len(own)]))
     return 0
+
+
+def face_runs(models: list[Model], data: Path, split: str, n_boot: int) -> list[dict]:
+    try:
+        return evaluate_faces(models, data, split, n_boot)
+    except DataError as exc:
+        print(f"face sets skipped: {exc}")
+        return []
 
 
 def side_by_side(rows: list[tuple[str, dict]]) -> str:

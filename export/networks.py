@@ -53,20 +53,35 @@ class MobileNetV2Features(nn.Module):
         return self.features(x)
 
 
-class Encoder(nn.Module):
-    """Crop -> (embedding [N, D], frame logit [N])."""
+HEAT_SPLIT = 14  # features[:14] end at stride 16 with 96 channels: the heatmap head reads them
+HEAT_CHANNELS = 96
+HEAT_STRIDE = 16
 
-    def __init__(self, embedding_dim: int = 128, dropout: float = 0.2):
+
+class Encoder(nn.Module):
+    """Crop -> (embedding [N, D], frame logit [N]); with ``heatmap``, also a blend-mask logit map
+    [N, 1, S/16, S/16] from the stride-16 features (Face X-ray style, trained on SBI masks)."""
+
+    def __init__(self, embedding_dim: int = 128, dropout: float = 0.2, heatmap: bool = False):
         super().__init__()
         self.backbone = MobileNetV2Features()
         self.dropout = nn.Dropout(dropout)
         self.project = nn.Linear(LAST_CHANNELS, embedding_dim)
         self.classify = nn.Linear(embedding_dim, 1)
+        self.heat = nn.Sequential(nn.Conv2d(HEAT_CHANNELS, 32, 1), nn.ReLU(inplace=True),
+                                  nn.Conv2d(32, 1, 1)) if heatmap else None
+
+    def forward_all(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Embedding, frame logit and heatmap logits (None without the heatmap head)."""
+        mid = self.backbone.features[:HEAT_SPLIT](x)
+        pooled = self.backbone.features[HEAT_SPLIT:](mid).mean(dim=(2, 3))
+        embedding = self.project(self.dropout(pooled))
+        logit = self.classify(torch.relu(embedding)).squeeze(1)
+        return embedding, logit, None if self.heat is None else self.heat(mid)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pooled = self.backbone(x).mean(dim=(2, 3))
-        embedding = self.project(self.dropout(pooled))
-        return embedding, self.classify(torch.relu(embedding)).squeeze(1)
+        embedding, logit, _ = self.forward_all(x)
+        return embedding, logit
 
     def load_imagenet(self, path: Path) -> None:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -105,15 +120,16 @@ class Temporal(nn.Module):
 
 
 class EncoderExport(nn.Module):
-    """ONNX face of the encoder: normalised crops -> embedding, fake probability."""
+    """ONNX face of the encoder: normalised crops -> embedding, fake probability (, heatmap probabilities)."""
 
     def __init__(self, encoder: Encoder):
         super().__init__()
         self.encoder = encoder
 
-    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        embedding, logit = self.encoder(crops)
-        return embedding, torch.sigmoid(logit).reshape(-1)
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        embedding, logit, heat = self.encoder.forward_all(crops)
+        out = (embedding, torch.sigmoid(logit).reshape(-1))
+        return out if heat is None else out + (torch.sigmoid(heat),)
 
 
 class TemporalExport(nn.Module):

@@ -21,20 +21,25 @@ import torch
 from streamer.runtime.assets import sha256_file
 
 from .calibrate import load_temporal
-from .networks import Encoder, EncoderExport, Temporal, TemporalExport
+from .networks import HEAT_STRIDE, Encoder, EncoderExport, Temporal, TemporalExport
 from .train import MEAN, STD
 
 OPSET = 17
 NAME = "sbi-mobilenetv2-lstm"
 
 
+def encoder_outputs(encoder: Encoder) -> list[str]:
+    return ["embedding", "frame_score"] + (["heatmap"] if encoder.heat is not None else [])
+
+
 def export_encoder(encoder: Encoder, size: int, path: Path) -> None:
     model = EncoderExport(encoder).eval()
+    names = encoder_outputs(encoder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (torch.zeros(1, 3, size, size),), str(path), input_names=["crops"],
-                          output_names=["embedding", "frame_score"], opset_version=OPSET, dynamo=False,
-                          dynamic_axes={"crops": {0: "n"}, "embedding": {0: "n"}, "frame_score": {0: "n"}})
+                          output_names=names, opset_version=OPSET, dynamo=False,
+                          dynamic_axes={"crops": {0: "n"}} | {name: {0: "n"} for name in names})
 
 
 def export_temporal(temporal: Temporal, window: int, dim: int, path: Path) -> None:
@@ -63,10 +68,10 @@ def parity(encoder: Encoder, temporal: Temporal, enc_path: Path, tmp_path: Path,
     worst = 0.0
     for n in (1, 7):
         crops = rng.normal(0, 1, (n, 3, size, size)).astype(np.float32)
-        emb, score = enc_s.run(["embedding", "frame_score"], {"crops": crops})
-        t_emb, t_score = enc_t(torch.from_numpy(crops))
-        assert emb.shape == (n, dim) and score.shape == (n,), (emb.shape, score.shape)
-        worst = max(worst, float(np.abs(emb - t_emb.numpy()).max()), float(np.abs(score - t_score.numpy()).max()))
+        outs = enc_s.run(encoder_outputs(encoder), {"crops": crops})
+        t_outs = enc_t(torch.from_numpy(crops))
+        assert outs[0].shape == (n, dim) and outs[1].shape == (n,), (outs[0].shape, outs[1].shape)
+        worst = max([worst] + [float(np.abs(o - t.numpy()).max()) for o, t in zip(outs, t_outs)])
         wins = rng.normal(0, 1, (n, window, dim)).astype(np.float32)
         (w_score,) = tmp_s.run(["window_score"], {"embeddings": wins})
         assert w_score.shape == (n,), w_score.shape
@@ -74,9 +79,9 @@ def parity(encoder: Encoder, temporal: Temporal, enc_path: Path, tmp_path: Path,
     return worst
 
 
-def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str) -> dict:
+def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str, name: str = NAME) -> dict:
     return {
-        "name": NAME, "version": version, "input_size": cfg["size"], "crop_margin": cfg["margin"],
+        "name": name, "version": version, "input_size": cfg["size"], "crop_margin": cfg["margin"],
         "mean": list(MEAN), "std": list(STD), "embedding_dim": cfg["embedding_dim"], "window": cfg["window"],
         "stride": cfg["stride"], "threshold": round(float(threshold), 4), "uncertain_margin": 0.1,
         "files": {role: {"path": f"{role}.onnx", "sha256": sha256_file(out / f"{role}.onnx")}
@@ -84,7 +89,8 @@ def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__,
                      "opset": OPSET},
         "training": {k: cfg[k] for k in ("seed", "epochs", "variants", "freeze_blocks", "lr", "clip_variants",
-                                         "regions", "strong_aug", "balanced", "weight_decay", "dropout", "target_fpr")
+                                         "regions", "strong_aug", "balanced", "weight_decay", "dropout", "target_fpr",
+                                         "recipe", "steps", "batch", "heat_weight", "h264_aug")
                      if k in cfg},
         "metrics": metrics,
     }
@@ -93,7 +99,7 @@ def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str
 def export_checkpoint(ckpt: Path, out: Path, tolerance: float = 1e-4, version: str = "1") -> float:
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
     cfg = state["config"]
-    encoder = Encoder(cfg["embedding_dim"])
+    encoder = Encoder(cfg["embedding_dim"], heatmap=bool(cfg.get("heatmap")))
     encoder.load_state_dict(state["encoder"])
     temporal = load_temporal(state["temporal"], cfg["embedding_dim"])
     encoder.eval(), temporal.eval()
@@ -105,7 +111,12 @@ def export_checkpoint(ckpt: Path, out: Path, tolerance: float = 1e-4, version: s
     old = out / "manifest.json"
     metrics = json.loads(old.read_text()).get("metrics", {}) if old.exists() else {}
     metrics = metrics | {"validation": state.get("val", {})}
-    (out / "manifest.json").write_text(json.dumps(manifest(out, cfg, state["threshold"], metrics, version), indent=2))
+    doc = manifest(out, cfg, state["threshold"], metrics, version, state.get("name", NAME))
+    if encoder.heat is not None:
+        doc["heatmap_size"] = cfg["size"] // HEAT_STRIDE
+    if "provenance" in state:
+        doc["provenance"] = state["provenance"]
+    (out / "manifest.json").write_text(json.dumps(doc, indent=2))
     return diff
 
 

@@ -21,3 +21,27 @@ def test_onnx_parity_random_tiny_model(tmp_path):
     export_temporal(tmp, 4, 16, tmp_path / "temporal.onnx")
     diff = parity(enc, tmp, tmp_path / "encoder.onnx", tmp_path / "temporal.onnx", 32, 4, 16)
     assert np.isfinite(diff) and diff < 1e-4
+
+
+def test_heatmap_output_exported_with_its_contract(tmp_path):
+    """With the heatmap head the encoder has a third output: [N, 1, S/16, S/16] probabilities."""
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    enc, tmp = Encoder(embedding_dim=16, heatmap=True).eval(), Temporal(embedding_dim=16, hidden=8).eval()
+    export_encoder(enc, 64, tmp_path / "encoder.onnx")
+    export_temporal(tmp, 4, 16, tmp_path / "temporal.onnx")
+    assert parity(enc, tmp, tmp_path / "encoder.onnx", tmp_path / "temporal.onnx", 64, 4, 16) < 1e-4
+    session = ort.InferenceSession(str(tmp_path / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["embedding", "frame_score", "heatmap"]
+    emb, score, heat = session.run(None, {"crops": np.zeros((3, 3, 64, 64), np.float32)})
+    assert emb.shape == (3, 16) and score.shape == (3,) and heat.shape == (3, 1, 4, 4)
+    assert np.all((heat >= 0) & (heat <= 1))
+
+
+def test_without_heatmap_the_encoder_keeps_two_outputs(tmp_path):
+    import onnxruntime as ort
+
+    export_encoder(Encoder(embedding_dim=16).eval(), 32, tmp_path / "encoder.onnx")
+    session = ort.InferenceSession(str(tmp_path / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["embedding", "frame_score"]
