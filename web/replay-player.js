@@ -60,6 +60,7 @@ export async function openScan(id, { keepTime = false } = {}) {
   ui.exportCsv.href = `/api/scans/${id}/timeline.csv`;
   ui.exportReport.href = `/api/scans/${id}/report.html?progress`;
   const media = still ? "photo" : "video";
+  ui.retry.hidden = scan.status !== "failed";
   if (scan.status === "failed") showBanner(`This scan failed (${readable(scan.error || "unknown error")}). The ${media} shows without results.`);
   else if (!timeline) showBanner(`This scan is ${scan.status}; boxes and scores appear when it is done.`);
   else ui.banner.hidden = true;
@@ -166,8 +167,25 @@ function loaded(shownW, shownH, still) {
   if (cur) setStage(cur.id, true, cur.still);
 }
 
+/** Queue the shown failed scan again (POST /api/scans/{id}/retry); the scan list follows its events. */
+async function retryScan() {
+  const cur = state.current;
+  if (!cur) return;
+  ui.retry.disabled = true;
+  try {
+    await api(`/api/scans/${cur.id}/retry`, { method: "POST" });
+    ui.retry.hidden = true;
+    showBanner("This scan is queued again; boxes and scores appear when it is done.");
+  } catch (exc) {
+    showBanner(`The scan could not be retried: ${exc.message}`);
+  } finally {
+    ui.retry.disabled = false;
+  }
+}
+
 export function initPlayer() {
   setStage(null, false, false);
+  ui.retry.addEventListener("click", retryScan);
   // requestVideoFrameCallback gives the media time of each frame as it is shown; timeupdate is the fallback.
   if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
     const onFrame = (_now, meta) => {

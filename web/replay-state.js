@@ -9,7 +9,7 @@ export const ui = {
   banner: $("player-banner"), time: $("time"), nowFaces: $("now-faces"), plot: $("plot"), plotTitle: $("plot-title"),
   legend: $("plot-legend"), heatToggle: $("heat-toggle"), heatInput: $("heat"),
   summary: $("summary"), exports: $("exports"), exportJson: $("export-json"), exportCsv: $("export-csv"),
-  exportReport: $("export-report"),
+  exportReport: $("export-report"), retry: $("retry-scan"),
   drop: $("drop"), file: $("file"), upload: $("upload"), uploadName: $("upload-name"), uploadPct: $("upload-pct"),
   uploadBar: $("upload-bar"), uploadState: $("upload-state"), uploadError: $("upload-error"),
   scans: $("scans"), scanCount: $("scan-count"), search: $("scan-search"), more: $("scan-more"),

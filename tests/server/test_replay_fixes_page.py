@@ -8,6 +8,7 @@ viewer-dashboard.png (the pages a viewer token sees).
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -175,6 +176,19 @@ def test_show_more_a_failed_scan_and_an_old_upload_error(random_model_dir: Path,
         message = json.loads(refused.value.read())["error"]
         assert "failed, so it has no report" in message and "is failed" not in message
         screenshot(page, "replay-failed.png", full_page=True)
+        # Retry from the page: the failed scan is queued again and runs (its file is a real clip).
+        assert page.is_visible("#retry-scan")
+        page.click("#retry-scan")
+        page.wait_for_function("() => document.getElementById('player-banner').textContent.includes('queued again')")
+        assert page.is_hidden("#retry-scan")
+        status = "failed"
+        for _ in range(300):
+            with urllib.request.urlopen(f"{server.url}/api/scans/{ids[0]}", timeout=10) as resp:
+                status = json.loads(resp.read())["status"]
+            if status == "done":
+                break
+            time.sleep(0.2)
+        assert status == "done"
         assert [e for e in log.errors if "400" not in e] == []
 
 
