@@ -38,7 +38,7 @@ def test_report_of_a_video_is_self_contained_and_complete(clip, tmp_path):
     model = timeline["model"]
     assert f"{model['name']} version {model['version']}" in page and f"{model['threshold']:.4f}" in page
     assert page.count("<polyline") >= len(timeline["tracks"]) >= 1
-    assert "never seen a real deepfake" in page and "do not use the verdicts as evidence" in page  # the model card
+    assert "non-commercial" in page and "not use the verdicts as evidence" in page  # the model card
     crops = images_of(page)
     assert 1 <= len(crops) <= 6
     top = max(f["score"] for fr in timeline["frames"] for f in fr["faces"])

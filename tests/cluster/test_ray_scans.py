@@ -39,9 +39,9 @@ def test_segments_run_on_both_nodes_and_stitch_to_the_whole_file_scan(cluster, r
 
     assert ray_scans.parts == 2
     seen = []
-    parts = scan_parallel(path, model, run, 3, None, lambda s, n: seen.append(n))
+    parts = scan_parallel(path, model, run, 3, None, lambda s, n: seen.append(n), every_frame=True)
     assert len(nodes) == 2
-    assert compare(scan_file(path, model), parts) <= TOLERANCE
+    assert compare(scan_file(path, model, every_frame=True), parts) <= TOLERANCE
     assert seen[-1] == 472
 
 

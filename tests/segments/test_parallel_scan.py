@@ -99,10 +99,10 @@ def test_worker_processes_take_the_parents_detector_choice(random_model_dir, mon
 
 def test_a_parallel_scan_keeps_each_face_heat_as_the_whole_file_scan_does(clip, heat_model_dir):
     path, model = clip("WolfgangLanger_Pexels.mp4"), Model(heat_model_dir)
-    whole = scan_file(path, model, 8.0)
+    whole = scan_file(path, model, 8.0, every_frame=True)
     heat_pool = SegmentPool(heat_model_dir, 2)
     try:
-        parts = scan_parallel(path, model, heat_pool.run, 2, 8.0)
+        parts = scan_parallel(path, model, heat_pool.run, 2, 8.0, every_frame=True)
     finally:
         heat_pool.close()
     jsonschema.validate(parts, timeline.schema())

@@ -20,7 +20,7 @@ from .test_serve_cli import free_port, wait_json
 def start(data: Path, port: int, model_dir: Path) -> subprocess.Popen:
     env = {**os.environ, "DFS_MODEL_DIR": str(model_dir)}
     return subprocess.Popen([sys.executable, "-m", "streamer.cli", "serve", "--port", str(port), "--data-dir",
-                             str(data), "--ice-address", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL,
+                             str(data), "--ice-address", "127.0.0.1", "--workers", "1"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 
@@ -58,6 +58,7 @@ def test_after_kill_9_queued_scans_resume_and_the_running_one_can_be_retried(ran
     try:
         wait_json(url + "/healthz")
         long_one = upload(url, Path(clip("WolfgangLanger_Pexels.mp4")))
+        upload(url, Path(clip("WolfgangLanger_Pexels.mp4")))  # one worker runs two scans at once (workers + 1)
         queued = [upload(url, Path(clip("single_face.mp4"))) for _ in range(2)]
         assert wait_status(url, long_one, {"running"})["status"] == "running"
         assert [wait_json(f"{url}/api/scans/{q}")["status"] for q in queued] == ["queued", "queued"]
