@@ -43,7 +43,7 @@ from .crops import crops_of, gated_faces
 from .data import VIDEO_EXT, Clip, asset_sources, load_split, read_video, split_identities
 from .evaluate_faces import compact_faces, evaluate_faces
 from .faceset import DEFAULT_DATA, DataError
-from .metrics import grouped_rate_ci, roc, summary, threshold_at_fpr, tpr_at_fpr
+from .metrics import rate_summary, roc, summary, threshold_at_fpr, tpr_at_fpr
 from .synth import identity_swap, sample_params, self_blend_clip, swap_triangles
 
 Frames = list[np.ndarray]
@@ -215,13 +215,13 @@ def real_metrics(scored: list[Scored], threshold: float, n_boot: int) -> dict:
     fake_people_ungated = np.array([any(s.verdict_ungated == FAKE for s in reals if s.identity == p)
                                     for p in people], float)
     out = {"identities": len(people),
-           "identities_fake": _rate(fake_people, np.arange(len(people)), n_boot),
-           "identities_fake_ungated": _rate(fake_people_ungated, np.arange(len(people)), n_boot)}
+           "identities_fake": rate_summary(fake_people, np.arange(len(people)), n_boot),
+           "identities_fake_ungated": rate_summary(fake_people_ungated, np.arange(len(people)), n_boot)}
     for level, gated, ungated in (("frame", "frame_scores", "frame_all"), ("window", "window_scores", "window_all")):
         for tag, attr in (("", gated), ("_ungated", ungated)):
             hits = np.concatenate([getattr(s, attr) >= threshold for s in reals])
             groups = np.concatenate([[s.identity] * len(getattr(s, attr)) for s in reals])
-            out[f"{level}_fpr{tag}"] = _rate(hits, groups, n_boot)
+            out[f"{level}_fpr{tag}"] = rate_summary(hits, groups, n_boot)
     faces = sum(s.faces for s in reals)
     refused = sum(sum(s.refused.values()) for s in reals)
     out["gate_refused_share"] = round(refused / max(faces, 1), 4)
@@ -231,13 +231,6 @@ def real_metrics(scored: list[Scored], threshold: float, n_boot: int) -> dict:
             reasons[r] = reasons.get(r, 0) + n
     out["gate_reasons"] = reasons
     return out
-
-
-def _rate(hits: np.ndarray, groups: np.ndarray, n_boot: int) -> dict:
-    if len(hits) == 0:
-        return {"rate": None, "ci95": [None, None], "n": 0}
-    lo, hi = grouped_rate_ci(hits, groups, n_boot)
-    return {"rate": round(float(np.mean(hits)), 4), "ci95": [round(lo, 4), round(hi, 4)], "n": int(len(hits))}
 
 
 def per_identity(scored: list[Scored], threshold: float) -> dict:

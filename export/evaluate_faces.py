@@ -14,7 +14,7 @@ import numpy as np
 from streamer.core.model import Model
 
 from .faceset import FaceTable, load_table
-from .metrics import auc, bootstrap_ci, grouped_rate_ci, tpr_at_fpr
+from .metrics import auc, bootstrap_ci, rate_summary, tpr_at_fpr
 
 BATCH = 64
 
@@ -24,12 +24,6 @@ def frame_scores(model: Model, crops: np.ndarray) -> np.ndarray:
         if len(crops) else np.zeros(0, np.float32)
 
 
-def _rate(hits: np.ndarray, groups: np.ndarray, n_boot: int) -> dict:
-    lo, hi = grouped_rate_ci(hits, groups, n_boot) if len(hits) else (float("nan"), float("nan"))
-    return {"rate": round(float(np.mean(hits)), 4) if len(hits) else None, "ci95": [round(lo, 4), round(hi, 4)],
-            "n": int(len(hits))}
-
-
 def dfdc_metrics(table: FaceTable, scores: np.ndarray, idx: np.ndarray, threshold: float, n_boot: int) -> dict:
     y = np.asarray([table.records[i].fake for i in idx])
     g = np.asarray([table.records[i].group for i in idx])
@@ -37,14 +31,14 @@ def dfdc_metrics(table: FaceTable, scores: np.ndarray, idx: np.ndarray, threshol
     return {"faces_real": int((~y).sum()), "faces_fake": int(y.sum()), "groups": int(len(set(g))),
             "frame_auc": round(auc(y, scores), 4), "frame_auc_ci95": [round(lo, 4), round(hi, 4)],
             "tpr_at_1fpr": round(tpr_at_fpr(y, scores, 0.01), 4), "tpr_at_5fpr": round(tpr_at_fpr(y, scores, 0.05), 4),
-            "fakes_called_fake": _rate(scores[y] >= threshold, g[y], n_boot),
-            "reals_called_fake": _rate(scores[~y] >= threshold, g[~y], n_boot)}
+            "fakes_called_fake": rate_summary(scores[y] >= threshold, g[y], n_boot),
+            "reals_called_fake": rate_summary(scores[~y] >= threshold, g[~y], n_boot)}
 
 
 def lfw_metrics(table: FaceTable, scores: np.ndarray, idx: np.ndarray, threshold: float, n_boot: int) -> dict:
     g = np.asarray([table.records[i].group for i in idx])
     return {"faces": int(len(idx)), "people": int(len(set(g))),
-            "called_fake": _rate(scores >= threshold, g, n_boot),
+            "called_fake": rate_summary(scores >= threshold, g, n_boot),
             "median_score": round(float(np.median(scores)), 4) if len(scores) else None}
 
 

@@ -109,3 +109,11 @@ def grouped_rate_ci(hits: np.ndarray, groups: np.ndarray, n: int = 1000, seed: i
     rates = sums[idx].sum(1) / np.maximum(counts[idx].sum(1), 1)
     lo, hi = np.percentile(rates, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def rate_summary(hits: np.ndarray, groups: np.ndarray, n_boot: int) -> dict:
+    """A rate of 0/1 ``hits`` with its 95 % interval over ``groups`` (people, clips, DFDC groups) and its count."""
+    if len(hits) == 0:
+        return {"rate": None, "ci95": [None, None], "n": 0}
+    lo, hi = grouped_rate_ci(hits, groups, n_boot)
+    return {"rate": round(float(np.mean(hits)), 4), "ci95": [round(lo, 4), round(hi, 4)], "n": int(len(hits))}
