@@ -70,6 +70,7 @@ class Config:
     val_per_kind: int = 600  # validation faces per kind (DFDC real, DFDC fake, LFW real, SBI)
     target_fpr: float = 0.015
     threads: int = 1
+    init: str = ""  # a model.pt to continue from (its encoder weights), instead of ImageNet alone
 
 
 class Sampler:
@@ -264,6 +265,8 @@ def train(cfg: Config) -> dict:
     train_f = build_features(table, cfg, "train", clean=False, per_kind=None, cache=cache)
     del table
     model = imagenet_encoder(cfg)
+    if cfg.init:
+        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["encoder"])
     for p in model.backbone.features[:cfg.frozen].parameters():
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -364,6 +367,7 @@ def parse(argv: list[str] | None = None) -> Config:
     for name in ("lr", "heat_weight", "target_fpr", "weight_decay", "dropout", "h264_aug"):
         ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(Config, name))
     ap.add_argument("--no-heatmap", dest="heatmap", action="store_false")
+    ap.add_argument("--init", default="", help="continue from this model.pt's encoder weights")
     return Config(**vars(ap.parse_args(argv)))
 
 
