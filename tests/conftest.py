@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ from streamer.runtime.assets import asset_path
 from streamer.core.model import Model
 
 from export.random_model import write_random_model
+
+from tests.loopback import RtspServer, free_port
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +39,21 @@ def heat_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def heat_model(heat_model_dir: Path) -> Model:
     return Model(heat_model_dir)
+
+
+@pytest.fixture
+def rtsp_server():
+    """Debian's gst-rtsp-server on 127.0.0.1 serving the 20 s Pexels talking head."""
+    server = RtspServer(asset_path("WolfgangLanger_Pexels.mp4"), free_port())
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def silent_port():
+    """A loopback TCP port that accepts connections and never says a word."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]

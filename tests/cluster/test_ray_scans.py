@@ -17,7 +17,7 @@ from streamer.files.scan import scan_file
 from streamer.files.segments import TOLERANCE, scan_parallel
 from streamer.media.video import MediaError
 
-from tests.segments.test_parallel_scan import compare
+from tests.files.segments.test_parallel_scan import compare
 
 
 @pytest.fixture(scope="module")

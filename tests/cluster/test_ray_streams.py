@@ -14,13 +14,13 @@ from streamer.live.manager import Monitor
 from streamer.live.supervisor import StreamConfig
 from streamer.live.status import ResultEvent, Status, StatusEvent
 
-from tests.monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
+from tests.loopback import wait_for
 from tests.server.api import api_client
 
 STREAMS = 4
 
 
-def test_monitor_ray_runs_the_streams_on_the_cluster(cluster, rtsp_server):  # noqa: F811
+def test_monitor_ray_runs_the_streams_on_the_cluster(cluster, rtsp_server):
     env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
     proc = subprocess.run([sys.executable, "-m", "streamer.cli", "monitor", rtsp_server.url, rtsp_server.url,
                            "--ray", cluster.address, "--fps", "4", "--duration", "25", "--results"],
@@ -32,7 +32,7 @@ def test_monitor_ray_runs_the_streams_on_the_cluster(cluster, rtsp_server):  # n
     assert any(e["type"] == "status" and e["status"] == "live" for e in events)
 
 
-async def test_serve_ray_results_come_back_and_alerts_are_stored_by_the_server(cluster, rtsp_server,  # noqa: F811
+async def test_serve_ray_results_come_back_and_alerts_are_stored_by_the_server(cluster, rtsp_server,
                                                                               random_model, tmp_path):
     async with api_client(random_model, tmp_path / "data", ray=cluster.address) as client:
         resp = await client.post("/api/streams", json={"name": "door", "url": rtsp_server.url, "fps": 5,
@@ -58,7 +58,7 @@ async def test_serve_ray_results_come_back_and_alerts_are_stored_by_the_server(c
         assert (await (await client.get("/api/streams")).json())["streams"] == []
 
 
-async def test_streams_spread_over_both_nodes_score_and_move_when_a_node_is_lost(cluster, rtsp_server):  # noqa: F811
+async def test_streams_spread_over_both_nodes_score_and_move_when_a_node_is_lost(cluster, rtsp_server):
     events: list[tuple[float, object]] = []
     placer = RayStreams(cluster.address, DEFAULT_MODEL_DIR)
     monitor = Monitor(None, lambda e: events.append((time.monotonic(), e)), placer=placer)

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from tests.faulty_model import FaultyModel
-from tests.monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
+from tests.loopback import wait_for
 from tests.server.api import api_client, read_events
 from tests.server.client import ClipTrack, Peer
 from tests.server.conftest import loopback_config
@@ -45,7 +45,7 @@ def metric(text: str, pattern: str) -> float:
 
 
 @pytest.mark.timeout(120)
-async def test_rtsp_stream_degrades_with_the_reason_and_scores_again(random_model_dir, rtsp_server, tmp_path):  # noqa: F811
+async def test_rtsp_stream_degrades_with_the_reason_and_scores_again(random_model_dir, rtsp_server, tmp_path):
     model = FaultyModel(random_model_dir, fail_on=20, failures=30)
     async with api_client(model, tmp_path / "data") as client:
         model.arm()

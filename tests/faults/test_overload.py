@@ -13,7 +13,7 @@ import aiohttp
 from streamer.live.supervisor import StreamConfig, StreamSupervisor
 from streamer.live.status import Status
 
-from tests.monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
+from tests.loopback import wait_for
 from tests.server.client import ClipTrack, Peer
 
 from .conftest import assert_intact
@@ -93,7 +93,7 @@ def test_corrupted_media_mid_file_fails_or_finishes_cleanly(client, clip, tmp_pa
     assert_intact(client)
 
 
-async def test_a_stalling_rtsp_source_is_detected_and_recovers(rtsp_server, random_model):  # noqa: F811
+async def test_a_stalling_rtsp_source_is_detected_and_recovers(rtsp_server, random_model):
     events = []
     cfg = StreamConfig("cam", rtsp_server.url, fps=10, stall_seconds=1.5, connect_timeout=3, backoff_initial=0.2,
                        backoff_max=1.0, max_failures=20)

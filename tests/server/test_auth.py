@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -32,15 +31,6 @@ def seed(data_dir: Path, video: Path) -> None:
 READS = ["/api/config", "/api/sessions", "/api/streams", "/api/alerts", "/api/alerts/1/snapshot.jpg",
          "/api/scans", f"/api/scans/{SCAN}", f"/api/scans/{SCAN}/timeline.json", f"/api/scans/{SCAN}/timeline.csv",
          f"/api/scans/{SCAN}/video", f"/api/scans/{SCAN}/events", "/api/streams/cam/thumbnail.jpg", "/metrics"]
-
-
-@pytest.fixture
-def silent_port():
-    """A loopback TCP port that accepts connections and never says a word."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        yield sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 
 from streamer.core.model import Model
 
-from tests.monitor.conftest import rtsp_server  # noqa: F401  (fixture)
 from tests.server.conftest import loopback_config
 from tests.server.pages_browser import PageLog, PageServer, chromium, open_page, overflow, screenshot
 
@@ -28,7 +27,7 @@ def fill(page, name: str, url: str, fps: str = "5", threshold: str = "0", alert_
     page.click("#f-submit")
 
 
-def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Path, rtsp_server, tmp_path: Path) -> None:  # noqa: F811
+def test_dashboard_add_watch_and_remove_a_real_rtsp_stream(random_model_dir: Path, rtsp_server, tmp_path: Path) -> None:
     with PageServer(loopback_config(data_dir=tmp_path / "data"), Model(random_model_dir)) as server, \
             chromium(tmp_path) as browser:
         base = server.url

@@ -9,7 +9,7 @@ import jsonschema
 from streamer.files.report import TRACK_COLOURS, WORST_MOMENTS, worst_moments
 from streamer.server.openapi import document
 
-from ..test_images import png_declaring
+from tests.media.test_images import png_declaring
 from .api import api_client, form
 from .test_scans_api import upload_and_wait
 

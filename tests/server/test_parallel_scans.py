@@ -8,7 +8,7 @@ from streamer.server.keys import SCANS_KEY
 from streamer.server.scans import SEGMENT_SECONDS, segment_count
 from streamer.storage.store import Store
 
-from ..segments.test_parallel_scan import SAMPLED_TOLERANCE
+from tests.files.segments.test_parallel_scan import SAMPLED_TOLERANCE
 from .api import api_client, form, read_events
 
 DONE = {"done", "failed"}

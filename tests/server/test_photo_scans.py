@@ -3,7 +3,7 @@ import jsonschema
 
 from streamer.files.timeline import schema
 
-from ..test_images import png_declaring
+from tests.media.test_images import png_declaring
 from .api import api_client, form
 from .test_scans_api import upload_and_wait
 
@@ -39,7 +39,7 @@ async def test_decode_bombs_and_broken_photos_get_a_clear_4xx_and_nothing_is_kep
 
 
 async def test_the_report_of_a_scan_is_a_self_contained_page(random_model, clip, tmp_path):
-    from ..test_report import assert_self_contained, images_of
+    from tests.files.test_report import assert_self_contained, images_of
 
     async with api_client(random_model, tmp_path / "data") as client:
         scan, _ = await upload_and_wait(client, clip("zidane.jpg"), "zidane.jpg")

@@ -17,7 +17,7 @@ from streamer.files.still import still_verdict
 
 from tests.server.conftest import loopback_config
 from tests.server.pages_browser import PageLog, PageServer, chromium, open_page, overflow, screenshot
-from tests.test_images import png_declaring
+from tests.media.test_images import png_declaring
 
 PHOTO = "multi_face.jpg"
 pytestmark = pytest.mark.timeout(120)

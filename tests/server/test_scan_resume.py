@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from .test_serve_cli import free_port, wait_json
+from tests.loopback import free_port
+
+from .test_serve_cli import wait_json
 
 
 def start(data: Path, port: int, model_dir: Path) -> subprocess.Popen:

@@ -8,7 +8,7 @@ import pytest
 
 from streamer.storage.store import Store
 
-from ..media import audio_only
+from tests.footage import audio_only
 from .api import api_client, form, read_events
 
 DONE = {"done", "failed"}

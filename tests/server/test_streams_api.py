@@ -4,7 +4,6 @@ import cv2
 import numpy as np
 import pytest
 
-from ..monitor.conftest import rtsp_server, wait_for  # noqa: F401  (fixture)
 from .api import api_client
 
 
@@ -12,7 +11,7 @@ async def streams(client):
     return {s["name"]: s for s in (await (await client.get("/api/streams")).json())["streams"]}
 
 
-async def test_add_watch_and_remove_a_real_rtsp_stream(random_model, rtsp_server, tmp_path):  # noqa: F811
+async def test_add_watch_and_remove_a_real_rtsp_stream(random_model, rtsp_server, tmp_path):
     async with api_client(random_model, tmp_path / "data") as client:
         resp = await client.post("/api/streams", json={"name": "door", "url": rtsp_server.url, "fps": 5,
                                                        "threshold": 0.0, "alert_seconds": 0.5})

@@ -3,8 +3,8 @@ import numpy as np
 from streamer.core.analyzer import Analyzer, Sampling
 from streamer.media.video import file_frames
 
-from .media import side_by_side
-from .random_model import spy_on_encoder
+from tests.footage import side_by_side
+from tests.random_model import spy_on_encoder
 
 
 def test_results_per_frame_on_a_real_clip(random_model, clip):

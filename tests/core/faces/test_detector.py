@@ -94,7 +94,7 @@ def test_auto_finds_no_face_where_there_is_none(clip):
 
 
 def test_auto_on_video_keeps_one_face_per_person_in_a_wide_frame(clip):
-    from tests.media import read_frames
+    from tests.footage import read_frames
 
     left, right = read_frames("single_face.mp4", 10), read_frames("WolfgangLanger_Pexels.mp4", 10)
     with FaceDetector(mode="auto") as det:

@@ -104,5 +104,5 @@ print((heap_stats().mapped_mb - before) / 8)
 def test_pinned_threshold_keeps_big_blocks_on_mmap(mode, kib, mapped):
     """The share of 8 MiB of new blocks that got their own mmap (glibc fills free heap space first)."""
     out = subprocess.run([sys.executable, "-c", PROBE, mode, str(kib)], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent)
+                         cwd=Path(__file__).resolve().parents[2])
     assert float(out.stdout) == pytest.approx(mapped, abs=0.25)

@@ -5,7 +5,7 @@ import pytest
 
 from streamer.media.video import MediaError, aiter_frames, file_frames, probe
 
-from .media import audio_only, tiny_video, truncated
+from tests.footage import audio_only, tiny_video, truncated
 
 
 def test_probe_describes_a_real_clip(clip):

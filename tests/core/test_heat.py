@@ -15,7 +15,7 @@ from streamer.files.scan import scan_file
 from streamer.files.timeline import schema
 from streamer.media.video import file_frames
 
-from .test_report import assert_self_contained, images_of
+from tests.files.test_report import assert_self_contained, images_of
 
 
 def test_encode_full_gives_the_heatmap_of_the_same_forward_pass(heat_model):

@@ -5,7 +5,7 @@ import pytest
 from streamer.files.scan import scan_file
 from streamer.files.segments import NotSplittable, index_file, plan, split
 
-from tests.media import truncated
+from tests.footage import truncated
 
 
 def test_segments_cover_every_frame_once_and_start_at_keyframes(clip):

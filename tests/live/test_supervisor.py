@@ -7,7 +7,7 @@ from streamer.live.supervisor import StreamConfig, StreamSupervisor, backoff_del
 from streamer.live.status import Status
 from streamer.live.urls import UrlError
 
-from .conftest import wait_for
+from tests.loopback import wait_for
 
 
 def config(name, url, **kw):

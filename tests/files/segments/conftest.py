@@ -9,7 +9,7 @@ from streamer.cli import DEFAULT_MODEL_DIR
 from streamer.core.model import Model
 from streamer.files.segments import SegmentPool
 
-from tests.media import read_frames, write_video
+from tests.footage import read_frames, write_video
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from streamer.files.calibration import (CalibrationError, blocks, held_out_inter
                                   threshold_at)
 from streamer.core.model import Model
 
-SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default"
 
 
 def test_threshold_calls_at_most_the_target_share():

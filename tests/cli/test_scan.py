@@ -9,7 +9,7 @@ import pytest
 
 from streamer.files.timeline import schema
 
-from .media import audio_only, tiny_video, truncated
+from tests.footage import audio_only, tiny_video, truncated
 
 
 def scan(*args, model_dir=None, cwd=None):

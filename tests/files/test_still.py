@@ -10,9 +10,9 @@ from streamer.core.model import Manifest
 from streamer.files.still import still_verdict
 from streamer.files.timeline import schema
 
-from .media import write_video, read_frames
-from .test_cli import scan
-from .test_images import png_declaring
+from tests.footage import write_video, read_frames
+from tests.cli.test_scan import scan
+from tests.media.test_images import png_declaring
 
 
 def test_a_still_verdict_is_uncertain_only_near_the_threshold():

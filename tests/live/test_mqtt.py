@@ -112,7 +112,7 @@ def test_credentials_from_the_url_are_percent_decoded_and_kept_out_of_repr():
 async def test_the_server_publishes_a_dashboard_stream_to_mqtt(rtsp_server, random_model, tmp_path):
     from tests.server.api import api_client
 
-    from .conftest import wait_for
+    from tests.loopback import wait_for
 
     broker = Broker(tmp_path)
     sub = Subscriber(broker.port, f"{PREFIX}/#")

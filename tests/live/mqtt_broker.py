@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port
+from tests.loopback import free_port
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 

@@ -9,7 +9,7 @@ import numpy as np
 from streamer.cli import DEFAULT_MODEL_DIR
 from streamer.files.report import render
 
-from .test_cli import scan
+from tests.cli.test_scan import scan
 
 
 def images_of(page: str) -> list[np.ndarray]:

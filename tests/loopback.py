@@ -1,13 +1,11 @@
+"""Loopback test parts: a free port, Debian's gst-rtsp-server on 127.0.0.1, and polling until a condition holds."""
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import time
 from pathlib import Path
-
-import pytest
-
-from streamer.runtime.assets import asset_path
 
 SERVER = Path(__file__).with_name("rtsp_server.py")
 
@@ -43,27 +41,7 @@ class RtspServer:
             self.proc.wait(5)
 
 
-@pytest.fixture
-def rtsp_server():
-    server = RtspServer(asset_path("WolfgangLanger_Pexels.mp4"), free_port())
-    server.start()
-    yield server
-    server.kill()
-
-
-@pytest.fixture
-def silent_port():
-    """A loopback TCP port that accepts connections and never says a word."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield sock.getsockname()[1]
-    sock.close()
-
-
 async def wait_for(predicate, timeout: float, step: float = 0.05) -> float:
-    import asyncio
-
     start = time.monotonic()
     while not predicate():
         if time.monotonic() - start > timeout:

@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.test_cli import scan
+from tests.cli.test_scan import scan
 
 
 def test_a_folder_scans_every_video_in_it_with_one_summary(random_model_dir, clip, tmp_path):

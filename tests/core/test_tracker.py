@@ -5,7 +5,7 @@ from streamer.core.faces import Face, FaceDetector
 from streamer.media.video import file_frames
 from streamer.core.tracker import Tracker, iou
 
-from .media import side_by_side
+from tests.footage import side_by_side
 
 
 def face_at(x: float, y: float, size: float = 100.0) -> Face:
