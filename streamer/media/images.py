@@ -166,7 +166,7 @@ def read_still(path: Path | str, max_pixels: int | None = MAX_ANALYSED_PIXELS) -
     by the decoder itself (only the reduced picture is ever in memory), other formats decoded whole and
     shrunk at once by OpenCV. Measured extra peak memory (bench/still_memory.py): about 4 bytes per photo
     pixel for a PNG (~190 MB at 49 megapixels, was ~420 MB analysed whole), less for a JPEG; plus 36 MB for
-    the analysed copy. tests/test_still.py holds it to 4 bytes per pixel + 48 MB."""
+    the analysed copy. tests/files/test_still.py holds it to 4 bytes per pixel + 48 MB."""
     info = probe_image(path)
     width, height = info.width, info.height
     factor = 1

@@ -2,7 +2,7 @@
 
 The result has the shape of a whole-file scan (same frames, same track numbering, same summaries);
 scores near a segment's start differ from the whole-file scan's within a small tolerance (see
-``tests/test_segments.py`` and the README), since each segment warms its tracker, temporal window
+``tests/files/segments/test_parallel_scan.py`` and the README), since each segment warms its tracker, temporal window
 and smoothing up on ``WARMUP_SECONDS`` of video before its start instead of on everything before.
 """
 from __future__ import annotations
