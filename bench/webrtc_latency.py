@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from streamer.runtime.assets import asset_path  # noqa: E402
 from streamer.cli import DEFAULT_MODEL_DIR  # noqa: E402
-from tests.server.browser_session import namespace_available, run_isolated  # noqa: E402
-from tests.server.harness import write_y4m  # noqa: E402
+from bench.browser import namespace_available, run_isolated  # noqa: E402
+from bench.harness import write_y4m  # noqa: E402
 
 P50_BAR, P95_BAR = 60.0, 120.0
 
@@ -115,8 +115,8 @@ def main() -> int:
             model = write_random_model(work / "model")
         y4m = write_y4m(asset_path(args.clip), work / "camera.y4m", seconds=6)
         out = work / "out"
-        result = run_isolated(["--mode", "bench", "--model", str(model), "--y4m", str(y4m), "--out", str(out),
-                               "--seconds", str(args.seconds)], timeout=args.seconds + 240)
+        result = run_isolated("bench.webrtc_session", ["--model", str(model), "--y4m", str(y4m), "--out", str(out),
+                                                       "--seconds", str(args.seconds)], timeout=args.seconds + 240)
         if result.returncode != 0:
             print(result.stdout[-3000:], result.stderr[-6000:], file=sys.stderr)
             return 1

@@ -2,13 +2,13 @@
 // local preview and measures glass-to-score latency. Plain ES module, no build step, nothing external.
 // What it shows is on the DOM: #conn[data-phase] (idle, connecting, live, degraded, full, error, stopped),
 // #stage[data-session], the overlay's data-boxes / data-picture / data-source (the server's frame size),
-// #m-latency[data-sync] (searching, locked). Each matched result's latency is a User Timing mark
-// "dfs-score" (detail: glass-to-score, capture-to-score, capture-to-server, ms), as DevTools shows it.
+// #m-latency[data-sync] (searching, locked), and the latest matched result's latency in the "last frame"
+// readout #m-last[data-latency] (JSON: arrival on the page clock, glass-to-score, capture-to-score,
+// capture-to-server, ms).
 
 import { drawFace, loadConfig as loadRules, scoreText, trackColour } from "./pages.js";
 
 const $ = (id) => document.getElementById(id);
-const SCORE_MARKS = 5000;  // latency marks kept (the oldest go first)
 const TIMELINE_MS = 30000;
 const RESULT_TTL_MS = 600;   // boxes older than this are not drawn
 const TRACK_TTL_MS = 1500;   // a face badge disappears this long after its track was last seen
@@ -102,7 +102,7 @@ const ui = {
   start: $("start"), stop: $("stop"), camera: $("camera"), banner: $("banner"), stage: $("stage"),
   video: $("preview"), overlay: $("overlay"), timeline: $("timeline"), faces: $("faces"),
   conn: $("conn"), connText: $("conn-text"), fps: $("m-fps"), latency: $("m-latency"), p95: $("m-p95"),
-  latencyNote: $("m-latency-note"),
+  latencyNote: $("m-latency-note"), last: $("m-last"),
   notice: $("notice"), dropped: $("m-dropped"), droppedOf: $("m-dropped-of"), thresholdHint: $("threshold-hint"), modelLine: $("model-line"),
 };
 
@@ -355,7 +355,7 @@ function onResult(result, arrival) {
   if (frame) {
     const latency = arrival - frame.display;
     state.latencies.push([arrival, latency]);
-    markScore(arrival, latency, frame, result.stats.received_at);
+    showLast(arrival, latency, frame, result.stats.received_at);
   }
   while (state.latencies.length && state.latencies[0][0] < arrival - LATENCY_WINDOW_MS) state.latencies.shift();
 
@@ -378,15 +378,23 @@ function onResult(result, arrival) {
 }
 
 /**
- * One matched result's latency as a User Timing mark at its arrival: glass-to-score (from the frame's display),
- * capture-to-score, and capture-to-server (both on this machine's wall clock when server and page share one).
+ * The latest matched result's latency under the p50: glass-to-score (from the frame's display), capture-to-score,
+ * and capture-to-server (both on this machine's wall clock when server and page share one), also kept in its
+ * data-latency with the arrival time.
  */
-let marks = 0;
-function markScore(arrival, latency, frame, receivedAt) {
-  const ms = (v) => Math.round(v * 10) / 10;
-  if (++marks > SCORE_MARKS) { performance.clearMarks("dfs-score"); marks = 1; }
-  performance.mark("dfs-score", { startTime: arrival, detail: { glass: ms(latency), capture: ms(arrival - frame.capture),
-    server: ms(receivedAt - (performance.timeOrigin + frame.capture)) } });
+function showLast(arrival, latency, frame, receivedAt) {
+  const tenth = (v) => Math.round(v * 10) / 10;
+  const last = { at: Math.round(arrival), glass: tenth(latency), capture: tenth(arrival - frame.capture),
+                 server: tenth(receivedAt - (performance.timeOrigin + frame.capture)) };
+  ui.last.dataset.latency = JSON.stringify(last);
+  ui.last.textContent = `last frame ${signedMs(last.glass)} ms, camera to score ${signedMs(last.capture)} ms`;
+}
+
+/** Whole milliseconds with a real minus sign; a dash for none. */
+function signedMs(v) {
+  if (v === null) return "\u2013";
+  const r = Math.round(v);
+  return r < 0 ? `\u2212${-r}` : `${r}`;
 }
 
 function percentile(values, q) {
@@ -400,10 +408,9 @@ function renderMetrics() {
   const lat = state.latencies.map((x) => x[1]);
   const p50 = percentile(lat, 0.5), p95 = percentile(lat, 0.95);
   ui.fps.textContent = s ? s.analysed_fps.toFixed(1) : "–";
-  const ms = (v) => (v === null ? "–" : Math.round(v) < 0 ? `\u2212${-Math.round(v)}` : `${Math.round(v)}`);
-  ui.latency.textContent = ms(p50);
+  ui.latency.textContent = signedMs(p50);
   ui.latencyNote.hidden = !(p50 < 0);
-  ui.p95.textContent = ms(p95);
+  ui.p95.textContent = signedMs(p95);
   ui.dropped.textContent = s ? s.frames_dropped : "–";
   ui.droppedOf.textContent = s ? ` of ${s.frames_in}` : "";
 }

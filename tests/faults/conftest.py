@@ -11,7 +11,7 @@ from streamer.core.model import Model
 from streamer.storage.store import Store
 
 from tests.server.conftest import loopback_config
-from tests.server.harness import ServerThread
+from bench.harness import ServerThread
 
 DONE_SCAN = "00000000000000d0"
 TIMELINE = {"schema_version": 1, "frames": [{"pts": 0.0, "frame_index": 0, "faces": []}], "tracks": []}

@@ -14,7 +14,7 @@ from tests.loopback import wait_for
 from tests.server.api import api_client, read_events
 from tests.server.client import ClipTrack, Peer
 from tests.server.conftest import loopback_config
-from tests.server.harness import ServerThread
+from bench.harness import ServerThread
 from tests.server.test_metrics import scrape
 
 

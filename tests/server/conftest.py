@@ -9,7 +9,7 @@ import pytest
 from streamer.core.model import Model
 from streamer.server import ServerConfig
 
-from tests.server.harness import ServerThread
+from bench.harness import ServerThread
 
 
 def loopback_config(**overrides) -> ServerConfig:

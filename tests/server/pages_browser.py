@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web
 
 from streamer.server import create_app
-from tests.server.browser_session import CHROMIUM, ROOT
-from tests.server.harness import ServerThread
+from bench.browser import CHROMIUM, ROOT
+from bench.harness import ServerThread
 
 ARTIFACTS = ROOT / "artifacts" / "server"
 FLAGS = [

@@ -6,6 +6,7 @@ go anywhere but 127.0.0.1. Screenshots land in artifacts/server/.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -15,12 +16,18 @@ import pytest
 from streamer.core.faces import FaceDetector
 from streamer.media.video import file_frames
 
-from tests.server.browser_session import CHROMIUM, ROOT, namespace_available, run_isolated
-from tests.server.harness import write_y4m
+from bench.browser import CHROMIUM, ROOT, namespace_available, run_isolated
+from bench.harness import write_y4m
 
 CLIP = "WolfgangLanger_Pexels.mp4"
 VERDICT_RGB = {"real": (0x22, 0xB0, 0x7D), "fake": (0xEF, 0x4A, 0x5F), "uncertain": (0xE3, 0xA2, 0x1A)}
 ARTIFACTS = ROOT / "artifacts" / "server"
+
+
+def js_ms(value: float) -> str:
+    """A latency as the page writes it: Math.round, and a real minus sign below zero."""
+    rounded = math.floor(value + 0.5)
+    return f"\u2212{-rounded}" if rounded < 0 else str(rounded)
 
 
 def iou(a: list[float], b: list[float]) -> float:
@@ -39,8 +46,8 @@ def browser_report(tmp_path_factory: pytest.TempPathFactory, random_model_dir: P
     work = tmp_path_factory.mktemp("browser")
     y4m = write_y4m(clip(CLIP), work / "camera.y4m", seconds=4)
     out = work / "out"
-    result = run_isolated(["--mode", "test", "--model", str(random_model_dir), "--y4m", str(y4m),
-                           "--out", str(out), "--connect-timeout", "5"], timeout=300)
+    result = run_isolated("tests.server.browser_session", ["--model", str(random_model_dir), "--y4m", str(y4m),
+                                                           "--out", str(out), "--connect-timeout", "5"], timeout=300)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for shot in out.glob("*.png"):
         shutil.copy(shot, ARTIFACTS / shot.name)
@@ -102,6 +109,9 @@ def test_timeline_grows_and_latency_is_measured(browser_report: dict) -> None:
     assert len(legs) == len(latencies) and min(legs) > -10
     assert browser_report["fps"] > 5
     assert "fps" in browser_report["metrics_text"] and "ms p50" in browser_report["metrics_text"]
+    # The latencies were read from the page's own "last frame" readout, which shows the latest one.
+    glass, capture = browser_report["latencies"][-1][1:]
+    assert browser_report["last_shown"] == f"last frame {js_ms(glass)} ms, camera to score {js_ms(capture)} ms"
 
 
 def test_second_visitor_sees_the_servers_503_message(browser_report: dict) -> None:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from streamer.core.model import Model
 
 from .conftest import loopback_config
-from .harness import ServerThread
+from bench.harness import ServerThread
 
 EXAMPLES = 400  # about 20 s on a loaded 2-core machine
 NASTY = ["\x00", "%00", "\r\n", "\x01\x7f", "..", "../../etc/passwd", "a" * 300, "é東", "\ufffd", "'\"<>;=",

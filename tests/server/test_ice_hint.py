@@ -17,7 +17,7 @@ from streamer.core.model import Model
 from streamer.live.ice import IcePlan
 
 from .api import api_client
-from .browser_session import ROOT, _unshare, only_loopback
+from bench.browser import ROOT, only_loopback, unshare_command
 from .pages_browser import PageLog, PageServer, chromium, open_page, screenshot
 from .test_serve_cli import serve, wait_json
 from tests.server.conftest import loopback_config
@@ -46,7 +46,7 @@ async def test_config_lists_the_offered_addresses(random_model, tmp_path):
 def test_ice_hint_in_a_loopback_only_namespace():
     if ISOLATED:
         pytest.skip("already inside")
-    variant, why = _unshare()
+    variant, why = unshare_command()
     if variant is None:
         pytest.skip(f"no network namespace: {why}")
     inner = f"exec {sys.executable} -m pytest -q -p no:cacheprovider {Path(__file__).relative_to(ROOT)} -k isolated"

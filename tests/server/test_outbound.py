@@ -21,7 +21,7 @@ from streamer.runtime.netpolicy import REFUSED, AddressPolicy
 from streamer.storage.store import Store
 
 from .api import api_client
-from .browser_session import ROOT, _unshare, only_loopback
+from bench.browser import ROOT, only_loopback, unshare_command
 
 ISOLATED = os.environ.get("DFS_OUTBOUND_NETNS") == "1" and only_loopback()
 EXTRA = ["169.254.169.254", "10.1.2.3"]  # added to lo inside the namespace
@@ -32,7 +32,7 @@ isolated = pytest.mark.skipif(not ISOLATED, reason="runs inside the loopback-onl
 def test_rules_hold_in_a_loopback_only_namespace():
     if ISOLATED:
         pytest.skip("already inside")
-    variant, why = _unshare()
+    variant, why = unshare_command()
     if variant is None:
         pytest.skip(f"no network namespace: {why}")
     setup = " && ".join(["ip link set lo up", *(f"ip addr add {a}/32 dev lo" for a in EXTRA)])

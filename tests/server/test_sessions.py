@@ -103,7 +103,7 @@ async def test_twenty_connect_disconnect_cycles_leave_nothing_behind(server, cli
 async def test_unanswered_offer_is_closed_by_the_watchdog(random_model_dir, clip) -> None:
     from streamer.core.model import Model
     from tests.server.conftest import loopback_config
-    from tests.server.harness import ServerThread
+    from bench.harness import ServerThread
 
     with ServerThread(loopback_config(connect_timeout=1.0), Model(random_model_dir)) as server:
         peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=0.2))

@@ -98,7 +98,7 @@ async def test_webcam_signalling_after_signing_in(random_model_dir, clip) -> Non
     from streamer.core.model import Model
     from tests.server.client import ClipTrack
     from tests.server.conftest import loopback_config
-    from tests.server.harness import ServerThread
+    from bench.harness import ServerThread
 
     with ServerThread(loopback_config(api_token="s3cret"), Model(random_model_dir)) as server:
         peer = Peer(ClipTrack(clip("single_face.mp4"), seconds=0.3))

@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 from aiortc import RTCPeerConnection
 
-from tests.server.browser_session import CHROMIUM, ROOT, namespace_available, run_isolated
+from bench.browser import CHROMIUM, ROOT, namespace_available, run_isolated
+from bench.harness import ServerThread, write_y4m
 from tests.server.client import ClipTrack
 from tests.server.conftest import loopback_config
-from tests.server.harness import ServerThread, write_y4m
 
 ARTIFACTS = ROOT / "artifacts" / "server"
 
@@ -32,8 +32,8 @@ def whip_report(tmp_path_factory, random_model_dir: Path, clip) -> dict:
     work = tmp_path_factory.mktemp("whip")
     y4m = write_y4m(clip("WolfgangLanger_Pexels.mp4"), work / "camera.y4m", seconds=6)
     out = work / "out"
-    result = run_isolated(["--model", str(random_model_dir), "--y4m", str(y4m), "--out", str(out)], timeout=240,
-                          module="tests.server.whip_session")
+    result = run_isolated("tests.server.whip_session", ["--model", str(random_model_dir), "--y4m", str(y4m),
+                                                        "--out", str(out)], timeout=240)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for shot in out.glob("*.png"):
         shutil.copy(shot, ARTIFACTS / shot.name)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from playwright.async_api import Page, async_playwright
 
-from tests.server.browser_session import CHROMIUM, chromium_args, isolated_main
+from bench.browser import CHROMIUM, chromium_args, isolated_main
 from tests.server.pages_browser import READERS
 
 NAME = "obs-studio"
@@ -113,7 +113,7 @@ async def main_async(args: argparse.Namespace) -> dict:
     from streamer.runtime.memory import pin_mmap_threshold
     from streamer.core.model import Model
     from streamer.server import ServerConfig
-    from tests.server.harness import ServerThread
+    from bench.harness import ServerThread
 
     pin_mmap_threshold()
     whip_js = asset_path("whip.js").read_text()

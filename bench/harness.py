@@ -1,4 +1,6 @@
-"""Test and bench helpers: the server on its own thread and event loop, and a y4m writer for fake cameras."""
+"""The real server on its own thread and event loop, and a y4m writer for Chromium's fake camera.
+
+For the benches; the tests use them too (one copy). Nothing here is part of the product."""
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +25,7 @@ class ServerThread:
         self.model = model
         self.port = 0
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="test-server", daemon=True)
+        self._thread = threading.Thread(target=self.loop.run_forever, name="app-server", daemon=True)
         self._runner: web.AppRunner | None = None
 
     def start(self) -> "ServerThread":
