@@ -159,19 +159,30 @@ def sample_plan(table: FaceTable, split: str, variants: int, clean: bool, per_ki
 
 def build_features(table: FaceTable, cfg: Config, split: str, clean: bool, per_kind: int | None,
                    cache: Path) -> Features:
+    """The stem's features of a split: clean (validation) once, or ``cfg.variants`` independently augmented and
+    self-blended variants of every training face, each cached on its own (so a run with more variants reuses
+    the ones already made)."""
+    if clean:
+        return _variant(table, cfg, split, True, per_kind, cache, cfg.seed)
+    parts = [_variant(table, cfg, split, False, per_kind, cache, cfg.seed + v) for v in range(cfg.variants)]
+    return Features(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("x", "y", "heat", "heat_w", "kind")))
+
+
+def _variant(table: FaceTable, cfg: Config, split: str, clean: bool, per_kind: int | None, cache: Path,
+             seed: int) -> Features:
     """Blend (SBI), augment (unless ``clean``) and run the stem on every sample once; cached on disk."""
-    key = f"stem{cfg.frozen}-{cfg.size}-{split}-{'clean' if clean else cfg.variants}-{per_kind}-{cfg.seed}-v2"
+    key = f"stem{cfg.frozen}-{cfg.size}-{split}-{'clean' if clean else 1}-{per_kind}-{seed}-v2"
     path = cache / f"{key}.npz"
     if path.is_file():
         z = np.load(path)
         return Features(z["x"], z["y"], z["heat"], z["heat_w"], z["kind"])
-    rng = np.random.default_rng(cfg.seed + (0 if split == "train" else 1))
-    plan = sample_plan(table, split, cfg.variants, clean, per_kind, rng)
+    rng = np.random.default_rng(seed + (0 if split == "train" else 1))
+    plan = sample_plan(table, split, 1, clean, per_kind, rng)
     sampler = Sampler(table, split, cfg, rng, augment_samples=not clean)
     cache.mkdir(parents=True, exist_ok=True)
     session = stem_session(cfg, cache / f"stem{cfg.frozen}-{cfg.size}.onnx")
     xs, ys, hs, ws = [], [], [], []
-    for i in tqdm(range(0, len(plan), 64), desc=f"stem features {split}{' (clean)' if clean else ''}",
+    for i in tqdm(range(0, len(plan), 64), desc=f"stem features {split}{' (clean)' if clean else f' seed {seed}'}",
                   unit="batch"):
         chunk = plan[i:i + 64]
         crops, y, heat, w = sampler.batch([(j, how) for j, how, _ in chunk])
@@ -179,7 +190,6 @@ def build_features(table: FaceTable, cfg: Config, split: str, clean: bool, per_k
         ys.append(y), hs.append(heat), ws.append(w)
     kinds = np.asarray([KINDS.index(k) for _, _, k in plan], np.int8)
     feats = Features(np.concatenate(xs), np.concatenate(ys), np.concatenate(hs), np.concatenate(ws), kinds)
-    cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=feats.x, y=feats.y, heat=feats.heat, heat_w=feats.heat_w, kind=feats.kind)
     return feats
 

@@ -98,6 +98,8 @@ class Sampling:
 EVERY_FRAME = Sampling()
 # Scans: chosen with bench/sampling.py on the real clips (see the README, *Scan speed*).
 SCAN = Sampling(detect_every=6, window_gap=16)
+# Live streams: the same detection interval, half the carried frames, so a verdict follows a change sooner.
+LIVE = Sampling(detect_every=6, window_gap=8)
 
 
 def summarise(track_id: int, first_pts: float, last_pts: float, frames: int, mean: float | None,

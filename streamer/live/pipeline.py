@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 import av
 import numpy as np
 
-from ..core.analyzer import Analyzer, FrameResult
+from ..core.analyzer import EVERY_FRAME, LIVE, Analyzer, FrameResult, Sampling
 from .handoff import LatestSlot
 from ..runtime.metrics import ANALYSIS_ERRORS, SINK_ERRORS
 from .rate import AdaptiveRate
@@ -43,10 +43,20 @@ EARLY = 0.2  # a frame this share of an interval early still counts as due: sour
 LOGGED_SINK_ERRORS = frozenset(10 ** n for n in range(9))  # a sink failing on every frame: its 1st, 10th, 100th... failure
 
 
+_sampling: Sampling = LIVE  # the process's live sampling (serve/monitor --live-every-frame)
+
+
+def set_live_every_frame(every_frame: bool) -> None:
+    """Live streams of this process detect and encode every analysed frame (True) or sample as ``LIVE`` does."""
+    global _sampling
+    _sampling = EVERY_FRAME if every_frame else LIVE
+
+
 def live_analyzer(model, kind: str, threshold: float | None = None) -> Analyzer:
-    """The analysis of every live stream: the newest track summaries only, and the stream's own threshold when it
-    has one."""
-    return Analyzer(model, source=kind, keep_summaries=64, threshold=threshold)
+    """The analysis of every live stream: the newest track summaries only, the stream's own threshold when it
+    has one, and the process's live sampling (faces detected every few frames and followed between; frames
+    after each window carry the track's score, marked ``carried``)."""
+    return Analyzer(model, source=kind, keep_summaries=64, threshold=threshold, sampling=_sampling)
 
 
 @dataclass
