@@ -112,12 +112,12 @@ def session_arguments(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-async def serve_and_browse(args: argparse.Namespace, scenario: Scenario) -> dict:
-    """The real app on 127.0.0.1 (ICE on loopback only) and headless Chromium whose camera plays ``args.y4m``;
-    ``scenario(browser, url, out)`` drives the page and returns the report."""
+async def serve_and_browse(args: argparse.Namespace, scenario: Scenario, **config) -> dict:
+    """The real app on 127.0.0.1 (ICE on loopback only, ``config`` on top) with the model ``args.model``, and
+    headless Chromium whose camera plays ``args.y4m``; ``scenario(browser, url, out)`` drives the page and
+    returns the report."""
     pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` does
-    cfg = ServerConfig(host="127.0.0.1", port=0, ice_addresses=("127.0.0.1",), max_sessions=args.max_sessions,
-                       connect_timeout=args.connect_timeout)
+    cfg = ServerConfig(host="127.0.0.1", port=0, ice_addresses=("127.0.0.1",), **config)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with ServerThread(cfg, Model(args.model)) as server:

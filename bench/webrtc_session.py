@@ -46,7 +46,8 @@ def main() -> int:
     args = parser.parse_args()
 
     async def run(args: argparse.Namespace) -> dict:
-        return await serve_and_browse(args, lambda browser, url, out: scenario(browser, url, out, args.seconds))
+        return await serve_and_browse(args, lambda browser, url, out: scenario(browser, url, out, args.seconds),
+                                      max_sessions=args.max_sessions, connect_timeout=args.connect_timeout)
 
     return isolated_main(args, run)
 

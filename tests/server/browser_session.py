@@ -122,7 +122,8 @@ def main() -> int:
     args = session_arguments(__doc__).parse_args()
 
     async def run(args: argparse.Namespace) -> dict:
-        return await serve_and_browse(args, scenario_test)
+        return await serve_and_browse(args, scenario_test, max_sessions=args.max_sessions,
+                                      connect_timeout=args.connect_timeout)
 
     return isolated_main(args, run)
 

@@ -14,9 +14,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
-from bench.browser import CHROMIUM, chromium_args, isolated_main
+from bench.browser import isolated_main, serve_and_browse
+from streamer.runtime.assets import asset_path
 from tests.server.pages_browser import READERS
 
 NAME = "obs-studio"
@@ -109,26 +110,12 @@ async def scenario(browser, url: str, token: str, whip_js: str, out: Path) -> di
 
 
 async def main_async(args: argparse.Namespace) -> dict:
-    from streamer.runtime.assets import asset_path
-    from streamer.runtime.memory import pin_mmap_threshold
-    from streamer.core.model import Model
-    from streamer.server import ServerConfig
-    from bench.harness import ServerThread
-
-    pin_mmap_threshold()
     whip_js = asset_path("whip.js").read_text()
-    cfg = ServerConfig(host="127.0.0.1", port=0, ice_addresses=("127.0.0.1",), data_dir=Path(args.out) / "data")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with ServerThread(cfg, Model(args.model)) as server:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                               args=chromium_args(Path(args.y4m)))
-            try:
-                report = await scenario(browser, server.url, "not-needed-on-an-open-server", whip_js, out)
-            finally:
-                await browser.close()
-    return report
+
+    def push(browser, url: str, out: Path):
+        return scenario(browser, url, "not-needed-on-an-open-server", whip_js, out)
+
+    return await serve_and_browse(args, push, data_dir=Path(args.out) / "data")
 
 
 def main() -> int:
