@@ -4,7 +4,7 @@ from streamer.core.analyzer import Analyzer, Sampling
 from streamer.media.video import file_frames
 
 from tests.footage import side_by_side
-from tests.random_model import spy_on_encoder
+from tests.core.encoder_spy import spy_on_encoder
 
 
 def test_results_per_frame_on_a_real_clip(random_model, clip):

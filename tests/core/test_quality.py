@@ -11,7 +11,7 @@ from streamer.core.quality import (EXTREME_POSE, LOW_CONFIDENCE, OVEREXPOSED, TO
                               QualityConfig, assess)
 from streamer.media.video import Frame
 
-from tests.random_model import spy_on_encoder
+from tests.core.encoder_spy import spy_on_encoder
 
 
 def photo(clip, name: str = "obama.jpg") -> np.ndarray:

@@ -9,7 +9,7 @@ import re
 import aiohttp
 import pytest
 
-from tests.faulty_model import FaultyModel
+from tests.faults.faulty_model import FaultyModel
 from tests.loopback import wait_for
 from tests.server.api import api_client, read_events
 from tests.server.client import ClipTrack, Peer

@@ -1,4 +1,4 @@
-"""Test helpers around a random-weight model (the model itself: ``export.random_model``)."""
+"""A spy on the encoder of a (random-weight) model: which batch sizes the analyzer sends it."""
 from __future__ import annotations
 
 
