@@ -8,6 +8,7 @@ import base64
 import http.client
 import logging
 import socket
+import ssl
 from urllib.parse import unquote, urlsplit
 
 from .netpolicy import REDIRECT, AddressPolicy, PolicyError, connect_checked
@@ -34,8 +35,6 @@ class _Connection(http.client.HTTPConnection):
 
 class _TlsConnection(_Connection):
     def _secure(self, sock: socket.socket) -> socket.socket:
-        import ssl
-
         return ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
 
 
