@@ -5,7 +5,8 @@
 
 Every stream is a real RTSP session from a local gst-rtsp-server (a real face clip, paced in real
 time), decoded, detected and scored through one shared, micro-batched inference service (one worker
-thread per core). N rises until a stream's analysed fps falls below the bar or latency grows; the largest
+thread per core), with the live sampling of `serve` (faces detected every few frames and followed between,
+scores carried after each window; ``--every-frame`` analyses every frame fully). N rises until a stream's analysed fps falls below the bar or latency grows; the largest
 N that passed its probe is then held for --hold seconds and reported with CPU use, per-stream fps,
 latency p50/p95 and dropped frames. The machine's load average is printed beside every figure: on a
 shared machine the figures are a floor.
@@ -21,6 +22,8 @@ import time
 from live_streams import RtspServer, StreamRun, bench_clip, cpu_seconds
 
 from streamer.cli import load_model
+from streamer.core.analyzer import LIVE
+from streamer.live.pipeline import set_live_every_frame
 from streamer.runtime.memory import pin_mmap_threshold
 from streamer.runtime.logs import filter_native_logs
 
@@ -77,13 +80,17 @@ async def main() -> None:
     parser.add_argument("--max", type=int, default=24)
     parser.add_argument("--streams", type=int, help="hold exactly this many streams for --hold seconds (no rise)")
     parser.add_argument("--ceiling", type=float, default=30.0, help="most analysed fps per stream")
+    parser.add_argument("--every-frame", action="store_true",
+                        help="detect and encode every analysed frame (as `serve --live-every-frame`)")
     args = parser.parse_args()
     pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` and `monitor` do
     filter_native_logs()
+    set_live_every_frame(args.every_frame)
     model = load_model(args.model)
     server = RtspServer(bench_clip())
     print(f"{os.cpu_count()} cores, {load()}; model {model.manifest.name} {model.manifest.version} "
-          f"({model.manifest.input_size} px); source {server.url} 640x480 30 fps", flush=True)
+          f"({model.manifest.input_size} px); source {server.url} 640x480 30 fps; live sampling "
+          f"{'every frame' if args.every_frame else LIVE}", flush=True)
     best = None
     try:
         if args.streams:
