@@ -23,7 +23,7 @@ from streamer.live.manager import Monitor  # noqa: E402
 from streamer.live.supervisor import StreamConfig  # noqa: E402
 from streamer.live.status import Event, ResultEvent  # noqa: E402
 
-RTSP_SERVER = ROOT / "tests" / "monitor" / "rtsp_server.py"
+RTSP_SERVER = ROOT / "bench" / "rtsp_server.py"
 
 
 def bench_clip(seconds: float = 80.0) -> Path:

@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-SERVER = Path(__file__).with_name("rtsp_server.py")
+SERVER = Path(__file__).resolve().parents[1] / "bench" / "rtsp_server.py"
 
 
 def free_port() -> int:
