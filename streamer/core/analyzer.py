@@ -96,7 +96,7 @@ class Sampling:
 
 
 EVERY_FRAME = Sampling()
-# Scans: chosen with bench/sampling.py on the real clips (see the README, *Scan speed*).
+# Scans: chosen with bench/sampling.py on the real clips (the README, *Measured*: "sampling").
 SCAN = Sampling(detect_every=6, window_gap=16)
 # Live streams: the same detection interval, half the carried frames, so a verdict follows a change sooner.
 LIVE = Sampling(detect_every=6, window_gap=8)
