@@ -40,3 +40,25 @@ def test_a_missing_or_unknown_encoder_precision_is_refused(model_dir):
     (model_dir / "manifest.json").write_text(json.dumps(manifest | {"encoder_precision": "int4"}))
     with pytest.raises(ModelError, match="encoder_precision"):
         Model(model_dir)
+
+
+def test_face_set_calibration_draws_the_training_split_of_each_set_alike(monkeypatch):
+    from export import quantize as q
+    from export.faceset import FaceTable, Record
+
+    groups = [f"g{i}" for i in range(400)]
+    records = [Record(ds, f"{ds}/{g}/{fake}.jpg", fake, g) for g in groups for ds, fake in
+               (("dfdc", False), ("dfdc", True), ("lfw", False))]
+    crops = np.zeros((len(records), 8, 8, 3), np.uint8)
+    for i in range(len(records)):
+        crops[i, 0, 0, 0] = i % 251
+        crops[i, 0, 0, 1] = i // 251
+    table = FaceTable(records, crops, np.zeros((len(records), 468, 2), np.float32))
+    monkeypatch.setattr(q, "load_table", lambda data, size: table)
+    picked = q.faceset_crops(None, 8, 90, seed=0)
+    index = picked[:, 0, 0, 0].astype(int) + 251 * picked[:, 0, 0, 1].astype(int)
+    chosen = [records[i] for i in index]
+    assert len(chosen) == 90 == len(set(index.tolist()))
+    assert all(r.split == "train" for r in chosen)
+    kinds = [(r.dataset, r.fake) for r in chosen]
+    assert {k: kinds.count(k) for k in set(kinds)} == {("dfdc", False): 30, ("dfdc", True): 30, ("lfw", False): 30}
