@@ -158,7 +158,7 @@ def main() -> None:
               f"Ray two nodes/sequential {fps['ray'] / fps['sequential']:.2f}, "
               f"Ray/parallel {fps['ray'] / fps['parallel']:.2f}", flush=True)
     if not args.skip_streams:
-        server = RtspServer(bench_clip())
+        server = RtspServer(bench_clip()).start()
         try:
             results = {}
             for nodes in (1, 2):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import math
 import resource
-import subprocess
 import sys
 import time
 from fractions import Fraction
@@ -22,9 +21,7 @@ from streamer.core.model import Model  # noqa: E402
 from streamer.live.manager import Monitor  # noqa: E402
 from streamer.live.supervisor import StreamConfig  # noqa: E402
 from streamer.live.status import Event, ResultEvent  # noqa: E402
-
-RTSP_SERVER = ROOT / "bench" / "rtsp_server.py"
-
+from rtsp import RtspServer  # noqa: E402,F401  (the benches' server)
 
 def bench_clip(seconds: float = 80.0) -> Path:
     """A real talking head letterboxed to 640x480 at 30 fps, looped to ``seconds`` (made once, cached)."""
@@ -74,24 +71,6 @@ def long_clip(seconds: float) -> Path:
                     out.mux(packet)
     tmp.replace(path)
     return path
-
-
-class RtspServer:
-    def __init__(self, clip: Path):
-        self.proc = subprocess.Popen(["/usr/bin/python3", str(RTSP_SERVER), str(clip)], stdout=subprocess.PIPE,
-                                     text=True)
-        line = self.proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "PORT":
-            raise RuntimeError(f"RTSP server failed to start: {line}")
-        self.url = f"rtsp://127.0.0.1:{line[1]}/stream"
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / 100.0
-
-    def close(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
 
 
 def cpu_seconds() -> float:

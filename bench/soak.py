@@ -111,7 +111,7 @@ async def main() -> None:
     print(f"{args.streams} streams at {args.fps:g} fps from {clip.name} ({args.source}); "
           f"heap upkeep {f'every {args.trim_every:g} s' if args.trim_every > 0 else 'off'}; "
           f"mmap threshold {f'pinned at {args.mmap_threshold} KiB' if pinned else 'glibc default'}; ONNX Runtime arena {'off' if args.no_arena else 'on'}", flush=True)
-    server = RtspServer(clip)
+    server = RtspServer(clip).start()
     run = StreamRun(model, server.url, args.streams, args.fps, 2.0, keep_latencies=False, trim_every=args.trim_every)
     try:
         samples = await soak(run, args)

@@ -87,7 +87,7 @@ async def main() -> None:
     filter_native_logs()
     set_live_every_frame(args.every_frame)
     model = load_model(args.model)
-    server = RtspServer(bench_clip())
+    server = RtspServer(bench_clip()).start()
     print(f"{os.cpu_count()} cores, {load()}; model {model.manifest.name} {model.manifest.version} "
           f"({model.manifest.input_size} px); source {server.url} 640x480 30 fps; live sampling "
           f"{'every frame' if args.every_frame else LIVE}", flush=True)

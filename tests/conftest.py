@@ -10,7 +10,8 @@ from streamer.core.model import Model
 
 from export.random_model import write_random_model
 
-from tests.loopback import RtspServer, free_port
+from bench.rtsp import RtspServer
+from tests.loopback import free_port
 
 
 @pytest.fixture(scope="session")
