@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
@@ -76,14 +77,18 @@ def namespace_available() -> str | None:
     return None if variant else why
 
 
-def run_isolated(module: str, args: list[str], timeout: float) -> subprocess.CompletedProcess:
-    """Run ``python -m MODULE ARGS`` from the repository root in a fresh network namespace with only ``lo`` up."""
+def run_isolated(module: str, args: list[str], timeout: float, addresses: Sequence[str] = (),
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m MODULE ARGS`` from the repository root in a fresh network namespace with only ``lo`` up
+    (``addresses`` added to it as /32s), ``env`` added to the environment."""
     variant, why = unshare_command()
     if variant is None:
         raise RuntimeError(f"no network namespace: {why}")
+    setup = " && ".join(["ip link set lo up", *(f"ip addr add {a}/32 dev lo" for a in addresses)])
     inner = " ".join([f"exec {sys.executable} -m {module}", *map(_quote, args)])
-    command = [*variant, "--", "sh", "-c", f"ip link set lo up && {inner}"]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    command = [*variant, "--", "sh", "-c", f"{setup} && {inner}"]
+    return subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def _quote(value: str) -> str:

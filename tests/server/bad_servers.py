@@ -12,13 +12,12 @@ from pathlib import Path
 import av
 
 
-class Listener:
-    """A TCP listener on ``host`` (port 0: any) that counts the connections it gets and closes them."""
+class _Acceptor:
+    """A TCP server on ``host`` (port 0: any) that hands each connection to ``_handle`` on its accept thread."""
 
     def __init__(self, host: str, port: int = 0):
-        self.sock = socket.create_server((host, port))
+        self.sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.port = self.sock.getsockname()[1]
-        self.connections = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -27,31 +26,38 @@ class Listener:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            self.connections += 1
-            conn.close()
+            self._handle(conn)
+
+    def _handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self.sock.close()
 
 
-class RedirectingRtsp:
+class Listener(_Acceptor):
+    """A TCP listener on ``host`` (port 0: any) that counts the connections it gets and closes them."""
+
+    def __init__(self, host: str, port: int = 0):
+        self.connections = 0
+        super().__init__(host, port)
+
+    def _handle(self, conn: socket.socket) -> None:
+        self.connections += 1
+        conn.close()
+
+
+class RedirectingRtsp(_Acceptor):
     """Answers OPTIONS, then a 302 to ``location`` for DESCRIBE. ``hidden``: the Location line comes after an
     interleaved packet in mid-head, in mixed case with a CR inside, which FFmpeg still reads as a redirect."""
 
     def __init__(self, host: str, location: str, hidden: bool = False, tls: ssl.SSLContext | None = None):
         self.location, self.hidden, self.tls = location, hidden, tls
         self.requests: list[str] = []
-        self.sock = socket.create_server((host, 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(host)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def _handle(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         try:
@@ -79,9 +85,6 @@ class RedirectingRtsp:
             pass
         finally:
             conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def ts_segment(clip: Path, seconds: float) -> bytes:

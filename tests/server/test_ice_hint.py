@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from streamer.core.model import Model
 from streamer.live.ice import IcePlan
 
 from .api import api_client
-from bench.browser import ROOT, only_loopback, unshare_command
+from bench.browser import ROOT, namespace_available, only_loopback, run_isolated
 from .pages_browser import PageLog, PageServer, chromium, open_page, screenshot
 from .test_serve_cli import serve, wait_json
 from tests.server.conftest import loopback_config
@@ -46,13 +44,12 @@ async def test_config_lists_the_offered_addresses(random_model, tmp_path):
 def test_ice_hint_in_a_loopback_only_namespace():
     if ISOLATED:
         pytest.skip("already inside")
-    variant, why = unshare_command()
-    if variant is None:
+    why = namespace_available()
+    if why:
         pytest.skip(f"no network namespace: {why}")
-    inner = f"exec {sys.executable} -m pytest -q -p no:cacheprovider {Path(__file__).relative_to(ROOT)} -k isolated"
     # generous: on a loaded machine the inner pytest is slow to import
-    proc = subprocess.run([*variant, "--", "sh", "-c", f"ip link set lo up && {inner}"], cwd=ROOT,
-                          env={**os.environ, "DFS_ICE_NETNS": "1"}, capture_output=True, text=True, timeout=480)
+    proc = run_isolated("pytest", ["-q", "-p", "no:cacheprovider", str(Path(__file__).relative_to(ROOT)), "-k", "isolated"],
+                        timeout=480, env={"DFS_ICE_NETNS": "1"})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert "2 passed" in proc.stdout, proc.stdout[-2000:]
 

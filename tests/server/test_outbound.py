@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -21,7 +17,8 @@ from streamer.runtime.netpolicy import REFUSED, AddressPolicy
 from streamer.storage.store import Store
 
 from .api import api_client
-from bench.browser import ROOT, only_loopback, unshare_command
+from .bad_servers import Listener
+from bench.browser import ROOT, namespace_available, only_loopback, run_isolated
 
 ISOLATED = os.environ.get("DFS_OUTBOUND_NETNS") == "1" and only_loopback()
 EXTRA = ["169.254.169.254", "10.1.2.3"]  # added to lo inside the namespace
@@ -32,41 +29,13 @@ isolated = pytest.mark.skipif(not ISOLATED, reason="runs inside the loopback-onl
 def test_rules_hold_in_a_loopback_only_namespace():
     if ISOLATED:
         pytest.skip("already inside")
-    variant, why = unshare_command()
-    if variant is None:
+    why = namespace_available()
+    if why:
         pytest.skip(f"no network namespace: {why}")
-    setup = " && ".join(["ip link set lo up", *(f"ip addr add {a}/32 dev lo" for a in EXTRA)])
-    inner = f"exec {sys.executable} -m pytest -q -p no:cacheprovider {Path(__file__).relative_to(ROOT)} -k isolated"
-    env = {**os.environ, "DFS_OUTBOUND_NETNS": "1"}
-    proc = subprocess.run([*variant, "--", "sh", "-c", f"{setup} && {inner}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
+    proc = run_isolated("pytest", ["-q", "-p", "no:cacheprovider", str(Path(__file__).relative_to(ROOT)), "-k", "isolated"],
+                        timeout=240, addresses=EXTRA, env={"DFS_OUTBOUND_NETNS": "1"})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout and "skipped" not in proc.stdout.splitlines()[-1], proc.stdout[-2000:]
-
-
-class Listener:
-    """A TCP listener on ``host`` that counts the connections it gets."""
-
-    def __init__(self, host: str):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family)
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
