@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from compose import long_file  # noqa: E402
-from live_streams import RtspServer, bench_clip  # noqa: E402
+from live_streams import bench_clip  # noqa: E402
+from rtsp import RtspServer  # noqa: E402
 
 from streamer.runtime.assets import asset_path  # noqa: E402
 from streamer.cluster import compat  # noqa: E402

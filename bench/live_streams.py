@@ -21,7 +21,7 @@ from streamer.core.model import Model  # noqa: E402
 from streamer.live.manager import Monitor  # noqa: E402
 from streamer.live.supervisor import StreamConfig  # noqa: E402
 from streamer.live.status import Event, ResultEvent  # noqa: E402
-from rtsp import RtspServer  # noqa: E402,F401  (the benches' server)
+
 
 def bench_clip(seconds: float = 80.0) -> Path:
     """A real talking head letterboxed to 640x480 at 30 fps, looped to ``seconds`` (made once, cached)."""

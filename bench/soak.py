@@ -22,7 +22,8 @@ import time
 
 import numpy as np
 
-from live_streams import RtspServer, StreamRun, bench_clip, cpu_seconds, long_clip
+from live_streams import StreamRun, bench_clip, cpu_seconds, long_clip
+from rtsp import RtspServer
 
 from streamer.cli import load_model
 from streamer.runtime.memory import MMAP_THRESHOLD, heap_stats, pin_mmap_threshold, rss_mb

@@ -6,9 +6,9 @@
 Every stream is a real RTSP session from a local gst-rtsp-server (a real face clip, paced in real
 time), decoded, detected and scored through one shared, micro-batched inference service (one worker
 thread per core), with the live sampling of `serve` (faces detected every few frames and followed between,
-scores carried after each window; ``--every-frame`` analyses every frame fully). N rises until a stream's analysed fps falls below the bar or latency grows; the largest
-N that passed its probe is then held for --hold seconds and reported with CPU use, per-stream fps,
-latency p50/p95 and dropped frames. The machine's load average is printed beside every figure: on a
+scores carried after each window; ``--every-frame`` analyses every frame fully). N rises until a stream's
+analysed fps falls below the bar or latency grows; the largest N that passed its probe is then held for
+--hold seconds and reported with CPU use, per-stream fps, latency p50/p95 and dropped frames. The machine's load average is printed beside every figure: on a
 shared machine the figures are a floor.
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ import math
 import os
 import time
 
-from live_streams import RtspServer, StreamRun, bench_clip, cpu_seconds
+from live_streams import StreamRun, bench_clip, cpu_seconds
+from rtsp import RtspServer
 
 from streamer.cli import load_model
 from streamer.core.analyzer import LIVE

@@ -124,14 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.crops < 1:
         ap.error("--crops must be >= 1")
     manifest = Model(args.model_dir, precision="float").manifest
-    crops = faceset_crops(args.data, manifest.input_size, args.crops + 64, args.seed) \
-        if args.calibration == "faces" else training_crops(manifest.input_size, manifest.crop_margin, args.crops + 64, args.seed)
+    count = args.crops + 64  # the last 64 are held out to compare int8 with float
+    if args.calibration == "faces":
+        crops = faceset_crops(args.data, manifest.input_size, count, args.seed)
+    else:
+        crops = training_crops(manifest.input_size, manifest.crop_margin, count, args.seed)
     calibration, held_out = (crops[:-64], crops[-64:]) if len(crops) > 128 else (crops, crops)
     path = quantize(args.model_dir, calibration, args.method)
     register(args.model_dir, path, f"{len(calibration)} {args.calibration} training crops", args.method, args.select)
     score_diff, emb_diff = agreement(args.model_dir, held_out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; calibrated on {len(calibration)} {args.calibration} training crops, "
-          f"{args.method}); on {len(held_out)} other training crops: largest frame-score difference "
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; calibrated on {len(calibration)} {args.calibration} "
+          f"training crops, {args.method}); on {len(held_out)} other training crops: largest frame-score difference "
           f"{score_diff:.4f}, embedding {emb_diff:.4f}; manifest encoder_precision: "
           f"{INT8 if args.select else manifest.encoder_precision}")
     return 0

@@ -141,9 +141,9 @@ class Features:
         return np.flatnonzero(self.kind == KINDS.index(kind))
 
 
-def sample_plan(table: FaceTable, split: str, variants: int, clean: bool, per_kind: int | None,
+def sample_plan(table: FaceTable, split: str, per_kind: int | None,
                 rng: np.random.Generator) -> list[tuple[int, str, str]]:
-    """(table index, how: real|fake|sbi, kind) for every sample variant of a split."""
+    """(table index, how: real|fake|sbi, kind) for every sample of a split (``per_kind`` of each kind if given)."""
     dfdc_real = has_mesh(table, table.where("dfdc", split, False))
     lfw_real = has_mesh(table, table.where("lfw", split, False))
     pools = {"dfdc_real": (table.where("dfdc", split, False), "real"),
@@ -153,7 +153,7 @@ def sample_plan(table: FaceTable, split: str, variants: int, clean: bool, per_ki
     for kind, (pool, how) in pools.items():
         if per_kind:
             pool = rng.choice(pool, min(per_kind, len(pool)), replace=False)
-        plan += [(int(i), how, kind) for _ in range(1 if clean else variants) for i in pool]
+        plan += [(int(i), how, kind) for i in pool]
     return plan
 
 
@@ -171,13 +171,14 @@ def build_features(table: FaceTable, cfg: Config, split: str, clean: bool, per_k
 def _variant(table: FaceTable, cfg: Config, split: str, clean: bool, per_kind: int | None, cache: Path,
              seed: int) -> Features:
     """Blend (SBI), augment (unless ``clean``) and run the stem on every sample once; cached on disk."""
+    # "1": one variant per file (the name earlier runs' caches have)
     key = f"stem{cfg.frozen}-{cfg.size}-{split}-{'clean' if clean else 1}-{per_kind}-{seed}-v2"
     path = cache / f"{key}.npz"
     if path.is_file():
         z = np.load(path)
         return Features(z["x"], z["y"], z["heat"], z["heat_w"], z["kind"])
     rng = np.random.default_rng(seed + (0 if split == "train" else 1))
-    plan = sample_plan(table, split, 1, clean, per_kind, rng)
+    plan = sample_plan(table, split, per_kind, rng)
     sampler = Sampler(table, split, cfg, rng, augment_samples=not clean)
     cache.mkdir(parents=True, exist_ok=True)
     session = stem_session(cfg, cache / f"stem{cfg.frozen}-{cfg.size}.onnx")
