@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core import heat
 from ..media.images import read_still, snapshot
-from ..media.video import file_frames, open_container
+from ..media.video import file_frames, open_container, rgb
 from ..runtime.assets import sha256_file
 from .timeline import notes, summary
 
@@ -160,7 +160,7 @@ def seek_frames(media: Path, wanted: dict[int, float], progress: Progress = _qui
                     if frame.time is None or frame.time > pts + tolerance:
                         break
                     if abs(round(frame.time, 4) - pts) < 1e-3:
-                        images[index] = frame.to_ndarray(format="rgb24")
+                        images[index] = rgb(frame)
                         break
             except av.error.FFmpegError:
                 continue  # left to decode_frames

@@ -31,7 +31,7 @@ from ..core.analyzer import EVERY_FRAME, LIVE, Analyzer, FrameResult, Sampling
 from .handoff import LatestSlot
 from ..runtime.metrics import ANALYSIS_ERRORS, SINK_ERRORS
 from .rate import AdaptiveRate
-from ..media.video import Frame, frame_time
+from ..media.video import Frame, frame_time, rgb
 from .status import ENDED, Status
 
 log = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ class Pipeline:
         if new_connection:
             self._analyzer.reset()
             self._to_sinks("reset")
-        image = item.frame.to_ndarray(format="rgb24")
+        image = rgb(item.frame)
         result = self._analyzer.process(Frame(image, item.pts, item.index))
         done = time.perf_counter()
         out = Analysed(item, result, image, round((started - item.at) * 1000, 2), round((done - started) * 1000, 2))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 MIN_SIDE = 16
@@ -42,6 +43,21 @@ def frame_time(frame: av.VideoFrame, fallback: float) -> float:
     """The one rule for a frame's timestamp: its pts in seconds, else the source's own clock (``fallback``:
     seconds since the first frame, by arrival for live sources, by index and frame rate for files)."""
     return float(frame.time) if frame.time is not None else fallback
+
+
+# FFmpeg's colour spaces that mean BT.601 (unspecified included: swscale assumes BT.601 for it too)
+_BT601 = frozenset({2, 5, 6})
+_JPEG_RANGE = 2
+
+
+def rgb(frame: av.VideoFrame) -> np.ndarray:
+    """The one rule for a decoded frame's pixels: (H, W, 3) uint8 RGB. Limited-range BT.601 4:2:0 (most video) is
+    converted by OpenCV, about three times faster than swscale here (within a few levels: chroma is not
+    interpolated); anything else by swscale."""
+    if (frame.format.name == "yuv420p" and frame.colorspace in _BT601 and frame.color_range != _JPEG_RANGE
+            and frame.width % 2 == 0 and frame.height % 2 == 0):
+        return cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
 
 
 def check_file(path: Path) -> None:
@@ -128,7 +144,7 @@ def decode(container: av.container.InputContainer, name: str, fps: float | None 
             index += 1
             pts = frame_time(frame, index / rate)
             if thinning.keep(pts):
-                yield Frame(frame.to_ndarray(format="rgb24"), pts, index)
+                yield Frame(rgb(frame), pts, index)
     except av.error.FFmpegError as exc:
         if index < 0:
             raise MediaError(f"{name}: no decodable video frames ({exc.strerror or exc})") from exc
