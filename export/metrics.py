@@ -88,6 +88,11 @@ def threshold_at_fpr(real_scores: np.ndarray, target: float) -> float:
     return threshold_at(real_scores, target)
 
 
+def operating_point(real: dict[str, np.ndarray], target: float) -> float:
+    """The lowest threshold at which each real set has at most ``target`` called fake."""
+    return max(threshold_at_fpr(z, target) for z in real.values())
+
+
 def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, target: float) -> float:
     """True-positive rate at the threshold that calls at most ``target`` of the reals fake."""
     y, s = np.asarray(labels, bool), np.asarray(scores, np.float64)

@@ -34,7 +34,7 @@ from streamer.runtime.assets import asset_path, cache_dir
 from .augment import augment, sample_aug
 from .calibrate import calibrate_encoder
 from .faceset import DEFAULT_DATA, FaceTable, load_table, records, verify
-from .metrics import auc, threshold_at_fpr, tpr_at_fpr
+from .metrics import auc, operating_point, tpr_at_fpr
 from .networks import HEAT_SPLIT, HEAT_STRIDE, Encoder, Temporal
 from .synth import sample_params, self_blend
 from .train import MEAN, STD, seed_all, write_log
@@ -229,11 +229,6 @@ def predict(model: Encoder, f: Features, frozen: int, batch: int = 256) -> tuple
         if h is not None:
             heats.append(torch.sigmoid(h).numpy()[:, 0])
     return np.concatenate(logits), (np.concatenate(heats) if heats else None)
-
-
-def operating_point(real: dict[str, np.ndarray], target: float) -> float:
-    """The lowest threshold at which each real set has at most ``target`` called fake."""
-    return max(threshold_at_fpr(z, target) for z in real.values())
 
 
 def validate(model: Encoder, val: Features, cfg: Config) -> dict:

@@ -5,12 +5,14 @@ The directory holds ``manifest.json`` (see the README's model contract), ``encod
 ``heatmap`` [N,1,H,H]: per cell of the aligned crop, the probability that it is blended) and ``temporal.onnx``
 (``embeddings`` [B,T,D] -> ``window_score`` [B]); scores are fake probabilities. It may also hold
 ``encoder.int8.onnx`` (``files.encoder_int8``, made by ``python -m export.quantize``); the manifest's
-``encoder_precision`` (``float`` or ``int8``, default ``float``) says which encoder runs.
+``encoder_precision`` (``float`` or ``int8``, default ``float``) says which encoder runs. ``threshold`` is the float
+encoder's; ``thresholds`` may give another encoder its own (set on validation: ``python -m export.face_threshold``),
+and a loaded model's ``manifest.threshold`` is that of the encoder it runs.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,7 @@ class Manifest:
     metrics: dict = field(default_factory=dict)
     encoder_precision: str = FLOAT
     heatmap_size: int | None = None  # the encoder's heatmap output is H x H; None: no heatmap
+    thresholds: dict[str, float] = field(default_factory=dict)  # per encoder precision, where not ``threshold``
 
     @classmethod
     def load(cls, model_dir: Path) -> "Manifest":
@@ -67,6 +70,7 @@ class Manifest:
                 metrics=dict(raw.get("metrics", {})),
                 encoder_precision=check_precision(str(raw.get("encoder_precision", FLOAT))),
                 heatmap_size=int(raw["heatmap_size"]) if raw.get("heatmap_size") is not None else None,
+                thresholds={check_precision(k): float(v) for k, v in dict(raw.get("thresholds", {})).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid manifest {path}: {exc}") from exc
@@ -74,6 +78,10 @@ class Manifest:
     def encoder_role(self, precision: str | None = None) -> str:
         """The ``files`` entry of the encoder to run: the manifest's choice unless ``precision`` says otherwise."""
         return ENCODER_ROLES[check_precision(precision or self.encoder_precision)]
+
+    def running(self, precision: str) -> "Manifest":
+        """This manifest as seen by a model running the ``precision`` encoder: its threshold is that encoder's."""
+        return replace(self, threshold=self.thresholds.get(precision, self.threshold))
 
 
 
@@ -111,6 +119,7 @@ class Model:
         except ValueError as exc:
             raise ModelError(str(exc)) from exc
         self.precision = next(p for p, r in ENCODER_ROLES.items() if r == encoder)
+        self.manifest = self.manifest.running(self.precision)
         paths = {}
         for role, key in ((encoder, "encoder"), ("temporal", "temporal")):
             entry = self.manifest.files.get(role)

@@ -19,7 +19,7 @@ def crops(n: int, size: int, seed: int) -> np.ndarray:
 
 def test_int8_encoder_beside_the_float_one_chosen_by_the_manifest(model_dir):
     size = Model(model_dir).manifest.input_size
-    path = quantize(model_dir, crops(32, size, 0))
+    path = quantize(model_dir, crops(32, size, 0), keep_float=())
     assert path == model_dir / INT8_FILE and path.is_file()
     register(model_dir, path, "32 test crops", "minmax", select=False)
     entry = json.loads((model_dir / "manifest.json").read_text())["files"]["encoder_int8"]
@@ -62,3 +62,53 @@ def test_face_set_calibration_draws_the_training_split_of_each_set_alike(monkeyp
     assert all(r.split == "train" for r in chosen)
     kinds = [(r.dataset, r.fake) for r in chosen]
     assert {k: kinds.count(k) for k in set(kinds)} == {("dfdc", False): 30, ("dfdc", True): 30, ("lfw", False): 30}
+
+
+def _face_table(n_groups: int, size: int):
+    from export.faceset import FaceTable, Record
+
+    records = [Record(ds, f"{ds}/g{g}/{fake}.jpg", fake, f"g{g}") for g in range(n_groups) for ds, fake in
+               (("dfdc", False), ("dfdc", True), ("lfw", False))]
+    crops = np.random.default_rng(3).integers(0, 255, (len(records), size, size, 3)).astype(np.uint8)
+    return FaceTable(records, crops, np.zeros((len(records), 468, 2), np.float32))
+
+
+def test_each_encoder_gets_its_own_validation_threshold_and_the_runtime_reads_the_one_it_runs(model_dir, monkeypatch):
+    from export import face_threshold as ft
+
+    size = Model(model_dir).manifest.input_size
+    table = _face_table(300, size)
+    monkeypatch.setattr(ft, "load_table", lambda data, s: table)
+    float_threshold = Model(model_dir).manifest.threshold
+    register(model_dir, quantize(model_dir, crops(32, size, 0), keep_float=()), "32 test crops", "minmax", select=False)
+    record = ft.set_threshold(model_dir, "int8", 0.05, data=None)
+    val = {"dfdc_real": table.where("dfdc", "val", False), "lfw_real": table.where("lfw", "val")}
+    assert record["faces"] == {k: len(v) for k, v in val.items()} and min(record["faces"].values()) > 20
+    q = Model(model_dir, precision="int8")
+    assert q.manifest.threshold == record["threshold"] != float_threshold
+    assert Model(model_dir, precision="float").manifest.threshold == float_threshold
+    for kind, idx in val.items():
+        called = np.mean(q.encode(table.crops[idx])[1] >= record["threshold"])
+        assert called <= 0.05 and called == pytest.approx(record["called_fake"][kind], abs=1e-4)
+    assert not set(table.where(split="val")) & set(table.where(split="train"))  # validation faces only
+    ft.set_threshold(model_dir, "float", 0.05, data=None)
+    assert Model(model_dir).manifest.threshold != float_threshold
+
+
+def test_the_first_last_heat_and_depthwise_convolutions_can_stay_float(tmp_path):
+    import onnx
+    import torch
+
+    from export.networks import Encoder
+    from export.onnx import export_encoder
+    from export.quantize import _named, float_nodes
+
+    torch.manual_seed(0)
+    export_encoder(Encoder(embedding_dim=16, heatmap=True).eval(), 64, tmp_path / "encoder.onnx")
+    source = _named(tmp_path / "encoder.onnx", tmp_path / "named.onnx")
+    ends, depthwise = float_nodes(source, ("ends",)), float_nodes(source, ("depthwise",))
+    graph = onnx.load(str(source)).graph
+    convs = [n.name for n in graph.node if n.op_type == "Conv"]
+    assert set(ends) == {convs[0], convs[-3], convs[-2], convs[-1]}  # the last 1x1, then the heat head
+    assert len(depthwise) == 17 and not set(ends) & set(depthwise)
+    assert float_nodes(source, ()) == []
