@@ -25,6 +25,7 @@ from .sinks import EventSink, FrameHook, stream_sinks
 from .status import Status, StatusEvent
 from .alerts import Alert
 from .guarded import GuardedStream
+from ..media.video import single_threaded
 from .urls import check_url
 
 KIND = "rtsp"
@@ -133,6 +134,7 @@ class StreamSupervisor(RunsPipeline):
                 if not c.streams.video:
                     raise av.error.InvalidDataError(0, "source has no video stream")
                 self.source.connects += 1
+                single_threaded(c.streams.video[0])
                 for frame in c.decode(video=0):
                     if self._stop.is_set():
                         return got, "stopped"

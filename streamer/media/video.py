@@ -132,6 +132,13 @@ class Thinning:
         return True
 
 
+def single_threaded(stream: av.video.stream.VideoStream) -> None:
+    """Decode on the calling thread alone: where the parallelism is elsewhere (a worker per segment, a reader per
+    live stream), decoder threads only contend for the cores (and frame threads add a frame of delay each)."""
+    stream.thread_type = "NONE"
+    stream.codec_context.thread_count = 1
+
+
 def decode(container: av.container.InputContainer, name: str, fps: float | None = None) -> Iterator[Frame]:
     """Decode the first video stream; with ``fps``, keep at most that many frames per second."""
     stream = container.streams.video[0]

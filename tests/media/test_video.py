@@ -33,3 +33,25 @@ def test_bt601_yuv420p_matches_swscale_within_a_few_levels():
 def test_other_frames_are_converted_by_swscale(fmt, colorspace, color_range, size):
     frame = _frame(fmt, *size, colorspace=colorspace, color_range=color_range)
     assert np.array_equal(rgb(frame), frame.to_ndarray(format="rgb24"))
+
+
+def test_single_threaded_decoding_gives_the_same_frames(clip):
+    from streamer.media.video import single_threaded
+
+    path = str(clip("WolfgangLanger_Pexels.mp4"))
+
+    def first_frames(one_thread: bool) -> list[np.ndarray]:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            if one_thread:
+                single_threaded(stream)
+                assert stream.codec_context.thread_count == 1 and stream.thread_type == "NONE"
+            frames = []
+            for frame in container.decode(stream):
+                frames.append(rgb(frame))
+                if len(frames) == 30:
+                    return frames
+        return frames
+
+    threaded, single = first_frames(False), first_frames(True)
+    assert len(single) == 30 and all(np.array_equal(a, b) for a, b in zip(threaded, single))

@@ -10,7 +10,7 @@ import av
 
 from ...core.analyzer import EVERY_FRAME, SCAN, Analyzer, FrameResult
 from ...core.model import Model
-from ...media.video import Frame, MediaError, open_container, rgb
+from ...media.video import Frame, MediaError, open_container, rgb, single_threaded
 from .plan import Segment
 
 REPORT_EVERY = 0.25  # seconds of wall time between progress reports
@@ -48,8 +48,7 @@ def scan_segment(path: Path | str, segment: Segment, model: Model, report: Repor
 
 def _frames(container: av.container.InputContainer, name: str, segment: Segment):
     stream = container.streams.video[0]
-    stream.thread_type = "NONE"  # one core per worker: the workers are the parallelism
-    stream.codec_context.thread_count = 1
+    single_threaded(stream)
     container.seek(segment.seek, stream=stream, backward=True, any_frame=False)
     try:
         for frame in container.decode(stream):
