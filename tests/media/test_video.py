@@ -45,7 +45,7 @@ def test_single_threaded_decoding_gives_the_same_frames(clip):
             stream = container.streams.video[0]
             if one_thread:
                 single_threaded(stream)
-                assert stream.codec_context.thread_count == 1 and stream.thread_type == "NONE"
+                assert stream.codec_context.thread_count == 1 and stream.thread_type.name == "NONE"
             frames = []
             for frame in container.decode(stream):
                 frames.append(rgb(frame))
