@@ -1,10 +1,10 @@
-"""How sparse a scan may look: detection every N frames and frames carried between windows, against every frame.
+"""How sparse a scan may look: detection every N frames and faces encoded every E frames, against every frame.
 
-    python bench/sampling.py [--model DIR] [--max-frames 300] [--every 2,4,6,8,12] [--gaps 8,16,24]
+    python bench/sampling.py [--model DIR] [--max-frames 300] [--every 2,4,6,8,12] [--encode-every 2,3,4]
 
 Every real clip of the asset cache is analysed with every-frame detection and encoding (today's path),
-then with each setting: detection every N frames (faces followed by optical flow in between, no frame
-carried), and the chosen N with G frames carried after each window. Printed per setting, over all clips:
+then with each setting: detection every N frames (faces followed by optical flow in between, every face
+encoded), and the chosen N with each track's face encoded every E frames (the frames between carried). Printed per setting, over all clips:
 the boxes' IoU with the every-frame boxes (mean and 5th percentile), faces missing or extra, the largest
 and mean |score| gap, the clip where the largest gap is, track and file verdicts that agree, the share of
 frames detected and faces encoded, and the CPU time of the process (every thread: decoding, detection, the
@@ -167,16 +167,16 @@ def main() -> int:
     ap.add_argument("--model")
     ap.add_argument("--max-frames", type=int, default=300, help="frames per clip (0: all)")
     ap.add_argument("--every", default="2,4,6,8,12", help="detection intervals to try (no frame carried)")
-    ap.add_argument("--gaps", default="8,16,24", help="frames carried after each window, with --detect-every")
-    ap.add_argument("--detect-every", type=int, default=SCAN.detect_every, help="N used with the gaps")
+    ap.add_argument("--encode-every", default="2,3,4", help="encoding intervals to try, with --detect-every")
+    ap.add_argument("--detect-every", type=int, default=SCAN.detect_every, help="N used with --encode-every")
     ap.add_argument("--clips", nargs="*", default=list(CLIPS))
     args = ap.parse_args()
     filter_native_logs()
     model = Model(model_dir(args.model))
     clips = [asset_path(c) for c in args.clips]
-    settings = [(f"detect every {n}", Sampling(n, 0)) for n in map(int, args.every.split(",")) if n > 1]
-    settings += [(f"every {args.detect_every}, gap {g}", Sampling(args.detect_every, g))
-                 for g in map(int, args.gaps.split(",")) if g > 0]
+    settings = [(f"detect every {n}", Sampling(n, 1)) for n in map(int, args.every.split(",")) if n > 1]
+    settings += [(f"every {args.detect_every}, encode every {e}", Sampling(args.detect_every, e))
+                 for e in map(int, args.encode_every.split(",")) if e > 1]
     print(f"model {model.manifest.name} {model.manifest.version} (window {model.manifest.window}, stride "
           f"{model.manifest.stride}); scan default {SCAN}; uptime load {os.getloadavg()}")
     sweep(model, clips, settings, args.max_frames or None)

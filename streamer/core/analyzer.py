@@ -88,18 +88,23 @@ class TrackSummary:
 @dataclass(frozen=True)
 class Sampling:
     """How much of each frame's work a stream gets: the detector every ``detect_every`` frames (faces followed by
-    optical flow in between, ``core.motion``), and ``window_gap`` frames carried, not encoded, after each
-    temporal window of a track (``TrackScorer``). The defaults analyse every frame."""
+    optical flow in between, ``core.motion``), and each track's face encoded every ``encode_every`` frames, the
+    frames between carrying its last score (``TrackScorer``; the temporal window is the last ``window`` encoded
+    faces). The defaults analyse every frame."""
 
     detect_every: int = 1
-    window_gap: int = 0
+    encode_every: int = 1
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1 or self.encode_every < 1:
+            raise ValueError(f"sampling intervals must be at least 1 frame: {self}")
 
 
 EVERY_FRAME = Sampling()
 # Scans: chosen with bench/sampling.py on the real clips (the README, *Measured*: "sampling").
-SCAN = Sampling(detect_every=6, window_gap=16)
-# Live streams: the same detection interval, half the carried frames, so a verdict follows a change sooner.
-LIVE = Sampling(detect_every=6, window_gap=8)
+SCAN = Sampling(detect_every=6, encode_every=4)
+# Live streams: the same detection interval, more faces encoded, so a verdict follows a change sooner.
+LIVE = Sampling(detect_every=6, encode_every=2)
 
 
 def summarise(track_id: int, first_pts: float, last_pts: float, frames: int, mean: float | None,
@@ -127,7 +132,7 @@ class Analyzer:
         m = model.manifest
         self.quality = quality or QualityConfig()
         self.cfg = ScoringConfig.from_manifest(m, threshold, smoothing_seconds=smoothing_seconds,
-                                               gap=sampling.window_gap)
+                                               every=sampling.encode_every)
         self.sampling = sampling
         self.follower = FaceFollower(FollowConfig(every=sampling.detect_every))
         self._last_faces: list[Face] = []

@@ -20,7 +20,7 @@ class ScoringConfig:
     uncertain_margin: float
     smoothing_seconds: float = 1.0  # time constant of the exponential smoothing
     min_frames: int = 3  # frames before any verdict other than uncertain
-    gap: int = 0  # frames carried (not encoded) after each window; then a fresh window of consecutive frames
+    every: int = 1  # a track's face is encoded every ``every`` frames; the frames between carry its last score
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, threshold: float | None = None, **settings) -> ScoringConfig:
@@ -42,8 +42,9 @@ def verdict(score: float | None, cfg: ScoringConfig, frames: int) -> str:
 class TrackScorer:
     """Rolling score of one track. Smoothing runs on timestamps, so skipped frames do not distort it.
 
-    With ``cfg.gap``, the track rests after each window: ``wants()`` is False for ``gap`` frames, which
-    ``carry`` the last score, and the next window is built from frames encoded after the rest."""
+    With ``cfg.every`` > 1 the track's face is encoded every ``every`` frames: ``wants()`` is False on the frames
+    between, which ``carry`` the last score. A window is always the last ``window`` encoded faces (spanning
+    ``window * every`` frames), due every ``stride`` of them."""
 
     def __init__(self, cfg: ScoringConfig):
         self.cfg = cfg
@@ -57,8 +58,7 @@ class TrackScorer:
         self.score_sum = 0.0  # running totals of the smoothed score: constant memory for endless tracks
         self.score_count = 0
         self.score_max = 0.0
-        self._rest = 0  # frames still to carry
-        self._fresh = False  # the next embedding starts a new window
+        self._rest = 0  # frames still to carry before the next encoding
 
     def wants(self) -> bool:
         """Whether this frame's face should be encoded (False: carry the last score)."""
@@ -67,25 +67,21 @@ class TrackScorer:
     def carry(self) -> float:
         """A frame whose face is not encoded: it holds the last smoothed score, which counts in the track's mean."""
         assert self.score is not None
-        self._rest -= 1
+        self._rest = max(0, self._rest - 1)
         self._count(self.score)
         return self.score
 
     def add(self, embedding: np.ndarray, frame_score: float) -> bool:
         """Store a frame's embedding; True when a temporal window is due."""
-        if self._fresh:
-            self.embeddings.clear()
-            self._since_window, self._fresh = 0, False
         self.embeddings.append(embedding)
         self.frame_score = float(frame_score)
         self.frames += 1
         self._since_window += 1
+        self._rest = self.cfg.every - 1
         full = len(self.embeddings) == self.cfg.window
         due = full and (self._since_window >= self.cfg.stride or self._since_window == len(self.embeddings))
         if due:
             self._since_window = 0
-            if self.cfg.gap:
-                self._rest, self._fresh = self.cfg.gap, True
         return due
 
     def window(self) -> np.ndarray:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from streamer.core.analyzer import Analyzer, Sampling
 from streamer.media.video import file_frames
@@ -77,7 +78,7 @@ def test_live_analyzers_keep_only_the_newest_track_summaries(random_model, clip)
 
 
 def test_sampled_analysis_encodes_only_the_frames_windows_need(random_model, clip):
-    analyzer = Analyzer(random_model, sampling=Sampling(detect_every=5, window_gap=8))
+    analyzer = Analyzer(random_model, sampling=Sampling(detect_every=5, encode_every=3))
     calls = spy_on_encoder(analyzer, random_model)
     try:
         results = [analyzer.process(f) for f in file_frames(clip("single_face.mp4"))]
@@ -88,7 +89,8 @@ def test_sampled_analysis_encodes_only_the_frames_windows_need(random_model, cli
     faces = [r.faces[0] for r in results]
     assert len(faces) == 72 and {f.track_id for f in faces} == {1}
     carried = [f.carried for f in faces]
-    assert carried == ([False] * window + [True] * 8) * 4 + [False] * 8  # a window, then 8 frames carried
+    assert carried == [False] + [True, True, False] * 23 + [True, True]  # one face encoded, two carried
+    assert sum(f.new_window for f in faces) == (24 - window) // random_model.manifest.stride + 1
     assert sum(calls) == carried.count(False)  # the encoder saw only the frames that were not carried
     for before, face in zip(faces, faces[1:]):
         if face.carried:  # the track's last scores, carried as they were
@@ -97,4 +99,10 @@ def test_sampled_analysis_encodes_only_the_frames_windows_need(random_model, cli
     scores = np.array([f.score for f in faces])
     assert tracks[0].frames == 72 and np.isclose(tracks[0].mean_score, scores.mean())
     assert analyzer.follower.detections <= 72 // 5 + 3
-    assert faces[-1].to_dict().get("carried") is None and faces[window].to_dict()["carried"] is True
+    assert faces[0].to_dict().get("carried") is None and faces[1].to_dict()["carried"] is True
+
+
+@pytest.mark.parametrize("detect_every, encode_every", [(0, 1), (1, 0), (6, -2)])
+def test_sampling_intervals_below_one_frame_are_refused(detect_every, encode_every):
+    with pytest.raises(ValueError, match="at least 1 frame"):
+        Sampling(detect_every=detect_every, encode_every=encode_every)

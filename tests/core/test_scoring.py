@@ -59,8 +59,8 @@ def test_summary_statistics_use_constant_memory():
     assert scorer.score_count == 1000 and 0 < scorer.mean_score < scorer.score_max <= 0.9
 
 
-def test_with_a_gap_a_track_rests_after_each_window_then_builds_a_fresh_one():
-    cfg = ScoringConfig(window=4, stride=2, threshold=0.5, uncertain_margin=0.1, gap=3)
+def test_encoding_every_third_frame_windows_span_the_encoded_faces():
+    cfg = ScoringConfig(window=4, stride=2, threshold=0.5, uncertain_margin=0.1, every=3)
     scorer = TrackScorer(cfg)
     wanted, due = [], []
     for i in range(20):
@@ -70,11 +70,18 @@ def test_with_a_gap_a_track_rests_after_each_window_then_builds_a_fresh_one():
             scorer.update(i / 25, 0.8 if due and due[-1] == i else None)
         else:
             assert scorer.carry() == scorer.score
-    # 4 encoded frames make a window, then 3 frames carried, then 4 more, ...
-    assert wanted == [True] * 4 + [False] * 3 + [True] * 4 + [False] * 3 + [True] * 4 + [False] * 2
-    assert due == [3, 10, 17]
-    assert scorer.window()[:, 0].tolist() == [14, 15, 16, 17]  # consecutive encoded frames only
-    assert scorer.frames == 12 and scorer.score_count == 20  # carried frames count in the track's mean
+    assert wanted == [True, False, False] * 6 + [True, False]  # one frame encoded, two carried
+    assert due == [9, 15]  # the 4th encoded face, then every 2nd (the stride)
+    assert scorer.window()[:, 0].tolist() == [9, 12, 15, 18]  # the last 4 encoded faces, 3 frames apart
+    assert scorer.frames == 7 and scorer.score_count == 20  # carried frames count in the track's mean
+
+
+def test_a_face_refused_on_its_turn_is_tried_again_on_the_next_frame():
+    scorer = TrackScorer(ScoringConfig(window=4, stride=2, threshold=0.5, uncertain_margin=0.1, every=3))
+    scorer.add(np.zeros(3), 0.2)
+    scorer.update(0.0, None)
+    assert [scorer.wants(), scorer.carry() is not None, scorer.wants(), scorer.carry() is not None] == [False, True, False, True]
+    assert scorer.wants() and scorer.wants()  # its turn: wanted until it is encoded (the gate may refuse it)
 
 
 def test_without_a_gap_every_frame_is_wanted():
