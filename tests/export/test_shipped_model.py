@@ -13,10 +13,12 @@ MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
 
 def test_manifest_checksums_match():
     manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
-    for role in ("encoder", "temporal"):
-        entry = manifest["files"][role]
+    assert {"encoder", "temporal"} <= set(manifest["files"])
+    for role, entry in manifest["files"].items():
         assert sha256_file(MODEL_DIR / entry["path"]) == entry["sha256"], role
     assert manifest["metrics"], "the shipped manifest carries its evaluation"
+    if "encoder_int8" in manifest["files"]:  # the int8 encoder has its own threshold, set on validation
+        assert manifest["thresholds"]["int8"] and manifest["threshold_set"]["int8"]["rule"]
 
 
 def test_shipped_model_loads_and_runs():
