@@ -102,7 +102,7 @@ class Sampling:
 
 EVERY_FRAME = Sampling()
 # Scans: chosen with bench/sampling.py on the real clips (the README, *Measured*: "sampling").
-SCAN = Sampling(detect_every=6, encode_every=4)
+SCAN = Sampling(detect_every=6, encode_every=3)
 # Live streams: the same detection interval, more faces encoded, so a verdict follows a change sooner.
 LIVE = Sampling(detect_every=6, encode_every=2)
 
