@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import re
 import resource
 import sys
+import threading
 import time
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -71,6 +75,33 @@ def long_clip(seconds: float) -> Path:
                     out.mux(packet)
     tmp.replace(path)
     return path
+
+
+def thread_kind(name: str) -> str:
+    """A thread's kind: its name without the stream or number it carries ("read-s3" -> "read")."""
+    return re.sub(r"(-s)?[-_]?\d+(_\d+)?$", "", name)
+
+
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds so far of each of this process's threads, by native id (Linux /proc)."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cores_by_kind(before: dict[int, float], after: dict[int, float], seconds: float) -> dict[str, float]:
+    """Cores each kind of thread used between two ``thread_cpu`` snapshots; threads Python did not start (ONNX
+    Runtime's, MediaPipe's, FFmpeg's) count as "native"."""
+    names = {t.native_id: thread_kind(t.name) for t in threading.enumerate()}
+    used: Counter = Counter()
+    for tid, cpu in after.items():
+        used[names.get(tid, "native")] += (cpu - before.get(tid, 0.0)) / seconds
+    return dict(used.most_common())
 
 
 def cpu_seconds() -> float:

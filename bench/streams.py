@@ -6,9 +6,10 @@
 Every stream is a real RTSP session from a local gst-rtsp-server (a real face clip, paced in real
 time), decoded, detected and scored through one shared, micro-batched inference service (one worker
 thread per core), with the live sampling of `serve` (faces detected every few frames and followed between,
-scores carried after each window; ``--every-frame`` analyses every frame fully). N rises until a stream's
-analysed fps falls below the bar or latency grows; the largest N that passed its probe is then held for
---hold seconds and reported with CPU use, per-stream fps, latency p50/p95 and dropped frames. The machine's load average is printed beside every figure: on a
+a track's face encoded every few frames and its scores carried between; ``--every-frame`` analyses every frame
+fully). N rises until a stream's analysed fps falls below the bar or latency grows; the largest N that passed
+its probe is then held for --hold seconds and reported with CPU use (in all and by thread kind), per-stream
+fps, latency p50/p95 and dropped frames. The machine's load average is printed beside every figure: on a
 shared machine the figures are a floor.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ import math
 import os
 import time
 
-from live_streams import StreamRun, bench_clip, cpu_seconds
+from live_streams import StreamRun, bench_clip, cores_by_kind, cpu_seconds, thread_cpu
 from rtsp import RtspServer
 
 from streamer.cli import load_model
@@ -37,9 +38,10 @@ async def measure(model, url: str, n: int, seconds: float, ceiling: float, floor
     try:
         await run.wait_live(30 + 3 * n)  # each stream sets its detector up in turn
         await asyncio.sleep(3)  # warm-up: detectors, the adaptive rate
-        c0, t0, counts0 = cpu_seconds(), time.monotonic(), run.counts()
+        c0, t0, counts0, threads0 = cpu_seconds(), time.monotonic(), run.counts(), thread_cpu()
         await asyncio.sleep(seconds)
-        c1, t1, counts1 = cpu_seconds(), time.monotonic(), run.counts()
+        c1, t1, counts1, threads1 = cpu_seconds(), time.monotonic(), run.counts(), thread_cpu()
+        by_kind = cores_by_kind(threads0, threads1, t1 - t0)
         fps = {k: (counts1[k] - counts0.get(k, 0)) / (t1 - t0) for k in counts1}
         first = run.latency_percentile(t0, t0 + 5, 50)
         last = run.latency_percentile(t1 - 5, t1, 50)
@@ -50,7 +52,7 @@ async def measure(model, url: str, n: int, seconds: float, ceiling: float, floor
         await run.close()
     return {"n": n, "fps": fps, "min_fps": min(fps.values()), "cpu": (c1 - c0) / (t1 - t0),
             "p50_first": first, "p50_last": last, "p95": run.latency_percentile(t0, t1, 95),
-            "dropped": dropped, "reconnects": reconnects, "batch": batch}
+            "dropped": dropped, "reconnects": reconnects, "batch": batch, "by_kind": by_kind}
 
 
 def passed(r: dict) -> bool:
@@ -69,6 +71,8 @@ def show(label: str, r: dict) -> None:
           f"latency p50 {r['p50_first']:.0f} -> {r['p50_last']:.0f} ms, p95 {r['p95']:.0f} ms | "
           f"process CPU {r['cpu'] * 100:.0f}% of one core | mean encoder batch {r['batch']:.1f} | "
           f"drops {r['dropped']} reconnects {r['reconnects']} | {load()} | {'PASS' if passed(r) else 'FAIL'}",
+          flush=True)
+    print("    cores by thread kind: " + ", ".join(f"{k} {v:.2f}" for k, v in r["by_kind"].items() if v >= 0.005),
           flush=True)
 
 

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.choices[name].add_argument(
             "--live-every-frame", action="store_true",
             help="detect and encode on every analysed frame of a live stream (default: detect every 6th frame, "
-                 "follow faces between, and carry scores for 8 frames after each window: less CPU per frame)")
+                 "follow faces between, encode every 2nd face and carry its scores between: less CPU per frame)")
     fetch = sub.add_parser("fetch-assets", help="download the pinned third-party assets into the cache")
     fetch.set_defaults(func=lambda _args: assets.main())
     return parser

@@ -54,8 +54,8 @@ def set_live_every_frame(every_frame: bool) -> None:
 
 def live_analyzer(model, kind: str, threshold: float | None = None) -> Analyzer:
     """The analysis of every live stream: the newest track summaries only, the stream's own threshold when it
-    has one, and the process's live sampling (faces detected every few frames and followed between; frames
-    after each window carry the track's score, marked ``carried``)."""
+    has one, and the process's live sampling (faces detected every few frames and followed between; a track's
+    face encoded every few frames, the frames between carrying its score, marked ``carried``)."""
     return Analyzer(model, source=kind, keep_summaries=64, threshold=threshold, sampling=_sampling)
 
 
