@@ -19,6 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procstat import stat_cpu_seconds  # noqa: E402
 from streamer.runtime.assets import asset_path, cache_dir  # noqa: E402
 from streamer.core.inference import BatchedModel  # noqa: E402
 from streamer.core.model import Model  # noqa: E402
@@ -84,13 +85,12 @@ def thread_kind(name: str) -> str:
 
 def thread_cpu() -> dict[int, float]:
     """CPU seconds so far of each of this process's threads, by native id (Linux /proc)."""
-    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    out = {}
     for tid in os.listdir("/proc/self/task"):
         try:
-            fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            out[int(tid)] = stat_cpu_seconds(f"/proc/self/task/{tid}/stat")
         except OSError:
             continue  # the thread ended
-        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
     return out
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from bench.procstat import stat_cpu_seconds
+
 SCRIPT = Path(__file__).with_name("rtsp_server.py")
 
 
@@ -36,5 +38,4 @@ class RtspServer:
 
     def cpu_seconds(self) -> float:
         """CPU time the server process has used (it must still run)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / 100.0
+        return stat_cpu_seconds(f"/proc/{self.proc.pid}/stat")
