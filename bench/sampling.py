@@ -4,7 +4,8 @@
 
 Every real clip of the asset cache is analysed with every-frame detection and encoding (today's path),
 then with each setting: detection every N frames (faces followed by optical flow in between, every face
-encoded), and the chosen N with each track's face encoded every E frames (the frames between carried). Printed per setting, over all clips:
+encoded), and the chosen N with each track's face encoded every E frames (the frames between carried).
+Printed per setting, over all clips:
 the boxes' IoU with the every-frame boxes (mean and 5th percentile), faces missing or extra, the largest
 and mean |score| gap, the clip where the largest gap is, track and file verdicts that agree, the share of
 frames detected and faces encoded, and the CPU time of the process (every thread: decoding, detection, the

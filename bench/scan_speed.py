@@ -5,8 +5,8 @@
 The default file is the 2-minute real-face file of bench/compose.py (made once, cached). The pipeline is
 ``scan_file`` as `deepfake-streamer scan` runs it: decoding on its own thread, faces detected every few
 frames and followed in between, a track's face encoded every few frames and the frames between carrying its
-last score (``carried``); every frame of its timeline is checked to hold a score (or the quality gate's reason for none). The
-every-frame path (``--every-frame``, detection and the encoder on every frame) runs once beside it, and
+last score (``carried``); every frame of its timeline is checked to hold a score (or the quality gate's reason
+for none). The every-frame path (``--every-frame``, detection and the encoder on every frame) runs once beside it, and
 the faster path's accuracy against it is printed: the largest score gap, box IoU, track and file verdicts.
 The segment-parallel scan runs in --workers processes (default: one per core), started and warm before it
 is timed. Figures on a shared machine vary with its load, printed before and after.

@@ -92,8 +92,8 @@ def _named(source: Path, out: Path) -> Path:
     return out
 
 
-def _ancestors(graph: onnx.GraphProto, tensor: str) -> set[str]:
-    producer = {o: n for n in graph.node for o in n.output}
+def _ancestors(producer: dict[str, onnx.NodeProto], tensor: str) -> set[str]:
+    """Names of the nodes ``tensor`` is computed from (``producer``: each tensor's node)."""
     seen: set[str] = set()
     todo = [tensor]
     while todo:
@@ -117,15 +117,16 @@ def float_nodes(path: Path, keep: tuple[str, ...]) -> list[str]:
             last = producer[last.input[0]]
         inputs = {i.name for i in graph.input}
         outputs = [o.name for o in graph.output]
-        trunk = _ancestors(graph, outputs[0])
-        heat = _ancestors(graph, "heatmap") - trunk if "heatmap" in outputs else set()
+        trunk = _ancestors(producer, outputs[0])
+        heat = _ancestors(producer, "heatmap") - trunk if "heatmap" in outputs else set()
         out += [n.name for n in convs if n.input[0] in inputs or n is last or n.name in heat]
     if "depthwise" in keep:
         out += [n.name for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)]
     return sorted(set(out))
 
 
-def quantize(model_dir: Path, crops: np.ndarray, method: str = "minmax", keep_float: tuple[str, ...] = KEEP_FLOAT) -> Path:
+def quantize(model_dir: Path, crops: np.ndarray, method: str = "minmax",
+             keep_float: tuple[str, ...] = KEEP_FLOAT) -> Path:
     """Quantize ``model_dir``'s float encoder, calibrated on ``crops``, leaving ``keep_float`` in float; returns the
     int8 file's path."""
     model = Model(model_dir, precision="float")
@@ -188,17 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     calibration, held_out = (crops[:-64], crops[-64:]) if len(crops) > 128 else (crops, crops)
     keep = tuple(args.keep_float)
     path = quantize(args.model_dir, calibration, args.method, keep)
-    register(args.model_dir, path, f"{len(calibration)} {args.calibration} training crops", args.method, args.select,
-             keep)
+    written = register(args.model_dir, path, f"{len(calibration)} {args.calibration} training crops", args.method,
+                       args.select, keep)
     score_diff, emb_diff = agreement(args.model_dir, held_out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; calibrated on {len(calibration)} {args.calibration} "
           f"training crops, {args.method}); on {len(held_out)} other training crops: largest frame-score difference "
           f"{score_diff:.4f}, embedding {emb_diff:.4f}; manifest encoder_precision: "
           f"{INT8 if args.select else manifest.encoder_precision}")
     if args.calibration == "faces":
-        target = json.loads((args.model_dir / "manifest.json").read_text()).get("training", {}).get("target_fpr",
-                                                                                                   DEFAULT_TARGET)
-        record = set_threshold(args.model_dir, INT8, float(target), args.data)
+        target = float(written.get("training", {}).get("target_fpr", DEFAULT_TARGET))
+        record = set_threshold(args.model_dir, INT8, target, args.data)
         print(f"int8 threshold {record['threshold']:.4f} (validation: {record['rule']}; called fake "
               f"{record['called_fake']})")
     return 0

@@ -67,7 +67,7 @@ class TrackScorer:
     def carry(self) -> float:
         """A frame whose face is not encoded: it holds the last smoothed score, which counts in the track's mean."""
         assert self.score is not None
-        self._rest = max(0, self._rest - 1)
+        self._rest -= 1
         self._count(self.score)
         return self.score
 
