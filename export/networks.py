@@ -58,13 +58,27 @@ HEAT_CHANNELS = 96
 HEAT_STRIDE = 16
 
 
+def residual_blocks() -> list[int]:
+    """Indices of ``features`` whose block adds its input back (stride 1, same width): the ones ``skip`` may drop."""
+    return [i for i, b in enumerate(MobileNetV2Features().features) if isinstance(b, InvertedResidual) and b.use_res]
+
+
 class Encoder(nn.Module):
     """Crop -> (embedding [N, D], frame logit [N]); with ``heatmap``, also a blend-mask logit map
-    [N, 1, S/16, S/16] from the stride-16 features (Face X-ray style, trained on SBI masks)."""
+    [N, 1, S/16, S/16] from the stride-16 features (Face X-ray style, trained on SBI masks).
 
-    def __init__(self, embedding_dim: int = 128, dropout: float = 0.2, heatmap: bool = False):
+    ``skip``: residual blocks left out (identity), a cheaper network whose other blocks keep their indices and
+    names, so a full network's weights load into it (``load_weights``)."""
+
+    def __init__(self, embedding_dim: int = 128, dropout: float = 0.2, heatmap: bool = False,
+                 skip: tuple[int, ...] = ()):
         super().__init__()
         self.backbone = MobileNetV2Features()
+        self.skip = tuple(sorted(set(skip)))
+        if not set(self.skip) <= set(residual_blocks()):
+            raise ValueError(f"only residual blocks can be skipped ({residual_blocks()}), not {self.skip}")
+        for i in self.skip:
+            self.backbone.features[i] = nn.Identity()
         self.dropout = nn.Dropout(dropout)
         self.project = nn.Linear(LAST_CHANNELS, embedding_dim)
         self.classify = nn.Linear(embedding_dim, 1)
@@ -86,7 +100,15 @@ class Encoder(nn.Module):
     def load_imagenet(self, path: Path) -> None:
         state = torch.load(path, map_location="cpu", weights_only=True)
         features = {k: v for k, v in state.items() if k.startswith("features.")}
-        self.backbone.load_state_dict(features, strict=True)
+        self.backbone.load_state_dict(self._without_skipped(features), strict=True)
+
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """An encoder's state dict, strictly, but for the blocks this one skips."""
+        self.load_state_dict(self._without_skipped(state), strict=True)
+
+    def _without_skipped(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        dropped = tuple(f"features.{i}." for i in self.skip)
+        return {k: v for k, v in state.items() if not k.removeprefix("backbone.").startswith(dropped)}
 
     def freeze_blocks(self, n: int) -> None:
         """Freeze the first ``n`` feature blocks (their BatchNorm statistics too)."""

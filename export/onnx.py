@@ -90,7 +90,7 @@ def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str
                      "opset": OPSET},
         "training": {k: cfg[k] for k in ("seed", "epochs", "variants", "freeze_blocks", "lr", "clip_variants",
                                          "regions", "strong_aug", "balanced", "weight_decay", "dropout", "target_fpr",
-                                         "recipe", "steps", "batch", "heat_weight", "h264_aug", "init")
+                                         "recipe", "steps", "batch", "heat_weight", "h264_aug", "init", "skip")
                      if k in cfg},
         "metrics": metrics,
     }
@@ -99,7 +99,7 @@ def manifest(out: Path, cfg: dict, threshold: float, metrics: dict, version: str
 def export_checkpoint(ckpt: Path, out: Path, tolerance: float = 1e-4, version: str = "1") -> float:
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
     cfg = state["config"]
-    encoder = Encoder(cfg["embedding_dim"], heatmap=bool(cfg.get("heatmap")))
+    encoder = Encoder(cfg["embedding_dim"], heatmap=bool(cfg.get("heatmap")), skip=tuple(cfg.get("skip", ())))
     encoder.load_state_dict(state["encoder"])
     temporal = load_temporal(state["temporal"], cfg["embedding_dim"])
     encoder.eval(), temporal.eval()

@@ -35,7 +35,7 @@ from .augment import augment, sample_aug
 from .calibrate import calibrate_encoder
 from .faceset import DEFAULT_DATA, FaceTable, load_table, records, verify
 from .metrics import auc, operating_point, tpr_at_fpr
-from .networks import HEAT_SPLIT, HEAT_STRIDE, Encoder, Temporal
+from .networks import HEAT_SPLIT, HEAT_STRIDE, Encoder, Temporal, residual_blocks
 from .synth import sample_params, self_blend
 from .train import MEAN, STD, seed_all, write_log
 
@@ -71,6 +71,7 @@ class Config:
     target_fpr: float = 0.015
     threads: int = 1
     init: str = ""  # a model.pt to continue from (its encoder weights), instead of ImageNet alone
+    skip: tuple[int, ...] = ()  # residual blocks left out (a cheaper network), all after the frozen stem
 
 
 class Sampler:
@@ -110,7 +111,7 @@ KINDS = ("dfdc_real", "dfdc_fake", "lfw_real", "sbi_dfdc", "sbi_lfw")
 
 
 def imagenet_encoder(cfg: Config) -> Encoder:
-    model = Encoder(cfg.embedding_dim, cfg.dropout, heatmap=cfg.heatmap)
+    model = Encoder(cfg.embedding_dim, cfg.dropout, heatmap=cfg.heatmap, skip=cfg.skip)
     model.load_imagenet(asset_path("mobilenet_v2-b0353104.pth"))
     return model
 
@@ -272,7 +273,7 @@ def train(cfg: Config) -> dict:
     del table
     model = imagenet_encoder(cfg)
     if cfg.init:
-        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["encoder"])
+        model.load_weights(torch.load(cfg.init, map_location="cpu", weights_only=False)["encoder"])
     for p in model.backbone.features[:cfg.frozen].parameters():
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -375,7 +376,22 @@ def parse(argv: list[str] | None = None) -> Config:
         ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(Config, name))
     ap.add_argument("--no-heatmap", dest="heatmap", action="store_false")
     ap.add_argument("--init", default="", help="continue from this model.pt's encoder weights")
-    return Config(**vars(ap.parse_args(argv)))
+    ap.add_argument("--skip", type=blocks, default=(), help="residual blocks to leave out, comma-separated "
+                                                          f"(of {residual_blocks()}; after the frozen stem)")
+    cfg = Config(**vars(ap.parse_args(argv)))
+    if cfg.skip and min(cfg.skip) < cfg.frozen:
+        ap.error(f"--skip: blocks before --frozen {cfg.frozen} are the cached stem; skip later ones")
+    return cfg
+
+
+def blocks(text: str) -> tuple[int, ...]:
+    try:
+        out = tuple(sorted({int(v) for v in text.split(",") if v.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError("a comma-separated list of block indices") from None
+    if not set(out) <= set(residual_blocks()):
+        raise argparse.ArgumentTypeError(f"only residual blocks can be skipped: {residual_blocks()}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

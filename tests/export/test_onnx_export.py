@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from export.networks import Encoder, MobileNetV2Features, Temporal
@@ -45,3 +46,36 @@ def test_without_heatmap_the_encoder_keeps_two_outputs(tmp_path):
     export_encoder(Encoder(embedding_dim=16).eval(), 32, tmp_path / "encoder.onnx")
     session = ort.InferenceSession(str(tmp_path / "encoder.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["embedding", "frame_score"]
+
+
+def test_skipped_blocks_are_identities_and_a_full_networks_weights_load(tmp_path):
+    """A network without some residual blocks keeps the other blocks' names, so a full network's weights load
+    into it; it exports, and runs like the full network with those blocks taken out."""
+    torch.manual_seed(0)
+    full = Encoder(embedding_dim=16, heatmap=True).eval()
+    for block in (10, 15):  # a residual block after the heatmap split too
+        for p in full.backbone.features[block].parameters():
+            torch.nn.init.zeros_(p)  # x + conv(x) == x: the block already does nothing
+    lite = Encoder(embedding_dim=16, heatmap=True, skip=(10, 15)).eval()
+    lite.load_weights(full.state_dict())
+    assert not any(k.startswith(("backbone.features.10.", "backbone.features.15.")) for k in lite.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(full.forward_all(x), lite.forward_all(x)):
+            assert torch.allclose(a, b, atol=1e-5)
+    export_encoder(lite, 64, tmp_path / "encoder.onnx")
+    tmp = Temporal(embedding_dim=16, hidden=8).eval()
+    export_temporal(tmp, 4, 16, tmp_path / "temporal.onnx")
+    assert parity(lite, tmp, tmp_path / "encoder.onnx", tmp_path / "temporal.onnx", 64, 4, 16) < 1e-4
+
+
+def test_only_residual_blocks_can_be_skipped():
+    from export.train_faces import parse
+
+    with pytest.raises(ValueError, match="only residual blocks"):
+        Encoder(skip=(7,))  # a stride-2 block: the next one's input would change shape
+    assert parse(["--out", "x", "--skip", "16,10"]).skip == (10, 16)
+    with pytest.raises(SystemExit):
+        parse(["--out", "x", "--skip", "5"])  # the cached stem (before --frozen 7)
+    with pytest.raises(SystemExit):
+        parse(["--out", "x", "--skip", "11"])
