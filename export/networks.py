@@ -63,6 +63,13 @@ def residual_blocks() -> list[int]:
     return [i for i, b in enumerate(MobileNetV2Features().features) if isinstance(b, InvertedResidual) and b.use_res]
 
 
+def check_skip(skip: tuple[int, ...]) -> tuple[int, ...]:
+    """``skip`` sorted, or ValueError when it names a block that is not residual."""
+    if not set(skip) <= set(residual_blocks()):
+        raise ValueError(f"only residual blocks can be skipped ({residual_blocks()}), not {tuple(sorted(skip))}")
+    return tuple(sorted(set(skip)))
+
+
 class Encoder(nn.Module):
     """Crop -> (embedding [N, D], frame logit [N]); with ``heatmap``, also a blend-mask logit map
     [N, 1, S/16, S/16] from the stride-16 features (Face X-ray style, trained on SBI masks).
@@ -74,9 +81,7 @@ class Encoder(nn.Module):
                  skip: tuple[int, ...] = ()):
         super().__init__()
         self.backbone = MobileNetV2Features()
-        self.skip = tuple(sorted(set(skip)))
-        if not set(self.skip) <= set(residual_blocks()):
-            raise ValueError(f"only residual blocks can be skipped ({residual_blocks()}), not {self.skip}")
+        self.skip = check_skip(skip)
         for i in self.skip:
             self.backbone.features[i] = nn.Identity()
         self.dropout = nn.Dropout(dropout)

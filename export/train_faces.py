@@ -35,7 +35,7 @@ from .augment import augment, sample_aug
 from .calibrate import calibrate_encoder
 from .faceset import DEFAULT_DATA, FaceTable, load_table, records, verify
 from .metrics import auc, operating_point, tpr_at_fpr
-from .networks import HEAT_SPLIT, HEAT_STRIDE, Encoder, Temporal, residual_blocks
+from .networks import HEAT_SPLIT, HEAT_STRIDE, Encoder, Temporal, check_skip, residual_blocks
 from .synth import sample_params, self_blend
 from .train import MEAN, STD, seed_all, write_log
 
@@ -386,12 +386,13 @@ def parse(argv: list[str] | None = None) -> Config:
 
 def blocks(text: str) -> tuple[int, ...]:
     try:
-        out = tuple(sorted({int(v) for v in text.split(",") if v.strip()}))
+        indices = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError("a comma-separated list of block indices") from None
-    if not set(out) <= set(residual_blocks()):
-        raise argparse.ArgumentTypeError(f"only residual blocks can be skipped: {residual_blocks()}")
-    return out
+    try:
+        return check_skip(indices)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
