@@ -27,6 +27,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from bench.harness import ServerThread
 from streamer.core.model import Model
 from streamer.runtime.memory import pin_mmap_threshold
+from streamer.runtime.opencv import one_opencv_thread
 from streamer.server import ServerConfig
 
 CHROMIUM = "/usr/bin/chromium"
@@ -122,6 +123,7 @@ async def serve_and_browse(args: argparse.Namespace, scenario: Scenario, **confi
     headless Chromium whose camera plays ``args.y4m``; ``scenario(browser, url, out)`` drives the page and
     returns the report."""
     pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` does
+    one_opencv_thread()  # as `deepfake-streamer` runs
     cfg = ServerConfig(host="127.0.0.1", port=0, ice_addresses=("127.0.0.1",), **config)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ from streamer.core.inference import default_threads  # noqa: E402
 from streamer.core.model import Model  # noqa: E402
 from streamer.core.model_dir import DEFAULT_MODEL_DIR  # noqa: E402
 from streamer.runtime.logs import filter_native_logs  # noqa: E402
+from streamer.runtime.opencv import one_opencv_thread  # noqa: E402
 from streamer.files.scan import scan_file  # noqa: E402
 from streamer.files.segments import SegmentPool, scan_parallel  # noqa: E402
 from streamer.live.status import ResultEvent  # noqa: E402
@@ -148,6 +149,7 @@ def main() -> None:
     ap.add_argument("--skip-streams", action="store_true")
     args = ap.parse_args()
     filter_native_logs()
+    one_opencv_thread()  # as `deepfake-streamer` runs
     model = Model(args.model)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; model {model.manifest.name} "
           f"{model.manifest.version}", flush=True)

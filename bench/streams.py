@@ -27,6 +27,7 @@ from streamer.cli import load_model
 from streamer.core.analyzer import LIVE
 from streamer.live.pipeline import set_live_every_frame
 from streamer.runtime.memory import pin_mmap_threshold
+from streamer.runtime.opencv import one_opencv_thread
 from streamer.runtime.logs import filter_native_logs
 
 BAR_FPS = 10.0
@@ -90,6 +91,7 @@ async def main() -> None:
     args = parser.parse_args()
     pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` and `monitor` do
     filter_native_logs()
+    one_opencv_thread()  # as `deepfake-streamer` runs
     set_live_every_frame(args.every_frame)
     model = load_model(args.model)
     server = RtspServer(bench_clip()).start()

@@ -21,6 +21,7 @@ from ..media.video import MediaError
 from ..runtime import assets, memory
 from ..runtime.assets import AssetError
 from ..runtime.logs import filter_native_logs
+from ..runtime.opencv import one_opencv_thread
 from ..server.config import ConfigError, add_arguments, from_args
 from .monitor import add_parser as add_monitor
 from .scan import add_arguments as add_scan_arguments
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in LONG_RUNNING:
         memory.pin_mmap_threshold()  # before the model and detectors load, so their freed buffers leave no holes
     filter_native_logs()
+    one_opencv_thread()
     try:
         if getattr(args, "detector", None):
             set_default_mode(args.detector)

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..core.faces.detector import configured_mode, set_default_mode
 from ..files.segments import Segment, SegmentResult, scan_segment
 from ..runtime.logs import filter_native_logs
+from ..runtime.opencv import one_opencv_thread
 from . import compat
 from .models import load, model_blob
 
@@ -22,6 +23,7 @@ _board = None
 def _scan_task(blob: dict[str, bytes], path: str, segment: Segment, board, job: int,
                detector: str | None = None) -> SegmentResult:
     filter_native_logs()
+    one_opencv_thread()
     if detector:
         set_default_mode(detector)  # the driver's --detector
     result = scan_segment(path, segment, load(blob), lambda n, s, f: board.report.remote(job, n, s, f))

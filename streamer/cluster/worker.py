@@ -14,6 +14,7 @@ from ..live.status import Event, ResultEvent
 from ..live.supervisor import StreamSupervisor
 from ..runtime.logs import filter_native_logs
 from ..runtime.memory import pin_mmap_threshold
+from ..runtime.opencv import one_opencv_thread
 from . import compat
 from .models import load
 
@@ -24,6 +25,7 @@ class StreamWorker:
     def __init__(self, blob: dict[str, bytes], detector: str | None = None):
         pin_mmap_threshold()
         filter_native_logs()
+        one_opencv_thread()
         if detector:
             set_default_mode(detector)  # the server's --detector
         self.model = BatchedModel(load(blob))

@@ -19,6 +19,7 @@ from pathlib import Path
 from ...core.faces.detector import configured_mode, set_default_mode
 from ...core.model import Model
 from ...runtime.logs import filter_native_logs
+from ...runtime.opencv import one_opencv_thread
 from .fair import FairQueue
 from .plan import Segment
 from .worker import Cancelled, SegmentResult, scan_segment
@@ -34,6 +35,7 @@ _cancelled = None
 def _init(model_dir: str, queue, cancelled, detector: str | None) -> None:
     global _model, _queue, _cancelled
     filter_native_logs()
+    one_opencv_thread()
     if detector:
         set_default_mode(detector)  # the parent's --detector: a segment is scanned as the whole file would be
     _model, _queue, _cancelled = Model(model_dir, threads=1), queue, cancelled

@@ -81,7 +81,10 @@ def test_files_that_do_not_split_are_scanned_whole(clip, shipped_model, pool):
 
 
 def test_worker_processes_take_the_parents_detector_choice(random_model_dir, monkeypatch):
-    """--detector is a process setting: each spawned worker gets it through the pool's initializer."""
+    """--detector is a process setting: each spawned worker gets it through the pool's initializer, and runs
+    OpenCV on one thread (the workers are the parallelism)."""
+    import cv2
+
     import streamer.core.faces.detector as detector
     from streamer.files.segments import pool
 
@@ -92,7 +95,13 @@ def test_worker_processes_take_the_parents_detector_choice(random_model_dir, mon
     class Queue:
         put = staticmethod(reports.append)
 
-    pool._init(str(random_model_dir), Queue(), [], "full")
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        pool._init(str(random_model_dir), Queue(), [], "full")
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(threads)
     assert detector.default_mode() == "full"  # what every FaceDetector() of the worker now uses
     assert reports == [("ready", 0, 0.0, 0)]
 
