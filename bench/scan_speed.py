@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cv2  # noqa: E402
 from compose import long_file  # noqa: E402
 from sampling import compare  # noqa: E402
 
@@ -52,8 +53,6 @@ CPU_MS: dict[str, list[float]] = {"decode": [], "sequential": []}  # CPU ms per 
 
 def decode_fps(path: Path, opencv_threads: int) -> tuple[int, float]:
     """Decoding alone at its fastest: FFmpeg's threads, and OpenCV's default threads for the RGB conversion."""
-    import cv2
-
     before = cv2.getNumThreads()
     cv2.setNumThreads(opencv_threads)
     try:
