@@ -6,6 +6,7 @@ Files are read by the nodes where the tasks run, so they must be at the same pat
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from pathlib import Path
 
 from ..core.faces.detector import configured_mode, set_default_mode
@@ -16,6 +17,7 @@ from . import compat
 from .models import load, model_blob
 
 POLL_SECONDS = 0.25
+ENDED_JOBS = 256  # ended jobs the board remembers, so that a failed job's late segments do not bring it back
 _task = None
 _board = None
 
@@ -36,14 +38,17 @@ class _Board:
 
     def __init__(self):
         self.done: dict[tuple[int, int], tuple[float, int]] = {}
+        self.ended: deque[int] = deque(maxlen=ENDED_JOBS)  # jobs forgotten, whose segments may still report
 
     def report(self, job: int, number: int, seconds: float, frames: int) -> None:
-        self.done[(job, number)] = (seconds, frames)
+        if job not in self.ended:
+            self.done[(job, number)] = (seconds, frames)
 
     def snapshot(self, job: int) -> dict[int, tuple[float, int]]:
         return {n: v for (j, n), v in self.done.items() if j == job}
 
     def forget(self, job: int) -> None:
+        self.ended.append(job)
         for key in [k for k in self.done if k[0] == job]:
             del self.done[key]
 
@@ -83,12 +88,10 @@ class RayScans:
                     done[ref] = ray.get(ref)
                 if progress:
                     progress(*self._totals(job, refs, done))
-        except BaseException:
-            for ref in refs:
-                if ref not in done:
-                    ray.cancel(ref)
-            raise
         finally:
+            # When a segment fails, the others are left to finish and their results dropped, not cancelled:
+            # cancelling a task as it completes crashes this driver inside Ray ("Tried to complete task that
+            # was not pending", ray-project/ray#54846), and a server's driver with it.
             self._board.forget.remote(job)
         return [done[ref] for ref in refs]
 

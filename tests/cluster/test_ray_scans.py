@@ -72,3 +72,15 @@ def test_scan_ray_cli_gives_one_summary_for_a_folder(cluster, clip, tmp_path):
     timelines = {Path(t["source"]).name: t for t in json.loads((tmp_path / "out.json").read_text())}
     talk = timelines["WolfgangLanger_Pexels.mp4"]
     assert len(talk["frames"]) == 472 and [t["track_id"] for t in talk["tracks"]] == [1]
+
+
+def test_the_board_ignores_late_reports_of_an_ended_job():
+    """A failed job's other segments are left to finish (not cancelled): their reports must not bring it back."""
+    from streamer.cluster.scans import _Board
+
+    board = _Board()
+    board.report(1, 0, 2.0, 48)
+    board.report(2, 0, 1.0, 24)
+    board.forget(1)
+    board.report(1, 1, 3.0, 72)  # a segment of job 1 still running when the job failed
+    assert board.snapshot(1) == {} and board.snapshot(2) == {0: (1.0, 24)}
