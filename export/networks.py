@@ -5,6 +5,7 @@ ImageNet weights (``mobilenet_v2-b0353104.pth``) load strictly without torchvisi
 """
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -58,15 +59,18 @@ HEAT_CHANNELS = 96
 HEAT_STRIDE = 16
 
 
-def residual_blocks() -> list[int]:
+@cache
+def residual_blocks() -> tuple[int, ...]:
     """Indices of ``features`` whose block adds its input back (stride 1, same width): the ones ``skip`` may drop."""
-    return [i for i, b in enumerate(MobileNetV2Features().features) if isinstance(b, InvertedResidual) and b.use_res]
+    return tuple(i for i, b in enumerate(MobileNetV2Features().features)
+                 if isinstance(b, InvertedResidual) and b.use_res)
 
 
 def check_skip(skip: tuple[int, ...]) -> tuple[int, ...]:
     """``skip`` sorted, or ValueError when it names a block that is not residual."""
     if not set(skip) <= set(residual_blocks()):
-        raise ValueError(f"only residual blocks can be skipped ({residual_blocks()}), not {tuple(sorted(skip))}")
+        blocks = ", ".join(map(str, residual_blocks()))
+        raise ValueError(f"only residual blocks can be skipped ({blocks}), not {', '.join(map(str, sorted(skip)))}")
     return tuple(sorted(set(skip)))
 
 

@@ -377,7 +377,7 @@ def parse(argv: list[str] | None = None) -> Config:
     ap.add_argument("--no-heatmap", dest="heatmap", action="store_false")
     ap.add_argument("--init", default="", help="continue from this model.pt's encoder weights")
     ap.add_argument("--skip", type=blocks, default=(), help="residual blocks to leave out, comma-separated "
-                                                          f"(of {residual_blocks()}; after the frozen stem)")
+                                                          f"(of {', '.join(map(str, residual_blocks()))}; after the frozen stem)")
     cfg = Config(**vars(ap.parse_args(argv)))
     if cfg.skip and min(cfg.skip) < cfg.frozen:
         ap.error(f"--skip: blocks before --frozen {cfg.frozen} are the cached stem; skip later ones")
