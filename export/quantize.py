@@ -1,20 +1,25 @@
 """An int8 encoder beside the float one: ONNX Runtime static quantization (QDQ, per-channel weights),
-calibrated on training face crops (the DFDC and LFW training split by default), cut as the runtime cuts them.
+calibrated on training faces cut as the runtime cuts them (half DFDC and LFW training crops, half the asset
+training people's video frames, by default).
 
-    python -m export.quantize MODEL_DIR [--crops 256] [--method minmax|entropy|percentile] [--keep-float ...]
-                                        [--select]
+    python -m export.quantize MODEL_DIR [--crops 256] [--method minmax-average|minmax|entropy|percentile]
+                                        [--calibration both|faces|assets] [--keep-float ...] [--select]
 
-Writes ``MODEL_DIR/encoder.int8.onnx`` and lists it in ``manifest.json`` as ``files.encoder_int8``; with the
-face-set calibration (the default) it also sets the int8 encoder's own threshold on validation
+Writes ``MODEL_DIR/encoder.int8.onnx`` and lists it in ``manifest.json`` as ``files.encoder_int8``; unless the
+calibration is ``assets`` alone it also sets the int8 encoder's own threshold on validation
 (``export.face_threshold``, the training's rule). With ``--select`` the manifest's ``encoder_precision`` becomes
 ``int8`` (the runtime then loads the int8 encoder); without it the manifest's choice is left alone. Decide with
 ``python -m export.evaluate MODEL_DIR --precisions float int8``, which scores both encoders on the same faces.
 The convolutions (and the residual adds and clips between them) are quantized, except those ``--keep-float``
-names: ``ends`` (the first convolution, the last one before pooling and the heatmap head) and ``depthwise``
-(measured on model 4.1's validation faces: DFDC AUC 0.9206 float, 0.9094 all int8, 0.9096 without the ends,
-0.9173 without the ends and the depthwise ones); the two small dense heads stay float. Weights use the 7-bit
-range (``reduce_range``): x86 CPUs without VNNI saturate 8-bit u8 x s8 products (measured on v2.1: the
-largest frame-score error on held-out crops halves, 0.71 -> 0.34, and signed activations were no better).
+names: ``ends`` (the first convolution, the last one before pooling and the heatmap head), ``depthwise`` and
+``early`` (blocks 0-4, at the highest resolutions, where one activation range per tensor loses the most); the
+two small dense heads stay float. Measured on model 4.1's validation faces: DFDC AUC 0.9206 float, 0.9094 all
+int8, 0.9173 with the ends and the depthwise ones float. On model 4.2's (2,100 validation faces and 600 asset
+training frames, mean |int8 - float| frame logit): 0.278 and 0.231 with those, 0.128 and 0.094 with the early
+blocks float too (at +0.15 ms a crop), and 0.086 on the asset frames with half of the calibration from them; the averaged
+per-batch ranges (``minmax-average``) beat plain minmax a little (0.256 vs 0.278). Weights use the 7-bit range
+(``reduce_range``): x86 CPUs without VNNI saturate 8-bit u8 x s8 products (measured on v2.1: the largest
+frame-score error on held-out crops halves, 0.71 -> 0.34, and signed activations were no better).
 """
 from __future__ import annotations
 
@@ -37,9 +42,12 @@ from .faceset import DEFAULT_DATA, load_table
 
 INT8_FILE = "encoder.int8.onnx"
 QUANTIZED_OPS = ["Conv", "Add", "Clip"]
-KEEP_FLOAT = ("ends", "depthwise")
-METHODS = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-           "percentile": CalibrationMethod.Percentile}
+CALIBRATIONS = {"faces": "DFDC/LFW", "assets": "asset-people", "both": "DFDC/LFW and asset-people"}
+KEEP_FLOAT = ("ends", "depthwise", "early")
+METHODS = {"minmax": CalibrationMethod.MinMax, "minmax-average": CalibrationMethod.MinMax,
+           "entropy": CalibrationMethod.Entropy, "percentile": CalibrationMethod.Percentile}
+EARLY_RESIDUAL = 2
+METHOD_OPTIONS = {"minmax-average": {"CalibMovingAverage": True}}
 
 
 class Crops(CalibrationDataReader):
@@ -83,6 +91,17 @@ def faceset_crops(data: Path, size: int, count: int, seed: int = 0) -> np.ndarra
     return table.crops[rng.permutation(picks)[:count]]
 
 
+def calibration_crops(kind: str, data: Path, size: int, margin: float, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` crops of the ``kind`` (``CALIBRATIONS``) training faces, shuffled."""
+    if kind == "faces":
+        return faceset_crops(data, size, count, seed)
+    if kind == "assets":
+        return training_crops(size, margin, count, seed)
+    half = count // 2
+    crops = np.concatenate([faceset_crops(data, size, count - half, seed), training_crops(size, margin, half, seed)])
+    return crops[np.random.default_rng(seed).permutation(len(crops))]
+
+
 def _named(source: Path, out: Path) -> Path:
     """``source`` with every node named (exporters may leave names empty; exclusion goes by name)."""
     model = onnx.load(str(source))
@@ -104,9 +123,22 @@ def _ancestors(producer: dict[str, onnx.NodeProto], tensor: str) -> set[str]:
     return seen
 
 
+def _before_residual(graph: onnx.GraphProto, k: int = EARLY_RESIDUAL) -> set[str]:
+    """Names of the nodes that the ``k``-th residual add's skip input is computed from (MobileNetV2's blocks at the
+    highest resolutions; k=2: blocks 0-4)."""
+    producer = {o: n for n in graph.node for o in n.output}
+    adds = [n for n in graph.node if n.op_type == "Add"]
+    if len(adds) < k:
+        return set()
+    a, b = adds[k - 1].input[:2]
+    skip = a if producer.get(a) is not None and producer[a].name in _ancestors(producer, b) else b
+    return _ancestors(producer, skip)
+
+
 def float_nodes(path: Path, keep: tuple[str, ...]) -> list[str]:
     """The convolutions of the encoder at ``path`` (nodes named) that ``keep`` (``KEEP_FLOAT`` names) leaves in
-    float: ``ends``, the first convolution, the last before pooling and those only the heatmap reads; ``depthwise``."""
+    float: ``ends``, the first convolution, the last before pooling and those only the heatmap reads; ``depthwise``;
+    ``early``, those before the second residual block's skip."""
     graph = onnx.load(str(path)).graph
     convs = [n for n in graph.node if n.op_type == "Conv"]
     out: list[str] = []
@@ -120,12 +152,14 @@ def float_nodes(path: Path, keep: tuple[str, ...]) -> list[str]:
         trunk = _ancestors(producer, outputs[0])
         heat = _ancestors(producer, "heatmap") - trunk if "heatmap" in outputs else set()
         out += [n.name for n in convs if n.input[0] in inputs or n is last or n.name in heat]
+    if "early" in keep:
+        out += [n.name for n in convs if n.name in _before_residual(graph)]
     if "depthwise" in keep:
         out += [n.name for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)]
     return sorted(set(out))
 
 
-def quantize(model_dir: Path, crops: np.ndarray, method: str = "minmax",
+def quantize(model_dir: Path, crops: np.ndarray, method: str = "minmax-average",
              keep_float: tuple[str, ...] = KEEP_FLOAT) -> Path:
     """Quantize ``model_dir``'s float encoder, calibrated on ``crops``, leaving ``keep_float`` in float; returns the
     int8 file's path."""
@@ -139,7 +173,8 @@ def quantize(model_dir: Path, crops: np.ndarray, method: str = "minmax",
         quantize_static(str(prepared), str(out), Crops(model, crops), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         reduce_range=True, calibrate_method=METHODS[method], op_types_to_quantize=QUANTIZED_OPS,
-                        nodes_to_exclude=float_nodes(prepared, keep_float))
+                        nodes_to_exclude=float_nodes(prepared, keep_float),
+                        extra_options=METHOD_OPTIONS.get(method, {}))
     return out
 
 
@@ -169,11 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_dir", type=Path)
     ap.add_argument("--crops", type=int, default=256, help="calibration crops from the training people")
-    ap.add_argument("--method", choices=sorted(METHODS), default="minmax")
+    ap.add_argument("--method", choices=sorted(METHODS), default="minmax-average",
+                    help="activation ranges: minmax, minmax-average (per-batch ranges averaged), entropy, percentile")
     ap.add_argument("--select", action="store_true", help="make int8 the manifest's encoder_precision")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--calibration", choices=("faces", "assets"), default="faces",
-                    help="faces: the DFDC and LFW training split (--data); assets: the asset training people")
+    ap.add_argument("--calibration", choices=sorted(CALIBRATIONS), default="both",
+                    help="faces: the DFDC and LFW training split (--data); assets: the asset training people "
+                         "(video frames, as the runtime cuts them); both: half each")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared face sets (for --calibration faces)")
     ap.add_argument("--keep-float", nargs="*", choices=KEEP_FLOAT, default=list(KEEP_FLOAT),
                     help="convolutions left in float (default: both kinds; none: every convolution int8)")
@@ -182,21 +219,19 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--crops must be >= 1")
     manifest = Model(args.model_dir, precision="float").manifest
     count = args.crops + 64  # the last 64 are held out to compare int8 with float
-    if args.calibration == "faces":
-        crops = faceset_crops(args.data, manifest.input_size, count, args.seed)
-    else:
-        crops = training_crops(manifest.input_size, manifest.crop_margin, count, args.seed)
+    crops = calibration_crops(args.calibration, args.data, manifest.input_size, manifest.crop_margin, count,
+                              args.seed)
     calibration, held_out = (crops[:-64], crops[-64:]) if len(crops) > 128 else (crops, crops)
     keep = tuple(args.keep_float)
     path = quantize(args.model_dir, calibration, args.method, keep)
-    written = register(args.model_dir, path, f"{len(calibration)} {args.calibration} training crops", args.method,
-                       args.select, keep)
+    described = f"{len(calibration)} {CALIBRATIONS[args.calibration]} training crops"
+    written = register(args.model_dir, path, described, args.method, args.select, keep)
     score_diff, emb_diff = agreement(args.model_dir, held_out)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; calibrated on {len(calibration)} {args.calibration} "
-          f"training crops, {args.method}); on {len(held_out)} other training crops: largest frame-score difference "
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; calibrated on {described}, {args.method}); "
+          f"on {len(held_out)} other training crops: largest frame-score difference "
           f"{score_diff:.4f}, embedding {emb_diff:.4f}; manifest encoder_precision: "
           f"{INT8 if args.select else manifest.encoder_precision}")
-    if args.calibration == "faces":
+    if args.calibration != "assets":
         target = float(written.get("training", {}).get("target_fpr", DEFAULT_TARGET))
         record = set_threshold(args.model_dir, INT8, target, args.data)
         print(f"int8 threshold {record['threshold']:.4f} (validation: {record['rule']}; called fake "

@@ -64,6 +64,19 @@ def test_face_set_calibration_draws_the_training_split_of_each_set_alike(monkeyp
     assert {k: kinds.count(k) for k in set(kinds)} == {("dfdc", False): 30, ("dfdc", True): 30, ("lfw", False): 30}
 
 
+def test_calibration_on_both_takes_half_face_sets_half_asset_frames_shuffled(monkeypatch):
+    from export import quantize as q
+
+    monkeypatch.setattr(q, "faceset_crops", lambda data, size, count, seed: np.ones((count, size, size, 3), np.uint8))
+    monkeypatch.setattr(q, "training_crops", lambda size, margin, count, seed: np.zeros((count, size, size, 3), np.uint8))
+    both = q.calibration_crops("both", None, 8, 0.25, 101)
+    kinds = both[:, 0, 0, 0]
+    assert len(both) == 101 and int(kinds.sum()) == 51
+    assert 0 < int(kinds[:50].sum()) < 50  # interleaved, not one block after the other
+    assert q.calibration_crops("faces", None, 8, 0.25, 7).min() == 1
+    assert q.calibration_crops("assets", None, 8, 0.25, 7).max() == 0
+
+
 def _face_table(n_groups: int, size: int):
     from export.faceset import FaceTable, Record
 
@@ -95,7 +108,7 @@ def test_each_encoder_gets_its_own_validation_threshold_and_the_runtime_reads_th
     assert Model(model_dir).manifest.threshold != float_threshold
 
 
-def test_the_first_last_heat_and_depthwise_convolutions_can_stay_float(tmp_path):
+def test_the_first_last_heat_depthwise_and_early_convolutions_can_stay_float(tmp_path):
     import onnx
     import torch
 
@@ -111,4 +124,6 @@ def test_the_first_last_heat_and_depthwise_convolutions_can_stay_float(tmp_path)
     convs = [n.name for n in graph.node if n.op_type == "Conv"]
     assert set(ends) == {convs[0], convs[-3], convs[-2], convs[-1]}  # the last 1x1, then the heat head
     assert len(depthwise) == 17 and not set(ends) & set(depthwise)
+    early = float_nodes(source, ("early",))
+    assert set(early) == set(convs[:12])  # blocks 0-4: up to the second residual add's skip input
     assert float_nodes(source, ()) == []
