@@ -1,5 +1,5 @@
 """The shipped model's heatmap points at the blend: on self-blended fakes of unseen (test) people,
-more heat falls inside the blend mask than outside it."""
+more heat falls inside the blend mask than outside it, with either of its encoders."""
 from __future__ import annotations
 
 import json
@@ -24,10 +24,13 @@ def _manifest() -> dict:
 
 
 @pytest.mark.skipif("heatmap_size" not in _manifest(), reason="the shipped model has no heatmap output")
-def test_heat_falls_inside_the_blend_mask_on_test_people() -> None:
+@pytest.mark.parametrize("precision", ["float", "int8"])
+def test_heat_falls_inside_the_blend_mask_on_test_people(precision: str) -> None:
     from streamer.core.model import Model  # noqa: PLC0415  (after the skip: only a heatmap model is loaded)
 
-    model = Model(MODEL_DIR)
+    if precision == "int8" and "encoder_int8" not in _manifest()["files"]:
+        pytest.skip("the shipped model has no int8 encoder")
+    model = Model(MODEL_DIR, precision=precision)
     size, grid = model.manifest.input_size, _manifest()["heatmap_size"]
     cutter = FaceCutter((size,))
     rng = np.random.default_rng(7)
