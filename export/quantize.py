@@ -16,10 +16,10 @@ names: ``ends`` (the first convolution, the last one before pooling and the heat
 two small dense heads stay float. Measured on model 4.1's validation faces: DFDC AUC 0.9206 float, 0.9094 all
 int8, 0.9173 with the ends and the depthwise ones float. On model 4.2's (2,100 validation faces and 600 asset
 training frames, mean |int8 - float| frame logit): 0.278 and 0.231 with those, 0.128 and 0.094 with the early
-blocks float too (at +0.15 ms a crop), and 0.086 on the asset frames with half of the calibration from them; the averaged
-per-batch ranges (``minmax-average``) beat plain minmax a little (0.256 vs 0.278). Weights use the 7-bit range
-(``reduce_range``): x86 CPUs without VNNI saturate 8-bit u8 x s8 products (measured on v2.1: the largest
-frame-score error on held-out crops halves, 0.71 -> 0.34, and signed activations were no better).
+blocks float too (at +0.15 ms a crop), and 0.086 on the asset frames with half of the calibration from them;
+the averaged per-batch ranges (``minmax-average``) beat plain minmax a little (0.256 vs 0.278). Weights use the
+7-bit range (``reduce_range``): x86 CPUs without VNNI saturate 8-bit u8 x s8 products (measured on v2.1: the
+largest frame-score error on held-out crops halves, 0.71 -> 0.34, and signed activations were no better).
 """
 from __future__ import annotations
 
@@ -123,10 +123,9 @@ def _ancestors(producer: dict[str, onnx.NodeProto], tensor: str) -> set[str]:
     return seen
 
 
-def _before_residual(graph: onnx.GraphProto, k: int = EARLY_RESIDUAL) -> set[str]:
+def _before_residual(graph: onnx.GraphProto, producer: dict[str, onnx.NodeProto], k: int = EARLY_RESIDUAL) -> set[str]:
     """Names of the nodes that the ``k``-th residual add's skip input is computed from (MobileNetV2's blocks at the
-    highest resolutions; k=2: blocks 0-4)."""
-    producer = {o: n for n in graph.node for o in n.output}
+    highest resolutions; k=2: blocks 0-4; ``producer``: each tensor's node)."""
     adds = [n for n in graph.node if n.op_type == "Add"]
     if len(adds) < k:
         return set()
@@ -141,9 +140,9 @@ def float_nodes(path: Path, keep: tuple[str, ...]) -> list[str]:
     ``early``, those before the second residual block's skip."""
     graph = onnx.load(str(path)).graph
     convs = [n for n in graph.node if n.op_type == "Conv"]
+    producer = {o: n for n in graph.node for o in n.output}
     out: list[str] = []
     if "ends" in keep:
-        producer = {o: n for n in graph.node for o in n.output}
         last = producer[next(n for n in graph.node if n.op_type in ("ReduceMean", "GlobalAveragePool")).input[0]]
         while last.op_type != "Conv":
             last = producer[last.input[0]]
@@ -153,7 +152,8 @@ def float_nodes(path: Path, keep: tuple[str, ...]) -> list[str]:
         heat = _ancestors(producer, "heatmap") - trunk if "heatmap" in outputs else set()
         out += [n.name for n in convs if n.input[0] in inputs or n is last or n.name in heat]
     if "early" in keep:
-        out += [n.name for n in convs if n.name in _before_residual(graph)]
+        early = _before_residual(graph, producer)
+        out += [n.name for n in convs if n.name in early]
     if "depthwise" in keep:
         out += [n.name for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)]
     return sorted(set(out))
@@ -211,9 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", choices=sorted(CALIBRATIONS), default="both",
                     help="faces: the DFDC and LFW training split (--data); assets: the asset training people "
                          "(video frames, as the runtime cuts them); both: half each")
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared face sets (for --calibration faces)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help="the shared face sets (for --calibration faces or both)")
     ap.add_argument("--keep-float", nargs="*", choices=KEEP_FLOAT, default=list(KEEP_FLOAT),
-                    help="convolutions left in float (default: both kinds; none: every convolution int8)")
+                    help="convolutions left in float (default: all three kinds; none: every convolution int8)")
     args = ap.parse_args(argv)
     if args.crops < 1:
         ap.error("--crops must be >= 1")

@@ -136,9 +136,8 @@ class Model:
         if self.manifest.heatmap_size is not None and "heatmap" not in {o.name for o in self._encoder.get_outputs()}:
             raise ModelError("manifest.json declares heatmap_size but encoder.onnx has no 'heatmap' output")
         m = self.manifest
-        # (x / 255 - mean) / std as one multiply-add per value
-        self._scale = (1.0 / (np.asarray(m.std, np.float32) * 255.0)).reshape(1, 3, 1, 1).astype(np.float32)
-        self._shift = (-np.asarray(m.mean, np.float32) / np.asarray(m.std, np.float32)).reshape(1, 3, 1, 1).astype(np.float32)
+        mean, std = (np.asarray(v, np.float32).reshape(1, 3, 1, 1) for v in (m.mean, m.std))
+        self._scale, self._shift = 1.0 / (std * 255.0), -mean / std  # (x / 255 - mean) / std as one multiply-add
 
     def preprocess(self, crops: np.ndarray) -> np.ndarray:
         """uint8 RGB crops (N,S,S,3) -> normalised float32 (N,3,S,S)."""

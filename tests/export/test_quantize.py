@@ -68,7 +68,8 @@ def test_calibration_on_both_takes_half_face_sets_half_asset_frames_shuffled(mon
     from export import quantize as q
 
     monkeypatch.setattr(q, "faceset_crops", lambda data, size, count, seed: np.ones((count, size, size, 3), np.uint8))
-    monkeypatch.setattr(q, "training_crops", lambda size, margin, count, seed: np.zeros((count, size, size, 3), np.uint8))
+    monkeypatch.setattr(q, "training_crops",
+                        lambda size, margin, count, seed: np.zeros((count, size, size, 3), np.uint8))
     both = q.calibration_crops("both", None, 8, 0.25, 101)
     kinds = both[:, 0, 0, 0]
     assert len(both) == 101 and int(kinds.sum()) == 51
