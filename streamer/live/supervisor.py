@@ -25,10 +25,11 @@ from .sinks import EventSink, FrameHook, stream_sinks
 from .status import Status, StatusEvent
 from .alerts import Alert
 from .guarded import GuardedStream
-from ..media.video import single_threaded
+from ..media.video import ReferenceFrames, frame_time, single_threaded
 from .urls import check_url
 
 KIND = "rtsp"
+ALL_FRAMES, REFERENCE_FRAMES = "all frames", "reference frames"
 
 
 @dataclass
@@ -62,6 +63,7 @@ class SourceStats:
     """What the reader knows beyond the pipeline's counters."""
     connects: int = 0
     reconnects: int = 0
+    decoding: str = ALL_FRAMES  # or REFERENCE_FRAMES (``ReferenceFrames``), this connection's
 
 
 def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random) -> float:
@@ -134,13 +136,17 @@ class StreamSupervisor(RunsPipeline):
                 if not c.streams.video:
                     raise av.error.InvalidDataError(0, "source has no video stream")
                 self.source.connects += 1
-                single_threaded(c.streams.video[0])
-                for frame in c.decode(video=0):
+                stream = c.streams.video[0]
+                single_threaded(stream)
+                refs = ReferenceFrames(stream, self.cfg.fps)
+                for frame in c.decode(stream):
                     if self._stop.is_set():
                         return got, "stopped"
                     if guard.error:  # a connection made for the stream was refused: it ends here
                         return got, guard.error
                     got, last = True, time.monotonic()
+                    refs.decoded(frame_time(frame, last))
+                    self.source.decoding = REFERENCE_FRAMES if refs.on else ALL_FRAMES
                     if not self.pipeline.offer_threadsafe(frame, generation):
                         self._stop.set()  # the loop has closed
             return got, guard.error or "stream ended"
@@ -153,7 +159,8 @@ class StreamSupervisor(RunsPipeline):
             return got, (guard and guard.error) or f"{type(exc).__name__}: {exc}"
 
     def snapshot(self) -> dict:
-        return stream_snapshot(self.cfg, KIND, self.pipeline, self.source.connects, self.source.reconnects)
+        return stream_snapshot(self.cfg, KIND, self.pipeline, self.source.connects, self.source.reconnects,
+                               decoding=self.source.decoding)
 
 
 def stream_snapshot(cfg: StreamConfig, kind: str, pipeline: Pipeline, connects: int, reconnects: int,

@@ -115,6 +115,8 @@ SCHEMAS: dict = {
                   alert_seconds=NUMBER, status=STATUS, error=nullable(STRING), connects=INTEGER, reconnects=INTEGER,
                   **{c: INTEGER for c in COUNTERS}, analysed_fps=NUMBER, target_fps=NUMBER, latency_ms=NUMBER,
                   last_frame_at=nullable(NUMBER), low_latency=BOOLEAN, started=NUMBER,
+                  decoding={"enum": ["all frames", "reference frames"],
+                            "description": "rtsp: whether the reader skips frames nothing refers to"},
                   latest=nullable({"type": "object"}), thumbnail=STRING),
     "Alert": obj(["id", "stream", "track_id", "pts", "score", "created"], id=INTEGER, stream=STRING,
                  track_id=INTEGER, pts=NUMBER, score=NUMBER, created=NUMBER),

@@ -41,7 +41,18 @@ async def test_analyses_frames_from_a_real_rtsp_source(rtsp_server, random_model
     assert sum(1 for r in results if len(r["faces"]) == 1) >= 0.8 * len(results)
     assert len({f["track_id"] for r in results for f in r["faces"]}) <= 2
     assert sup.stats.frames_in > sup.stats.frames_analysed  # 24 fps in, 10 fps analysed
+    assert sup.snapshot()["decoding"] == "reference frames"  # half of the B-frames are never decoded
     assert not sup.running
+
+
+async def test_a_stream_analysed_at_its_own_rate_decodes_every_frame(rtsp_server, random_model):
+    sup = StreamSupervisor(config("cam", rtsp_server.url, fps=24.0), random_model, lambda e: None)
+    sup.start()
+    try:
+        await wait_for(lambda: sup.stats.frames_in >= 30, timeout=20)
+    finally:
+        await sup.stop()
+    assert sup.snapshot()["decoding"] == "all frames"
 
 
 async def test_reconnects_after_the_server_is_killed_and_restarted(rtsp_server, random_model):

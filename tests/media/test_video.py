@@ -1,3 +1,5 @@
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -55,3 +57,51 @@ def test_single_threaded_decoding_gives_the_same_frames(clip):
 
     threaded, single = first_frames(False), first_frames(True)
     assert len(single) == 30 and all(np.array_equal(a, b) for a, b in zip(threaded, single))
+
+
+def _decode_with(path: str, wanted_fps: float) -> tuple[dict[float, np.ndarray], "ReferenceFrames"]:
+    from streamer.media.video import ReferenceFrames
+
+    frames = {}
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        refs = ReferenceFrames(stream, wanted_fps)
+        for frame in container.decode(stream):
+            refs.decoded(frame.time)
+            frames[frame.time] = frame.to_ndarray(format="yuv420p")
+    return frames, refs
+
+
+def test_reference_frames_alone_are_decoded_when_the_analysis_takes_few(clip):
+    path = str(clip("WolfgangLanger_Pexels.mp4"))  # 24 fps, x264 High with B-frames
+    every, _ = _decode_with(path, 30.0)
+    refs_only, refs = _decode_with(path, 10.0)
+    assert refs.on and len(every) == 472
+    assert 0.4 * len(every) < len(refs_only) < 0.6 * len(every)
+    assert len(refs_only) / (max(refs_only) - min(refs_only)) >= 1.2 * 10  # still more than the analysis takes
+    assert all(np.array_equal(image, every[t]) for t, image in refs_only.items())  # the same pixels
+
+
+def test_too_few_reference_frames_turn_the_skipping_off(clip, tmp_path):
+    """B-frames without a pyramid: one frame in four is a reference, 6 fps, too few for 10 fps of analysis."""
+    sparse = tmp_path / "sparse_refs.mp4"
+    with av.open(str(clip("WolfgangLanger_Pexels.mp4"))) as src, av.open(str(sparse), "w") as out:
+        stream = out.add_stream("libx264", rate=24, options={"x264-params": "bframes=3:b-pyramid=none:b-adapt=0"})
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.time_base = Fraction(1, 24)
+        for i, frame in enumerate(src.decode(video=0)):
+            if i == 144:
+                break
+            frame.pts, frame.time_base = i, Fraction(1, 24)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    frames, refs = _decode_with(str(sparse), 10.0)
+    assert not refs.on and 0 < refs.frames < 60  # it started on, and was turned off after 2 s
+    times = sorted(frames)
+    late = [t for t in times if t >= times[0] + 3.0]
+    assert len(late) >= 0.9 * 24 * (times[-1] - late[0])  # every frame again once it was off
+
+
+def test_a_stream_under_twice_the_analysis_rate_decodes_every_frame(clip):
+    frames, refs = _decode_with(str(clip("WolfgangLanger_Pexels.mp4")), 15.0)
+    assert not refs.on and len(frames) == 472
