@@ -25,7 +25,7 @@ from .sinks import EventSink, FrameHook, stream_sinks
 from .status import Status, StatusEvent
 from .alerts import Alert
 from .guarded import GuardedStream
-from ..media.video import ReferenceFrames, frame_time, single_threaded
+from ..media.video import ReferenceFrames, single_threaded
 from .urls import check_url
 
 KIND = "rtsp"
@@ -138,14 +138,14 @@ class StreamSupervisor(RunsPipeline):
                 self.source.connects += 1
                 stream = c.streams.video[0]
                 single_threaded(stream)
-                refs = ReferenceFrames(stream, self.cfg.fps)
+                refs = ReferenceFrames(stream)
                 for frame in c.decode(stream):
                     if self._stop.is_set():
                         return got, "stopped"
                     if guard.error:  # a connection made for the stream was refused: it ends here
                         return got, guard.error
                     got, last = True, time.monotonic()
-                    refs.decoded(frame_time(frame, last))
+                    refs.decoded(last, self.pipeline.stats.target_fps or self.cfg.fps)
                     self.source.decoding = REFERENCE_FRAMES if refs.on else ALL_FRAMES
                     if not self.pipeline.offer_threadsafe(frame, generation):
                         self._stop.set()  # the loop has closed

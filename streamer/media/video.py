@@ -143,33 +143,29 @@ def single_threaded(stream: av.video.stream.VideoStream) -> None:
 
 class ReferenceFrames:
     """Live readers decode only the frames other frames refer to (FFmpeg's ``skip_frame`` NONREF: most B-frames)
-    while those alone come at least ``margin`` times as often as the analysis takes frames: it takes the latest
-    one, so the others would be dropped after decoding anyway. It starts where the stream's frame rate is at least
-    twice ``wanted_fps``; after ``check_seconds`` of stream time, too few decoded frames turn it off for good.
-    Sources without B-frames (most cameras, WebRTC) decode every frame either way."""
+    while those alone come ``margin`` times as often as the analysis now takes frames: it takes the latest one,
+    so the others would be dropped after decoding anyway. Before their rate is measured (over ``window`` seconds
+    of skipping), half the stream's frame rate is assumed. Sources without B-frames (most cameras, WebRTC)
+    decode every frame either way."""
 
-    def __init__(self, stream: av.video.stream.VideoStream, wanted_fps: float, margin: float = 1.2,
-                 check_seconds: float = 2.0):
+    def __init__(self, stream: av.video.stream.VideoStream, margin: float = 1.15, window: float = 2.0):
         rate = stream.average_rate or stream.guessed_rate
-        self._ctx, self._wanted, self._check = stream.codec_context, wanted_fps * margin, check_seconds
-        self._first: float | None = None
-        self.frames = 0
-        self.on = bool(rate) and float(rate) >= 2 * wanted_fps
-        if self.on:
-            self._ctx.skip_frame = "NONREF"
+        self._ctx, self._margin, self._window = stream.codec_context, margin, window
+        self.reference_fps = float(rate) / 2 if rate else 0.0  # assumed, then measured
+        self.on = False
+        self._since, self._count = 0.0, 0
 
-    def decoded(self, t: float) -> None:
-        """A frame at ``t`` seconds (stream time) came out of the decoder."""
-        if not self.on:
-            return
-        self.frames += 1
-        if self._first is None:
-            self._first = t
-        elif t - self._first >= self._check:
-            if (self.frames - 1) / (t - self._first) < self._wanted:
-                self._ctx.skip_frame = "DEFAULT"
-                self.on = False
-            self._check = float("inf")  # decided
+    def decoded(self, now: float, wanted_fps: float) -> None:
+        """A frame came out of the decoder at ``now`` (seconds) while the analysis takes ``wanted_fps``."""
+        if self.on:
+            self._count += 1
+            if now - self._since >= self._window:
+                self.reference_fps = self._count / (now - self._since)
+                self._since, self._count = now, 0
+        skip = self.reference_fps >= self._margin * wanted_fps
+        if skip != self.on:
+            self.on, self._since, self._count = skip, now, 0
+            self._ctx.skip_frame = "NONREF" if skip else "DEFAULT"
 
 
 def decode(container: av.container.InputContainer, name: str, fps: float | None = None) -> Iterator[Frame]:

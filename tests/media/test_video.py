@@ -59,27 +59,39 @@ def test_single_threaded_decoding_gives_the_same_frames(clip):
     assert len(single) == 30 and all(np.array_equal(a, b) for a, b in zip(threaded, single))
 
 
-def _decode_with(path: str, wanted_fps: float) -> tuple[dict[float, np.ndarray], "ReferenceFrames"]:
+def _decode_with(path: str, wanted_fps) -> tuple[dict[float, np.ndarray], "ReferenceFrames"]:
+    """Every frame the decoder gives while ``ReferenceFrames`` is told the analysis takes ``wanted_fps(t)``."""
     from streamer.media.video import ReferenceFrames
 
     frames = {}
     with av.open(path) as container:
         stream = container.streams.video[0]
-        refs = ReferenceFrames(stream, wanted_fps)
+        refs = ReferenceFrames(stream)
         for frame in container.decode(stream):
-            refs.decoded(frame.time)
+            refs.decoded(frame.time, wanted_fps(frame.time))
             frames[frame.time] = frame.to_ndarray(format="yuv420p")
     return frames, refs
 
 
+def _rate(frames: dict[float, np.ndarray], start: float, end: float) -> float:
+    return sum(start <= t < end for t in frames) / (end - start)
+
+
 def test_reference_frames_alone_are_decoded_when_the_analysis_takes_few(clip):
     path = str(clip("WolfgangLanger_Pexels.mp4"))  # 24 fps, x264 High with B-frames
-    every, _ = _decode_with(path, 30.0)
-    refs_only, refs = _decode_with(path, 10.0)
+    every, _ = _decode_with(path, lambda t: 30.0)
+    refs_only, refs = _decode_with(path, lambda t: 10.0)
     assert refs.on and len(every) == 472
     assert 0.4 * len(every) < len(refs_only) < 0.6 * len(every)
-    assert len(refs_only) / (max(refs_only) - min(refs_only)) >= 1.2 * 10  # still more than the analysis takes
+    assert refs.reference_fps >= 1.15 * 10  # measured: still more than the analysis takes
     assert all(np.array_equal(image, every[t]) for t, image in refs_only.items())  # the same pixels
+
+
+def test_skipping_follows_the_analysis_rate(clip):
+    frames, refs = _decode_with(str(clip("WolfgangLanger_Pexels.mp4")), lambda t: 20.0 if 5 <= t < 12 else 8.0)
+    assert refs.on
+    assert _rate(frames, 5.5, 11.5) > 23  # every frame while the analysis took 20 fps
+    assert 10 < _rate(frames, 0.5, 4.5) < 15 and 10 < _rate(frames, 12.5, 19) < 15
 
 
 def test_too_few_reference_frames_turn_the_skipping_off(clip, tmp_path):
@@ -95,13 +107,12 @@ def test_too_few_reference_frames_turn_the_skipping_off(clip, tmp_path):
             frame.pts, frame.time_base = i, Fraction(1, 24)
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
-    frames, refs = _decode_with(str(sparse), 10.0)
-    assert not refs.on and 0 < refs.frames < 60  # it started on, and was turned off after 2 s
-    times = sorted(frames)
-    late = [t for t in times if t >= times[0] + 3.0]
-    assert len(late) >= 0.9 * 24 * (times[-1] - late[0])  # every frame again once it was off
+    frames, refs = _decode_with(str(sparse), lambda t: 10.0)
+    assert not refs.on and 5 <= refs.reference_fps <= 7
+    assert _rate(frames, 0.2, 1.8) < 8  # skipping for the first 2 s, measured, then every frame again
+    assert _rate(frames, 2.5, 5.9) > 23
 
 
 def test_a_stream_under_twice_the_analysis_rate_decodes_every_frame(clip):
-    frames, refs = _decode_with(str(clip("WolfgangLanger_Pexels.mp4")), 15.0)
+    frames, refs = _decode_with(str(clip("WolfgangLanger_Pexels.mp4")), lambda t: 15.0)
     assert not refs.on and len(frames) == 472
