@@ -57,7 +57,7 @@ def decode_fps(path: Path, opencv_threads: int) -> tuple[int, float]:
     cv2.setNumThreads(opencv_threads)
     try:
         start, c0 = time.perf_counter(), cpu()
-        n = sum(1 for _ in file_frames(path))
+        n = sum(1 for frame in file_frames(path) if frame.image is not None)  # every frame's RGB, as before
         CPU_MS["decode"].append((cpu() - c0) * 1000 / n)
         return n, n / (time.perf_counter() - start)
     finally:

@@ -148,13 +148,12 @@ class Analyzer:
             return self._process(frame)
 
     def _process(self, frame: Frame) -> FrameResult:
-        faces, _ = self.follower.faces(frame.image, self._last_faces,
-                                       lambda image: self.detector.detect(image, frame.pts))
+        faces, _ = self.follower.faces(frame, self._last_faces, lambda: self.detector.detect(frame.image, frame.pts))
         matched, ended = self.tracker.update(faces, frame.pts)
         self._last_faces = [face for _, face in matched]
         for track in ended:
             self._close(track)
-        result = FrameResult(frame.pts, frame.index, frame.image.shape[1], frame.image.shape[0])
+        result = FrameResult(frame.pts, frame.index, frame.width, frame.height)
         self.frames += 1
         if not matched:
             return result

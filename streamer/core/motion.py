@@ -8,11 +8,13 @@ points track) and, periodically, to find new faces.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from ..media.video import Frame
 from .faces import Face
 
 FLOW_SIDE = 400  # frames are followed at most this wide
@@ -30,10 +32,9 @@ class FollowConfig:
     max_error: float = 1.0  # forward-backward error (flow pixels) of a point that tracks
 
 
-def _grey(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """The frame in grey, at most FLOW_SIDE wide (an integer factor smaller: OpenCV's fast area resize), and the
+def _small(grey: np.ndarray) -> tuple[np.ndarray, float]:
+    """The grey frame at most FLOW_SIDE wide (an integer factor smaller: OpenCV's fast area resize), and the
     factor back to frame pixels."""
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     h, w = grey.shape
     factor = -(-w // FLOW_SIDE)
     if factor == 1:
@@ -62,11 +63,11 @@ class FaceFollower:
         self.cuts = 0
         self.lost = 0
 
-    def faces(self, image: np.ndarray, last: list[Face], detect) -> tuple[list[Face], bool]:
-        """This frame's faces: ``detect(image)`` when due, else ``last`` followed here; and whether it detected."""
+    def faces(self, frame: Frame, last: list[Face], detect: Callable[[], list[Face]]) -> tuple[list[Face], bool]:
+        """This frame's faces: ``detect()`` when due, else ``last`` followed here; and whether it detected."""
         if self.cfg.every <= 1:
-            return detect(image), True
-        grey, scale = _grey(image)
+            return detect(), True
+        grey, scale = _small(frame.grey)
         thumb = cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA).astype(np.int16)
         cut = self._thumb is not None and float(np.abs(thumb - self._thumb).mean()) > self.cfg.cut
         self.cuts += cut
@@ -80,7 +81,7 @@ class FaceFollower:
             return followed, False
         self._since = 0
         self.detections += 1
-        return detect(image), True
+        return detect(), True
 
     def _follow(self, prev: np.ndarray, cur: np.ndarray, faces: list[Face], scale: float) -> list[Face] | None:
         """Each face moved from ``prev`` to ``cur``; None when any of them cannot be followed (then detect)."""

@@ -4,11 +4,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..core.analyzer import FaceResult, FrameResult
 from ..core.scoring import NOT_SCORED
 from ..media.images import snapshot
+from ..media.video import Frame
 
 
 @dataclass
@@ -34,19 +33,20 @@ class AlertRule:
         self._above_since: dict[int, float] = {}
         self._alerted: set[int] = set()
 
-    def check(self, result: FrameResult, image: np.ndarray) -> list[Alert]:
+    def check(self, result: FrameResult, frame: Frame) -> list[Alert]:
+        """This frame's alerts; ``frame``'s pixels are read only for an alert's snapshot."""
         alerts = []
         present = set()
         for face in result.faces:
             present.add(face.track_id)
-            alert = self._check_face(face, result.pts, image)
+            alert = self._check_face(face, result.pts, frame)
             if alert:
                 alerts.append(alert)
         for gone in set(self._above_since) - present:
             self._above_since.pop(gone)
         return alerts
 
-    def _check_face(self, face: FaceResult, pts: float, image: np.ndarray) -> Alert | None:
+    def _check_face(self, face: FaceResult, pts: float, frame: Frame) -> Alert | None:
         if face.verdict == NOT_SCORED or face.window_score is None or face.window_score < self.threshold:
             self._above_since.pop(face.track_id, None)
             self._alerted.discard(face.track_id)
@@ -55,7 +55,7 @@ class AlertRule:
         if pts - since < self.hold_seconds or face.track_id in self._alerted:
             return None
         self._alerted.add(face.track_id)
-        return Alert(self.stream, face.track_id, pts, face.window_score, snapshot=snapshot(image, face.box))
+        return Alert(self.stream, face.track_id, pts, face.window_score, snapshot=snapshot(frame.image, face.box))
 
     def reset(self) -> None:
         self._above_since.clear()

@@ -25,13 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import av
-import numpy as np
 
 from ..core.analyzer import EVERY_FRAME, LIVE, Analyzer, FrameResult, Sampling
 from .handoff import LatestSlot
 from ..runtime.metrics import ANALYSIS_ERRORS, SINK_ERRORS
 from .rate import AdaptiveRate
-from ..media.video import Frame, frame_time, rgb
+from ..media.video import Frame, frame_time
 from .status import ENDED, Status
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ class Analysed:
     """One frame's outcome, handed to every sink."""
     incoming: Incoming
     result: FrameResult
-    image: np.ndarray  # RGB, H x W x 3
+    frame: Frame  # its RGB ``image`` is converted on first use
     wait_ms: float  # in the slot and the worker's queue
     process_ms: float  # conversion and analysis
     alerts: list = field(default_factory=list)  # filled by an alert sink's on_frame
@@ -251,10 +250,10 @@ class Pipeline:
         if new_connection:
             self._analyzer.reset()
             self._to_sinks("reset")
-        image = rgb(item.frame)
-        result = self._analyzer.process(Frame(image, item.pts, item.index))
+        frame = Frame.decoded(item.frame, item.pts, item.index)
+        result = self._analyzer.process(frame)
         done = time.perf_counter()
-        out = Analysed(item, result, image, round((started - item.at) * 1000, 2), round((done - started) * 1000, 2))
+        out = Analysed(item, result, frame, round((started - item.at) * 1000, 2), round((done - started) * 1000, 2))
         self._to_sinks("on_frame", out)
         return out
 

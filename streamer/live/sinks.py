@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
+from ..media.video import Frame
 from .alerts import Alert, AlertRule
 from .pipeline import Analysed, Sink
 from .status import AlertEvent, Event, ResultEvent
 
 EventSink = Callable[[Event], None]
-FrameHook = Callable[[str, np.ndarray], object]  # (stream name, analysed RGB frame), on the analysis thread
+FrameHook = Callable[[str, Frame], object]  # (stream name, analysed frame), on the analysis thread
 
 
 class ResultEvents(Sink):
@@ -32,7 +31,7 @@ class Alerts(Sink):
         self.rule, self.kind, self.emit, self.store, self.notify = rule, kind, emit, store, notify
 
     def on_frame(self, out: Analysed) -> None:
-        out.alerts.extend(self.rule.check(out.result, out.image))
+        out.alerts.extend(self.rule.check(out.result, out.frame))
         if self.store:
             for alert in out.alerts:
                 self.store(alert)
@@ -65,4 +64,4 @@ class FrameTap(Sink):
         self.stream, self.hook = stream, hook
 
     def on_frame(self, out: Analysed) -> None:
-        self.hook(self.stream, out.image)
+        self.hook(self.stream, out.frame)

@@ -10,7 +10,8 @@ import time
 from urllib.parse import quote
 
 import cv2
-import numpy as np
+
+from ..media.video import Frame
 
 
 def thumbnail_url(name: str) -> str:
@@ -25,14 +26,15 @@ class Thumbnails:
         self._latest: dict[str, tuple[bytes, float]] = {}
         self._lock = threading.Lock()
 
-    def offer(self, name: str, image: np.ndarray, now: float | None = None) -> bool:
-        """Keep ``image`` (RGB, H x W x 3) as the stream's thumbnail unless the last one is recent; True if kept."""
+    def offer(self, name: str, frame: Frame, now: float | None = None) -> bool:
+        """Keep ``frame`` as the stream's thumbnail unless the last one is recent (its pixels are read only then);
+        True if kept."""
         now = time.time() if now is None else now
         with self._lock:
             last = self._latest.get(name)
             if last is not None and now - last[1] < self.interval:
                 return False
-        h, w = image.shape[:2]
+        image, h, w = frame.image, frame.height, frame.width
         if w > self.max_width:
             image = cv2.resize(image, (self.max_width, max(1, round(h * self.max_width / w))),
                                interpolation=cv2.INTER_AREA)

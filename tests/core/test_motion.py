@@ -3,7 +3,7 @@ import numpy as np
 from streamer.core.faces import FaceDetector
 from streamer.core.faces.tiles import iou
 from streamer.core.motion import FaceFollower, FollowConfig
-from streamer.media.video import file_frames
+from streamer.media.video import Frame, file_frames
 
 
 def frames_of(clip, name: str, count: int):
@@ -19,7 +19,7 @@ def follow(frames, every: int):
     follower, last, out = FaceFollower(FollowConfig(every=every)), [], []
     with FaceDetector() as det:
         for f in frames:
-            last, ran = follower.faces(f.image, last, lambda image: det.detect(image, f.pts))
+            last, ran = follower.faces(f, last, lambda: det.detect(f.image, f.pts))
             out.append((last, ran))
     return follower, out
 
@@ -68,5 +68,5 @@ def test_every_one_detects_every_frame():
     calls = []
     follower = FaceFollower(FollowConfig(every=1))
     for i in range(5):
-        follower.faces(np.zeros((32, 32, 3), np.uint8), [], lambda image: calls.append(i) or [])
+        follower.faces(Frame(np.zeros((32, 32, 3), np.uint8), i / 25, i), [], lambda: calls.append(i) or [])
     assert calls == [0, 1, 2, 3, 4]

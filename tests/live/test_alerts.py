@@ -4,6 +4,7 @@ import numpy as np
 from streamer.core.analyzer import FaceResult, FrameResult
 from streamer.live.alerts import AlertRule
 from streamer.media.images import snapshot
+from streamer.media.video import Frame
 
 
 def frame(pts, *scores):
@@ -14,7 +15,7 @@ def frame(pts, *scores):
     return result
 
 
-IMAGE = np.zeros((100, 200, 3), np.uint8)
+IMAGE = Frame(np.zeros((100, 200, 3), np.uint8), 0.0, 0)
 
 
 def test_alert_after_hold_time_once_per_episode():

@@ -1,6 +1,7 @@
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -116,3 +117,25 @@ def test_too_few_reference_frames_turn_the_skipping_off(clip, tmp_path):
 def test_a_stream_under_twice_the_analysis_rate_decodes_every_frame(clip):
     frames, refs = _decode_with(str(clip("WolfgangLanger_Pexels.mp4")), lambda t: 15.0)
     assert not refs.on and len(frames) == 472
+
+
+def test_a_decoded_frames_grey_is_its_pictures_grey_within_a_few_levels(clip):
+    from streamer.media.video import Frame
+
+    with av.open(str(clip("WolfgangLanger_Pexels.mp4"))) as container:
+        for i, video in zip(range(5), container.decode(video=0)):
+            frame = Frame.decoded(video, float(video.time), i)
+            grey = frame.grey  # from the luma plane, before any colour conversion
+            assert (frame.width, frame.height) == (640, 360) and grey.shape == (360, 640)
+            reference = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY).astype(int)
+            assert np.array_equal(frame.image, rgb(video))
+            gap = np.abs(grey.astype(int) - reference)
+            assert gap.mean() < 0.6 and np.percentile(gap, 99.9) <= 2 and gap.max() <= 8  # saturated colours clip
+
+
+def test_frames_off_the_fast_path_take_their_grey_from_the_picture():
+    from streamer.media.video import Frame
+
+    video = _frame("yuv444p")
+    frame = Frame.decoded(video, 0.0, 0)
+    assert np.array_equal(frame.grey, cv2.cvtColor(rgb(video), cv2.COLOR_RGB2GRAY))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from streamer.media.video import Frame
 from streamer.server.keys import STORE_KEY
 from streamer.server.keys import THUMBNAILS_KEY
 from streamer.storage.store import Store
@@ -41,7 +42,7 @@ def data_dir(tmp_path: Path, clip) -> Path:
 
 async def test_every_read_needs_a_credential(random_model, data_dir):
     async with api_client(random_model, data_dir, api_token=ADMIN, viewer_token=VIEWER) as client:
-        client.server.app[THUMBNAILS_KEY].offer("cam", np.zeros((20, 20, 3), np.uint8))
+        client.server.app[THUMBNAILS_KEY].offer("cam", Frame(np.zeros((20, 20, 3), np.uint8), 0.0, 0))
         for path in READS:
             denied = await client.get(path)
             assert denied.status == 401, path

@@ -10,7 +10,7 @@ import av
 
 from ...core.analyzer import EVERY_FRAME, SCAN, Analyzer, FrameResult
 from ...core.model import Model
-from ...media.video import Frame, MediaError, open_container, rgb, single_threaded
+from ...media.video import Frame, MediaError, open_container, single_threaded
 from .plan import Segment
 
 REPORT_EVERY = 0.25  # seconds of wall time between progress reports
@@ -73,7 +73,7 @@ def _run(container, name: str, segment: Segment, analyzer: Analyzer, result: Seg
         owned += mine
         if frame.pts < segment.warm or (segment.keep is not None and frame.pts not in segment.keep):
             continue
-        out = analyzer.process(Frame(rgb(frame), float(frame.time), index if mine else -1))
+        out = analyzer.process(Frame.decoded(frame, float(frame.time), index if mine else -1))
         (result.frames if mine else result.overlap).append(out)
         analysed += 1
         if time.monotonic() - last_report >= REPORT_EVERY:
