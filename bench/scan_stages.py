@@ -25,7 +25,6 @@ import cv2  # noqa: E402
 from compose import long_file  # noqa: E402
 
 from streamer.core import analyzer as analysis  # noqa: E402
-from streamer.core import motion  # noqa: E402
 from streamer.core.analyzer import EVERY_FRAME, SCAN, Analyzer  # noqa: E402
 from streamer.core.model import FLOAT, INT8, Model  # noqa: E402
 from streamer.core.model_dir import model_dir  # noqa: E402
@@ -69,8 +68,7 @@ def frames_one_thread(path: Path) -> Iterator[tuple[av.VideoFrame, Frame]]:
 def instrument(a: Analyzer, model: Model) -> None:
     timed(a.detector, "detect", "face detection")
     timed(a.follower, "_follow", "optical flow (faces followed)")
-    timed(motion, "_small", "grey frame for the flow")
-    timed(video, "_full_range_luma", "grey frame for the flow")
+    timed(video.Frame, "grey", "grey frame for the flow")
     timed(video, "rgb", "RGB (frames whose pixels are read)")
     timed(model, "encode", ENCODER)
     timed(model, "temporal", "temporal head")
@@ -95,6 +93,7 @@ def main() -> None:
     model = Model(model_dir(args.model), precision=args.precision)
     sampling = EVERY_FRAME if args.every_frame else SCAN
     a = Analyzer(model, sampling=sampling)
+    every_frames_rgb = video.rgb  # before it is timed as a stage
     instrument(a, model)
     frames, n, start, every_rgb = frames_one_thread(path), 0, time.process_time(), 0.0
     try:
@@ -105,7 +104,7 @@ def main() -> None:
             if frame is None:
                 break
             t = time.process_time()
-            video.rgb(decoded)  # what decode-only also spends: every frame's RGB (not part of the scan)
+            every_frames_rgb(decoded)  # what decode-only also spends: every frame's RGB (not part of the scan)
             every_rgb += time.process_time() - t
             a.process(frame)
             n += 1

@@ -32,18 +32,6 @@ class FollowConfig:
     max_error: float = 1.0  # forward-backward error (flow pixels) of a point that tracks
 
 
-def _small(grey: np.ndarray) -> tuple[np.ndarray, float]:
-    """The grey frame at most FLOW_SIDE wide (an integer factor smaller: OpenCV's fast area resize), and the
-    factor back to frame pixels."""
-    h, w = grey.shape
-    factor = -(-w // FLOW_SIDE)
-    if factor == 1:
-        return grey, 1.0
-    small = cv2.resize(grey[: h - h % factor, : w - w % factor], (w // factor, h // factor),
-                       interpolation=cv2.INTER_AREA)
-    return small, float(factor)
-
-
 def _points(face: Face) -> np.ndarray:
     x0, y0, x1, y1 = face.box
     grid = _GRID * [x1 - x0, y1 - y0] + [x0, y0]
@@ -67,7 +55,8 @@ class FaceFollower:
         """This frame's faces: ``detect()`` when due, else ``last`` followed here; and whether it detected."""
         if self.cfg.every <= 1:
             return detect(), True
-        grey, scale = _small(frame.grey)
+        grey, factor = frame.grey(FLOW_SIDE)
+        scale = float(factor)
         thumb = cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA).astype(np.int16)
         cut = self._thumb is not None and float(np.abs(thumb - self._thumb).mean()) > self.cfg.cut
         self.cuts += cut

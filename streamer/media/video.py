@@ -27,12 +27,12 @@ class Frame:
     stream (before any fps sampling). Made from a decoded frame (``Frame.decoded``), it converts the pixels on
     first use only (``rgb``), and gives its ``grey`` from the decoder's luma plane without converting them."""
 
-    __slots__ = ("_image", "_grey", "_video", "pts", "index", "width", "height")
+    __slots__ = ("_image", "_video", "pts", "index", "width", "height")
 
     def __init__(self, image: np.ndarray | None, pts: float, index: int, video: av.VideoFrame | None = None):
         if image is None and video is None:
             raise ValueError("a Frame needs an image or a decoded frame")
-        self._image, self._video, self._grey = image, video, None
+        self._image, self._video = image, video
         self.pts, self.index = pts, index
         self.height, self.width = image.shape[:2] if image is not None else (video.height, video.width)
 
@@ -46,15 +46,18 @@ class Frame:
             self._image = rgb(self._video)
         return self._image
 
-    @property
-    def grey(self) -> np.ndarray:
-        """(H, W) uint8 grey, as OpenCV's RGB2GRAY of ``image`` gives it (within a level or two where ``rgb``
-        takes OpenCV's path: there it is the luma plane stretched to full range)."""
-        if self._grey is None:
-            video = self._video
-            self._grey = _full_range_luma(video) if video is not None and _opencv_path(video) else \
-                cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
-        return self._grey
+    def grey(self, max_width: int) -> tuple[np.ndarray, int]:
+        """The frame in grey at most ``max_width`` wide (an integer factor smaller: OpenCV's fast area resize), and
+        that factor. Grey as OpenCV's RGB2GRAY of ``image``: where ``rgb`` takes OpenCV's path, the luma plane
+        stretched to full range instead (within a level or two of it, and the colours need not be converted)."""
+        luma = self._video is not None and _opencv_path(self._video)
+        grey = _luma(self._video) if luma else cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
+        h, w = grey.shape
+        factor = -(-w // max_width)
+        if factor > 1:
+            grey = cv2.resize(grey[: h - h % factor, : w - w % factor], (w // factor, h // factor),
+                              interpolation=cv2.INTER_AREA)
+        return (cv2.LUT(grey, _LIMITED_TO_FULL) if luma else grey), factor
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,10 @@ def _opencv_path(frame: av.VideoFrame) -> bool:
             and frame.width % 2 == 0 and frame.height % 2 == 0)
 
 
-def _full_range_luma(frame: av.VideoFrame) -> np.ndarray:
+def _luma(frame: av.VideoFrame) -> np.ndarray:
+    """The luma plane, not copied."""
     plane = frame.planes[0]
-    luma = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
-    return cv2.LUT(luma, _LIMITED_TO_FULL)
+    return np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
 
 
 def rgb(frame: av.VideoFrame) -> np.ndarray:

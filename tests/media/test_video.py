@@ -125,12 +125,16 @@ def test_a_decoded_frames_grey_is_its_pictures_grey_within_a_few_levels(clip):
     with av.open(str(clip("WolfgangLanger_Pexels.mp4"))) as container:
         for i, video in zip(range(5), container.decode(video=0)):
             frame = Frame.decoded(video, float(video.time), i)
-            grey = frame.grey  # from the luma plane, before any colour conversion
-            assert (frame.width, frame.height) == (640, 360) and grey.shape == (360, 640)
+            grey, factor = frame.grey(640)  # from the luma plane, before any colour conversion
+            assert (frame.width, frame.height) == (640, 360) and grey.shape == (360, 640) and factor == 1
             reference = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY).astype(int)
             assert np.array_equal(frame.image, rgb(video))
             gap = np.abs(grey.astype(int) - reference)
             assert gap.mean() < 0.6 and np.percentile(gap, 99.9) <= 2 and gap.max() <= 8  # saturated colours clip
+            small, factor = frame.grey(400)
+            assert small.shape == (180, 320) and factor == 2
+            half = cv2.resize(reference.astype(np.uint8), (320, 180), interpolation=cv2.INTER_AREA).astype(int)
+            assert np.abs(small.astype(int) - half).mean() < 0.6
 
 
 def test_frames_off_the_fast_path_take_their_grey_from_the_picture():
@@ -138,4 +142,4 @@ def test_frames_off_the_fast_path_take_their_grey_from_the_picture():
 
     video = _frame("yuv444p")
     frame = Frame.decoded(video, 0.0, 0)
-    assert np.array_equal(frame.grey, cv2.cvtColor(rgb(video), cv2.COLOR_RGB2GRAY))
+    assert np.array_equal(frame.grey(64)[0], cv2.cvtColor(rgb(video), cv2.COLOR_RGB2GRAY))
