@@ -31,7 +31,6 @@ from streamer.live.pipeline import set_live_every_frame
 from streamer.live.supervisor import REFERENCE_FRAMES
 from streamer.runtime.memory import pin_mmap_threshold
 from streamer.runtime.opencv import one_opencv_thread
-from streamer.runtime.switching import live_switching
 from streamer.runtime.logs import filter_native_logs
 
 BAR_FPS = 10.0
@@ -98,7 +97,6 @@ async def main() -> None:
     pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` and `monitor` do
     filter_native_logs()
     one_opencv_thread()  # as `deepfake-streamer` runs
-    live_switching()  # as `deepfake-streamer serve` and `monitor` do
     set_live_every_frame(args.every_frame)
     model = load_model(args.model)
     server = RtspServer(bench_clip()).start()

@@ -22,14 +22,13 @@ from ..runtime import assets, memory
 from ..runtime.assets import AssetError
 from ..runtime.logs import filter_native_logs
 from ..runtime.opencv import one_opencv_thread
-from ..runtime.switching import live_switching
 from ..server.config import ConfigError, add_arguments, from_args
 from .monitor import add_parser as add_monitor
 from .scan import add_arguments as add_scan_arguments
 from .scan import run_scan as scan
 from .scan import video_bar
 
-LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold and switch threads often
+LONG_RUNNING = frozenset({"serve", "monitor"})  # commands that pin the heap's mmap threshold before anything loads
 
 
 def version() -> str:
@@ -120,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in LONG_RUNNING:
         memory.pin_mmap_threshold()  # before the model and detectors load, so their freed buffers leave no holes
-        live_switching()
     filter_native_logs()
     one_opencv_thread()
     try:

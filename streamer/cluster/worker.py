@@ -15,7 +15,6 @@ from ..live.supervisor import StreamSupervisor
 from ..runtime.logs import filter_native_logs
 from ..runtime.memory import pin_mmap_threshold
 from ..runtime.opencv import one_opencv_thread
-from ..runtime.switching import live_switching
 from . import compat
 from .models import load
 
@@ -27,7 +26,6 @@ class StreamWorker:
         pin_mmap_threshold()
         filter_native_logs()
         one_opencv_thread()
-        live_switching()
         if detector:
             set_default_mode(detector)  # the server's --detector
         self.model = BatchedModel(load(blob))

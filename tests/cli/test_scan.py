@@ -89,9 +89,9 @@ def test_bad_option_values_are_usage_errors(random_model_dir, clip):
     assert proc.returncode == 2 and "must be > 0" in proc.stderr
 
 
-@pytest.mark.parametrize("command, calls", [("serve", ["pin", "switch", "load"]), ("monitor", ["pin", "switch", "load"]),
+@pytest.mark.parametrize("command, calls", [("serve", ["pin", "load"]), ("monitor", ["pin", "load"]),
                                             ("scan", ["load"])])
-def test_long_running_commands_pin_the_heap_and_switch_threads_often_before_the_model_loads(monkeypatch, clip, tmp_path, command, calls):
+def test_long_running_commands_pin_the_heap_before_the_model_loads(monkeypatch, clip, tmp_path, command, calls):
     import streamer.cli.entry as cli
     import streamer.runtime.memory as memory
     import streamer.core.model_dir as model_dir
@@ -104,7 +104,6 @@ def test_long_running_commands_pin_the_heap_and_switch_threads_often_before_the_
         raise ModelError("stop here")
 
     monkeypatch.setattr(memory, "pin_mmap_threshold", lambda size=None: seen.append("pin") or True)
-    monkeypatch.setattr(cli, "live_switching", lambda: seen.append("switch"))
     monkeypatch.setattr(cli, "load_model", load_model)
     monkeypatch.setattr(model_dir, "load_model", load_model)
     argv = {"serve": ["serve", "--data-dir", str(tmp_path)], "monitor": ["monitor", "rtsp://127.0.0.1:1/x"],
