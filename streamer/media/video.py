@@ -79,8 +79,7 @@ def frame_time(frame: av.VideoFrame, fallback: float) -> float:
 # FFmpeg's colour spaces that mean BT.601 (unspecified included: swscale assumes BT.601 for it too)
 _BT601 = frozenset({2, 5, 6})
 _JPEG_RANGE = 2
-
-
+# limited-range luma (16-235) to the grey of its RGB pixels (0-255)
 _LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
 
 
