@@ -9,9 +9,9 @@ thread per core), with the live sampling of `serve` (faces detected every few fr
 a track's face encoded every few frames and its scores carried between; ``--every-frame`` analyses every frame
 fully). N rises until a stream's analysed fps falls below the bar or latency grows; the largest N that passed
 its probe is then held for --hold seconds and reported with CPU use (in all and by thread kind), per-stream
-fps, latency p50/p95 and dropped frames. The clip is x264 with B-frames: as `serve` does, a reader analysed at
-most a third of the source's rate decodes only the frames others refer to (about half of them here; a camera
-without B-frames decodes all). The machine's load average is printed beside every figure: on a
+fps, latency p50/p95 and dropped frames. The clip is x264 with B-frames: as in `serve`, a reader decodes only the
+frames others refer to (about half of them here) while those come 1.15x as often as its analysis takes frames
+(a camera without B-frames decodes all). The machine's load average is printed beside every figure: on a
 shared machine the figures are a floor.
 """
 from __future__ import annotations
