@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.procstat import stat_cpu_seconds  # noqa: E402
 from streamer.runtime.assets import asset_path, cache_dir  # noqa: E402
+from streamer.cluster.processes import ProcessStreams  # noqa: E402
 from streamer.core.inference import BatchedModel  # noqa: E402
 from streamer.core.model import Model  # noqa: E402
 from streamer.live.manager import Monitor  # noqa: E402
@@ -110,14 +111,17 @@ def cpu_seconds() -> float:
 
 
 class StreamRun:
-    """N streams of one RTSP source, analysed through one shared inference service."""
+    """N streams of one RTSP source, analysed through one shared inference service; with ``workers`` > 1, in that
+    many worker processes (``ProcessStreams``, as ``serve --stream-workers``), each with its own."""
 
     def __init__(self, model: Model, url: str, n: int, ceiling_fps: float, floor_fps: float,
-                 keep_latencies: bool = True, trim_every: float = 30.0):
+                 keep_latencies: bool = True, trim_every: float = 30.0, workers: int = 1):
         self.keep_latencies = keep_latencies  # off for long runs: the list would grow with the run
         self.latencies: dict[str, list[tuple[float, float]]] = {}
         self.shared = BatchedModel(model)
-        self.monitor = Monitor(self.shared, self._on_event, max_streams=n, trim_every=trim_every)
+        self.placer = ProcessStreams(workers, model.dir) if workers > 1 else None
+        self.monitor = Monitor(self.shared, self._on_event, max_streams=n, trim_every=trim_every,
+                               placer=self.placer)
         self.configs = [StreamConfig(f"s{i}", url, fps=ceiling_fps, min_fps=floor_fps, threshold=1.01,
                                      stall_seconds=10, connect_timeout=10) for i in range(n)]
 
@@ -129,12 +133,21 @@ class StreamRun:
         for cfg in self.configs:
             self.monitor.add(cfg)
 
+    def snapshots(self) -> list[dict]:
+        """Every stream's counters, wherever it runs."""
+        return [s.snapshot() for s in self.monitor.streams.values()]
+
     def counts(self) -> dict[str, int]:
-        return {name: s.stats.frames_analysed for name, s in self.monitor.streams.items()}
+        return {s["name"]: s.get("frames_analysed", 0) for s in self.snapshots()}
+
+    def worker_cpu(self) -> float:
+        """CPU seconds of the worker processes so far (0 without them)."""
+        pids = [w.handle.process.pid for w in self.placer.workers.values()] if self.placer else []
+        return sum(stat_cpu_seconds(f"/proc/{pid}/stat") for pid in pids if Path(f"/proc/{pid}").exists())
 
     async def wait_live(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
-        while any(s.stats.frames_analysed == 0 for s in self.monitor.streams.values()):
+        while any(count == 0 for count in self.counts().values()):
             if time.monotonic() > deadline:
                 raise RuntimeError("streams did not go live")
             await asyncio.sleep(0.2)

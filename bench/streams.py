@@ -2,6 +2,7 @@
 
     python bench/streams.py [--model DIR] [--probe 15] [--hold 60] [--start 1] [--max 24]
     python bench/streams.py --streams 20 [--hold 60]     # hold exactly 20 streams for 60 s
+    python bench/streams.py --streams 20 --workers 2     # in two stream worker processes (serve --stream-workers 2)
 
 Every stream is a real RTSP session from a local gst-rtsp-server (a real face clip, paced in real
 time), decoded, detected and scored through one shared, micro-batched inference service (one worker
@@ -36,26 +37,29 @@ from streamer.runtime.logs import filter_native_logs
 BAR_FPS = 10.0
 
 
-async def measure(model, url: str, n: int, seconds: float, ceiling: float, floor: float) -> dict:
-    run = StreamRun(model, url, n, ceiling, floor)
+async def measure(model, url: str, n: int, seconds: float, ceiling: float, floor: float, workers: int) -> dict:
+    run = StreamRun(model, url, n, ceiling, floor, workers=workers)
     run.start()
     try:
         await run.wait_live(30 + 3 * n)  # each stream sets its detector up in turn
         await asyncio.sleep(3)  # warm-up: detectors, the adaptive rate
-        c0, t0, counts0, threads0 = cpu_seconds(), time.monotonic(), run.counts(), thread_cpu()
+        c0, t0, counts0, threads0, w0 = cpu_seconds(), time.monotonic(), run.counts(), thread_cpu(), run.worker_cpu()
         await asyncio.sleep(seconds)
-        c1, t1, counts1, threads1 = cpu_seconds(), time.monotonic(), run.counts(), thread_cpu()
+        c1, t1, counts1, threads1, w1 = cpu_seconds(), time.monotonic(), run.counts(), thread_cpu(), run.worker_cpu()
         by_kind = cores_by_kind(threads0, threads1, t1 - t0)
+        if workers > 1:
+            by_kind = {"stream worker processes": (w1 - w0) / (t1 - t0), **by_kind}
         fps = {k: (counts1[k] - counts0.get(k, 0)) / (t1 - t0) for k in counts1}
         first = run.latency_percentile(t0, t0 + 5, 50)
         last = run.latency_percentile(t1 - 5, t1, 50)
-        dropped = sum(s.stats.frames_dropped for s in run.monitor.streams.values())
-        reconnects = sum(s.source.reconnects for s in run.monitor.streams.values())
-        refs_only = sum(s.source.decoding == REFERENCE_FRAMES for s in run.monitor.streams.values())
-        batch = run.shared.stats["encode"].mean
+        snapshots = run.snapshots()
+        dropped = sum(s.get("frames_dropped", 0) for s in snapshots)
+        reconnects = sum(s.get("reconnects", 0) for s in snapshots)
+        refs_only = sum(s.get("decoding") == REFERENCE_FRAMES for s in snapshots)
+        batch = run.shared.stats["encode"].mean if workers == 1 else float("nan")
     finally:
         await run.close()
-    return {"n": n, "fps": fps, "min_fps": min(fps.values()), "cpu": (c1 - c0) / (t1 - t0),
+    return {"n": n, "fps": fps, "min_fps": min(fps.values()), "cpu": (c1 - c0 + w1 - w0) / (t1 - t0),
             "p50_first": first, "p50_last": last, "p95": run.latency_percentile(t0, t1, 95),
             "dropped": dropped, "reconnects": reconnects, "batch": batch, "by_kind": by_kind,
             "refs_only": refs_only}
@@ -75,7 +79,7 @@ def show(label: str, r: dict) -> None:
     per = " ".join(f"{v:.1f}" for v in r["fps"].values())
     print(f"{label} N={r['n']:2d}: analysed fps per stream min {r['min_fps']:.1f} [{per}] | "
           f"latency p50 {r['p50_first']:.0f} -> {r['p50_last']:.0f} ms, p95 {r['p95']:.0f} ms | "
-          f"process CPU {r['cpu'] * 100:.0f}% of one core | mean encoder batch {r['batch']:.1f} | "
+          f"CPU {r['cpu'] * 100:.0f}% of one core | mean encoder batch {r['batch']:.1f} | "
           f"drops {r['dropped']} reconnects {r['reconnects']} | {load()} | {'PASS' if passed(r) else 'FAIL'}",
           flush=True)
     print("    cores by thread kind: " + ", ".join(f"{k} {v:.2f}" for k, v in r["by_kind"].items() if v >= 0.005)
@@ -91,6 +95,8 @@ async def main() -> None:
     parser.add_argument("--max", type=int, default=24)
     parser.add_argument("--streams", type=int, help="hold exactly this many streams for --hold seconds (no rise)")
     parser.add_argument("--ceiling", type=float, default=30.0, help="most analysed fps per stream")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="run the streams in this many worker processes (as `serve --stream-workers N`)")
     parser.add_argument("--every-frame", action="store_true",
                         help="detect and encode every analysed frame (as `serve --live-every-frame`)")
     args = parser.parse_args()
@@ -106,20 +112,20 @@ async def main() -> None:
     best = None
     try:
         if args.streams:
-            r = await measure(model, server.url, args.streams, args.hold, args.ceiling, 2.0)
+            r = await measure(model, server.url, args.streams, args.hold, args.ceiling, 2.0, args.workers)
             show(f"hold {args.hold:.0f}s", r)
             print(f"{args.streams} streams held for {args.hold:.0f} s at >= {BAR_FPS:.0f} fps each: "
                   f"{'yes' if passed(r) else 'no'}; latency p95 {r['p95']:.0f} ms; gst-rtsp-server used "
                   f"{server.cpu_seconds():.0f} CPU-seconds in all", flush=True)
             return
         for n in range(args.start, args.max + 1):
-            r = await measure(model, server.url, n, args.probe, args.ceiling, 2.0)
+            r = await measure(model, server.url, n, args.probe, args.ceiling, 2.0, args.workers)
             show("probe", r)
             if not passed(r):
                 break
             best = n
         if best:
-            r = await measure(model, server.url, best, args.hold, args.ceiling, 2.0)
+            r = await measure(model, server.url, best, args.hold, args.ceiling, 2.0, args.workers)
             show(f"hold {args.hold:.0f}s", r)
             print(f"largest N held for {args.hold:.0f} s at >= {BAR_FPS:.0f} fps per stream: "
                   f"{best if passed(r) else 'none (the hold failed)'}; gst-rtsp-server used "

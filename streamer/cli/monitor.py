@@ -4,13 +4,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..cluster.compat import ray
-from ..cluster.placement import RayStreams
+from ..cluster.placers import stream_placer
 from ..core import model_dir
 from ..live.manager import Monitor
 from ..live.mqtt import MqttError, MqttPublisher
@@ -20,7 +21,7 @@ from ..live.supervisor import StreamConfig
 from ..live.urls import UrlError, check_url, install_log_redaction, redact, redact_value
 from ..live.webhook import WebhookSender
 from ..runtime.netpolicy import AddressPolicy, PolicyError, check_url_host
-from ..server.config import add_ray_argument, add_stream_arguments
+from ..server.config import ConfigError, add_placement_arguments, add_stream_arguments, stream_workers
 from ..storage.secretbox import SecretBox, default_key_file
 from ..storage.store import Store
 
@@ -38,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction, positive) -> None:
     p.add_argument("--duration", type=positive, help="stop after this many seconds")
     p.add_argument("--results", action="store_true", help="also print every analysed frame's result")
     p.add_argument("--model", metavar="DIR")
-    add_ray_argument(p)
+    add_placement_arguments(p)
     p.set_defaults(func=run_monitor)
 
 
@@ -84,6 +85,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     if args.ray:
         ray()  # without the cluster extra: say how to install it, before anything starts
     try:
+        args.stream_workers = stream_workers(args.stream_workers or os.environ.get("DFS_STREAM_WORKERS"), args.ray)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         mqtt = mqtt_from_args(args)
     except MqttError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -107,9 +113,7 @@ async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
     webhook = WebhookSender(args.webhook, policy=args.policy) if args.webhook else None
     if webhook:
         webhook.start()
-    placer = None
-    if args.ray:
-        placer = await asyncio.to_thread(RayStreams, args.ray, model.dir)
+    placer = await stream_placer(args.ray, args.stream_workers, model.dir)
     monitor = Monitor(model, emit, open_store(args.db) if args.db else None, webhook, max_streams=len(args.urls),
                       placer=placer)
     threshold = args.threshold if args.threshold is not None else model.manifest.threshold

@@ -74,6 +74,10 @@ class RayStreams:
     def __init__(self, address: str, model_dir: Path | str):
         self._ray = compat.connect(address)
         self._blob = self._ray.put(model_blob(model_dir))
+        self._init_state()
+        self._ensure_workers()
+
+    def _init_state(self) -> None:
         self.workers: dict[str, Worker] = {}
         self.streams: dict[str, RayStream] = {}
         self._lost_nodes: set[str] = set()
@@ -83,7 +87,6 @@ class RayStreams:
         self._task: asyncio.Task | None = None
         self._nodes_checked = 0.0
         self.dropped = 0
-        self._ensure_workers()
 
     def bind(self, emit: Callable[[Event], None], store_alert: Callable[[Alert], None] | None = None,
              notify: Callable[[Alert], None] | None = None) -> None:
@@ -102,6 +105,9 @@ class RayStreams:
                                                                                                 configured_mode())
             self.workers[nid] = Worker(nid, handle)
         self._nodes_checked = time.monotonic()
+
+    def _kill(self, handle) -> None:
+        self._ray.kill(handle)
 
     def _least_loaded(self) -> Worker | None:
         return min(self.workers.values(), key=lambda w: (len(w.streams), w.node), default=None)
@@ -212,7 +218,7 @@ class RayStreams:
         self._lost_nodes.add(worker.node)
         log.warning("cluster node %s lost (%s): re-placing %d stream(s)", worker.node[:8], why, len(worker.streams))
         try:
-            self._ray.kill(worker.handle)
+            self._kill(worker.handle)
         except Exception:  # already gone with its node
             pass
         for name in sorted(worker.streams):
@@ -232,7 +238,7 @@ class RayStreams:
         for worker in list(self.workers.values()):
             try:
                 await asyncio.wait_for(worker.handle.close.remote(), LOST_AFTER)
-                self._ray.kill(worker.handle)
+                self._kill(worker.handle)
             except Exception as exc:
                 log.warning("closing the worker on node %s: %s", worker.node[:8], exc)
         self.workers.clear()

@@ -15,7 +15,6 @@ from ..live.supervisor import StreamSupervisor
 from ..runtime.logs import filter_native_logs
 from ..runtime.memory import pin_mmap_threshold
 from ..runtime.opencv import one_opencv_thread
-from . import compat
 from .models import load
 
 MAX_RESULTS = 1024  # result events held between two collections, over all of a worker's streams
@@ -42,14 +41,13 @@ class StreamWorker:
         else:
             self._events.append(event)
 
-    async def add(self, cfg) -> str:
-        """Start a stream's supervisor (reader thread + pipeline) on this worker; returns the node id."""
+    async def add(self, cfg) -> None:
+        """Start a stream's supervisor (reader thread + pipeline) on this worker."""
         if cfg.name in self.streams:
             await self.remove(cfg.name)
         supervisor = StreamSupervisor(cfg, self.model, self._emit)
         self.streams[cfg.name] = supervisor
         supervisor.start()
-        return compat.node_id()
 
     async def remove(self, name: str) -> None:
         supervisor = self.streams.pop(name, None)

@@ -13,7 +13,7 @@ from ..runtime.memory import HeapTrimmer
 from ..runtime.metrics import observe_batch
 from ..core.model import Model
 from ..live.whip import WhipEndpoint
-from ..cluster.placement import RayStreams
+from ..cluster.placers import stream_placer
 from ..live.manager import Monitor
 from ..live.mqtt import MqttPublisher
 from ..storage.retention import Pruned, Retention
@@ -100,7 +100,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     following = asyncio.create_task(reports.follow(hub), name="reports")  # ends with the hub
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer,
-                                         placer=await ray_placer(cfg.ray, app[MODEL_KEY]))
+                                         placer=await stream_placer(cfg.ray, cfg.stream_workers, app[MODEL_KEY].dir))
     app[WHIP_KEY] = WhipEndpoint(cfg, monitor)
     restore_streams(monitor, await store.streams(), cfg)
     mqtt = start_mqtt(cfg, hub, sync_store)
@@ -158,13 +158,6 @@ def start_mqtt(cfg: ServerConfig, hub: EventHub, store: Store) -> asyncio.Task |
             await asyncio.to_thread(publisher.close)
 
     return asyncio.create_task(run(), name="mqtt")
-
-
-async def ray_placer(address: str | None, model: Model):
-    """With ``--ray``: the placer that runs monitored streams on the cluster's nodes (streamer/cluster)."""
-    if not address:
-        return None
-    return await asyncio.to_thread(RayStreams, address, model.dir)
 
 
 def ssl_context(cfg: ServerConfig) -> ssl.SSLContext | None:

@@ -71,6 +71,7 @@ class ServerConfig:
     retention_interval: float = 300.0  # seconds between retention passes
     mqtt: MqttConfig | None = None  # publish stream status, scores and alerts to this broker
     ray: str | None = None  # a Ray cluster's address ('auto' or HOST:PORT): monitored streams run on its nodes
+    stream_workers: int = 1  # > 1: monitored streams run in this many worker processes here
 
     @property
     def key_file(self) -> Path:
@@ -128,7 +129,7 @@ def address_list(values: list[str]) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: $DFS_HOST or 127.0.0.1)")
-    add_ray_argument(parser)
+    add_placement_arguments(parser)
     parser.add_argument("--port", type=int, help="port to listen on (default: $DFS_PORT or 8080)")
     parser.add_argument("--model", metavar="DIR", help="model directory (default: $DFS_MODEL_DIR or models/default)")
     parser.add_argument("--ice-server", action="append", metavar="URL",
@@ -208,10 +209,21 @@ def stream_hosts(args: argparse.Namespace | None, env: Mapping[str, str]) -> tup
     return tuple(values)
 
 
-def add_ray_argument(parser: argparse.ArgumentParser) -> None:
+def add_placement_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where monitored streams run: ``--ray`` or ``--stream-workers``."""
     parser.add_argument("--ray", metavar="ADDRESS",
                         help="run the monitored streams on a Ray cluster: 'auto' (the one `ray start` made here) or "
                              "the head's HOST:PORT (default: $DFS_RAY; needs pip install 'deepfake-streamer[cluster]')")
+    parser.add_argument("--stream-workers", metavar="N",
+                        help="run the monitored streams in N worker processes on this machine, past one process's "
+                             "limit (default: $DFS_STREAM_WORKERS or 1: in this process); not with --ray")
+
+
+def stream_workers(value: object, ray: str | None) -> int:
+    workers = _number(value, 1, int, 1, "stream workers")
+    if workers > 1 and ray:
+        raise ConfigError("--stream-workers and --ray both place the streams: choose one")
+    return workers
 
 
 def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
@@ -281,4 +293,5 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
         ice_servers=ice_server_list(urls, pick("turn_username", "DFS_TURN_USERNAME"),
                                     pick("turn_credential", "DFS_TURN_CREDENTIAL")),
         ice_addresses=address_list(addresses), max_sessions=max_sessions, tls_cert=cert, tls_key=key,
-        ray=pick("ray", "DFS_RAY"))
+        ray=(ray := pick("ray", "DFS_RAY")),
+        stream_workers=stream_workers(pick("stream_workers", "DFS_STREAM_WORKERS"), ray))

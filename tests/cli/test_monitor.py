@@ -57,3 +57,26 @@ def test_monitor_refuses_metadata_and_narrowed_hosts_and_redacts_passwords(rando
         proc = monitor(*args, model_dir=random_model_dir)
         assert proc.returncode == 2 and reason in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
         assert "hunter2" not in proc.stderr + proc.stdout
+
+
+def test_monitor_runs_streams_in_worker_processes_and_stores_their_alerts(rtsp_server, random_model_dir, tmp_path):
+    db = tmp_path / "alerts.sqlite"
+    proc = monitor(rtsp_server.url, rtsp_server.url, "--stream-workers", "2", "--duration", "15", "--fps", "5",
+                   "--results", "--threshold", "0.01", "--alert-seconds", "0.5", "--db", db,
+                   model_dir=random_model_dir, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {e["stream"] for e in events if e["type"] == "result"} == {"1-127.0.0.1-stream", "2-127.0.0.1-stream"}
+    alerts = [e for e in events if e["type"] == "alert"]
+    assert alerts and all(a["id"] >= 1 for a in alerts)  # stored here, in this process's SQLite
+
+    from streamer.storage.store import Store
+
+    assert {a["id"] for a in Store(db).alerts()} == {a["id"] for a in alerts}
+
+
+def test_monitor_places_streams_one_way_only(random_model_dir):
+    proc = monitor("rtsp://127.0.0.1:9/x", "--stream-workers", "2", "--ray", "auto", model_dir=random_model_dir)
+    assert proc.returncode == 2 and "choose one" in proc.stderr and "Traceback" not in proc.stderr
+    proc = monitor("rtsp://127.0.0.1:9/x", "--stream-workers", "none", model_dir=random_model_dir)
+    assert proc.returncode == 2 and "stream workers must be a number" in proc.stderr

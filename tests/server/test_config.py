@@ -46,6 +46,9 @@ def test_environment_then_flags() -> None:
     (["--workers", "0"], {}, "workers must be at least 1"),
     ([], {"DFS_WORKERS": "many"}, "workers must be a number"),
     (["--port", "70000"], {}, "out of range"),
+    (["--stream-workers", "0"], {}, "stream workers must be at least 1"),
+    (["--stream-workers", "2", "--ray", "auto"], {}, "choose one"),
+    ([], {"DFS_STREAM_WORKERS": "2", "DFS_RAY": "auto"}, "choose one"),
     ([], {"DFS_PORT": "eighty"}, "integers"),
     (["--tls-cert", "/nonexistent.pem"], {}, "both a certificate and a key"),
     (["--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"], {}, "does not exist"),
@@ -61,6 +64,12 @@ def test_scan_workers_default_to_one_per_core() -> None:
     assert from_args(parse([]), env={}).workers == default_threads()
     assert from_args(parse(["--workers", "3"]), env={"DFS_WORKERS": "5"}).workers == 3
     assert from_args(parse([]), env={"DFS_WORKERS": "5"}).workers == 5
+
+
+def test_streams_run_in_this_process_unless_told() -> None:
+    assert from_args(parse([]), env={}).stream_workers == 1
+    assert from_args(parse(["--stream-workers", "2"]), env={"DFS_STREAM_WORKERS": "4"}).stream_workers == 2
+    assert from_args(parse([]), env={"DFS_STREAM_WORKERS": "4"}).stream_workers == 4
 
 
 def test_tls_turns_the_scheme_to_https(tmp_path) -> None:
