@@ -19,7 +19,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ..core.faces.detector import configured_mode
-from .models import model_blob
 from .placement import RayStreams, Worker
 from .worker import StreamWorker
 
@@ -41,10 +40,11 @@ class _Call:
 class ProcessHandle:
     """A worker process, called as ``RayStreams`` calls an actor: ``handle.method.remote(*args)`` gives a future."""
 
-    def __init__(self, blob: dict[str, bytes], detector: str | None, loop: asyncio.AbstractEventLoop):
+    def __init__(self, model_dir: str, detector: str | None, loop: asyncio.AbstractEventLoop):
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self.process = context.Process(target=serve, args=(child, blob, detector), name="dfs-stream-worker",
+        # the model's path, not its bytes: what start() writes to the new process must not wait for it to read
+        self.process = context.Process(target=serve, args=(child, model_dir, detector), name="dfs-stream-worker",
                                        daemon=True)
         self.process.start()
         child.close()
@@ -108,14 +108,14 @@ class ProcessStreams(RayStreams):
             raise ValueError("need at least one stream worker process")
         self.count = count
         self._numbers = itertools.count(1)  # workers are named local-1, local-2...: a replacement gets a new name
-        self._blob = model_blob(model_dir)
+        self._model_dir = str(model_dir)
         self._loop = asyncio.get_running_loop()
         self._init_state()
         self._ensure_workers()
 
     def _ensure_workers(self) -> None:
         while len(self.workers) < self.count:
-            handle = ProcessHandle(self._blob, configured_mode(), self._loop)
+            handle = ProcessHandle(self._model_dir, configured_mode(), self._loop)
             name = f"local-{next(self._numbers)}"
             self.workers[name] = Worker(name, handle)
         self._nodes_checked = time.monotonic()
@@ -124,9 +124,9 @@ class ProcessStreams(RayStreams):
         handle.kill()
 
 
-def serve(conn: Connection, blob: dict[str, bytes], detector: str | None) -> None:
+def serve(conn: Connection, model_dir: str, detector: str | None) -> None:
     """A worker process: its ``StreamWorker`` answers the parent's calls until the parent goes."""
-    asyncio.run(_serve(conn, StreamWorker(blob, detector)))
+    asyncio.run(_serve(conn, StreamWorker(model_dir, detector)))
 
 
 async def _serve(conn: Connection, worker: StreamWorker) -> None:

@@ -15,19 +15,21 @@ from ..live.supervisor import StreamSupervisor
 from ..runtime.logs import filter_native_logs
 from ..runtime.memory import pin_mmap_threshold
 from ..runtime.opencv import one_opencv_thread
+from ..core.model import Model
 from .models import load
 
 MAX_RESULTS = 1024  # result events held between two collections, over all of a worker's streams
 
 
 class StreamWorker:
-    def __init__(self, blob: dict[str, bytes], detector: str | None = None):
+    def __init__(self, model: dict[str, bytes] | str, detector: str | None = None):
+        """``model``: its files (``models.model_blob``, through Ray's object store) or its directory here."""
         pin_mmap_threshold()
         filter_native_logs()
         one_opencv_thread()
         if detector:
             set_default_mode(detector)  # the server's --detector
-        self.model = BatchedModel(load(blob))
+        self.model = BatchedModel(load(model) if isinstance(model, dict) else Model(model, threads=1))
         self.streams: dict = {}
         self._results: deque[Event] = deque(maxlen=MAX_RESULTS)
         self._events: list[Event] = []
