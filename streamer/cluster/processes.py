@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ..core.faces.detector import configured_mode
+from ..core.inference import default_threads
 from .placement import RayStreams, Worker
 from .worker import StreamWorker
 
@@ -40,11 +41,11 @@ class _Call:
 class ProcessHandle:
     """A worker process, called as ``RayStreams`` calls an actor: ``handle.method.remote(*args)`` gives a future."""
 
-    def __init__(self, model_dir: str, detector: str | None, loop: asyncio.AbstractEventLoop):
+    def __init__(self, model_dir: str, detector: str | None, threads: int, loop: asyncio.AbstractEventLoop):
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         # the model's path, not its bytes: what start() writes to the new process must not wait for it to read
-        self.process = context.Process(target=serve, args=(child, model_dir, detector), name="dfs-stream-worker",
+        self.process = context.Process(target=serve, args=(child, model_dir, detector, threads), name="dfs-stream-worker",
                                        daemon=True)
         self.process.start()
         child.close()
@@ -107,6 +108,7 @@ class ProcessStreams(RayStreams):
         if count < 1:
             raise ValueError("need at least one stream worker process")
         self.count = count
+        self.threads = max(1, default_threads() // count)  # inference threads each: the cores shared out
         self._numbers = itertools.count(1)  # workers are named local-1, local-2...: a replacement gets a new name
         self._model_dir = str(model_dir)
         self._loop = asyncio.get_running_loop()
@@ -115,7 +117,7 @@ class ProcessStreams(RayStreams):
 
     def _ensure_workers(self) -> None:
         while len(self.workers) < self.count:
-            handle = ProcessHandle(self._model_dir, configured_mode(), self._loop)
+            handle = ProcessHandle(self._model_dir, configured_mode(), self.threads, self._loop)
             name = f"local-{next(self._numbers)}"
             self.workers[name] = Worker(name, handle)
         self._nodes_checked = time.monotonic()
@@ -124,9 +126,9 @@ class ProcessStreams(RayStreams):
         handle.kill()
 
 
-def serve(conn: Connection, model_dir: str, detector: str | None) -> None:
+def serve(conn: Connection, model_dir: str, detector: str | None, threads: int) -> None:
     """A worker process: its ``StreamWorker`` answers the parent's calls until the parent goes."""
-    asyncio.run(_serve(conn, StreamWorker(model_dir, detector)))
+    asyncio.run(_serve(conn, StreamWorker(model_dir, detector, threads)))
 
 
 async def _serve(conn: Connection, worker: StreamWorker) -> None:

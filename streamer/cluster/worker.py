@@ -22,14 +22,15 @@ MAX_RESULTS = 1024  # result events held between two collections, over all of a 
 
 
 class StreamWorker:
-    def __init__(self, model: dict[str, bytes] | str, detector: str | None = None):
-        """``model``: its files (``models.model_blob``, through Ray's object store) or its directory here."""
+    def __init__(self, model: dict[str, bytes] | str, detector: str | None = None, threads: int | None = None):
+        """``model``: its files (``models.model_blob``, through Ray's object store) or its directory here;
+        ``threads``: the inference service's worker threads (default: one per core)."""
         pin_mmap_threshold()
         filter_native_logs()
         one_opencv_thread()
         if detector:
             set_default_mode(detector)  # the server's --detector
-        self.model = BatchedModel(load(model) if isinstance(model, dict) else Model(model, threads=1))
+        self.model = BatchedModel(load(model) if isinstance(model, dict) else Model(model, threads=1), threads=threads)
         self.streams: dict = {}
         self._results: deque[Event] = deque(maxlen=MAX_RESULTS)
         self._events: list[Event] = []

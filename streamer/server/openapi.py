@@ -117,6 +117,8 @@ SCHEMAS: dict = {
                   last_frame_at=nullable(NUMBER), low_latency=BOOLEAN, started=NUMBER,
                   decoding={"enum": ["all frames", "reference frames"],
                             "description": "rtsp: whether the reader skips frames nothing refers to"},
+                  node=nullable({"type": "string",
+                                 "description": "where it runs: --ray node, --stream-workers process"}),
                   latest=nullable({"type": "object"}), thumbnail=STRING),
     "Alert": obj(["id", "stream", "track_id", "pts", "score", "created"], id=INTEGER, stream=STRING,
                  track_id=INTEGER, pts=NUMBER, score=NUMBER, created=NUMBER),
