@@ -1,8 +1,8 @@
 """Live streams in worker processes on this machine: the cluster's placement, without Ray.
 
 One Python process runs the Python side of every stream one at a time (the GIL), so on a machine with several
-cores it stops short of them: 20 streams on 2 cores kept one process near 160 % of 200 %, while two processes
-of 10 streams each analysed about twice as many frames (the README, *Measured*). ``ProcessStreams`` starts
+cores it stops short of them: 20 streams on 2 cores kept one process near 160 % of 200 %, while two worker
+processes of 10 streams each analysed 35-75 % more frames (the README, *Measured*). ``ProcessStreams`` starts
 ``count`` worker processes, each a ``StreamWorker`` (its own readers, pipelines and batched inference), and places
 and collects streams exactly as ``RayStreams`` does with actors; a worker process that dies is replaced, and its
 streams move to the others at once.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import multiprocessing
 import threading
 import time
@@ -22,8 +21,6 @@ from ..core.faces.detector import configured_mode
 from ..core.inference import default_threads
 from .placement import RayStreams, Worker
 from .worker import StreamWorker
-
-log = logging.getLogger(__name__)
 
 
 class WorkerGone(RuntimeError):
