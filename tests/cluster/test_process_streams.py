@@ -1,6 +1,7 @@
 """Live streams in worker processes on this machine (no Ray): spread, scored, moved when a process dies."""
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections import Counter
@@ -11,6 +12,7 @@ from streamer.live.status import ResultEvent, StatusEvent
 from streamer.live.supervisor import StreamConfig
 
 from tests.loopback import wait_for
+from tests.server.api import api_client
 
 STREAMS = 4
 
@@ -51,3 +53,19 @@ async def test_streams_run_in_worker_processes_and_move_when_one_dies(rtsp_serve
     for handle in handles:
         handle.process.join(10)
         assert not handle.process.is_alive()
+
+
+async def test_serve_stream_workers_run_a_stream_in_a_worker_process(rtsp_server, random_model, tmp_path):
+    async with api_client(random_model, tmp_path / "data", stream_workers=2) as client:
+        resp = await client.post("/api/streams", json={"name": "door", "url": rtsp_server.url, "fps": 5})
+        assert resp.status == 201, await resp.text()
+        door: dict = {}
+        for _ in range(600):
+            door = (await (await client.get("/api/streams")).json())["streams"][0]
+            if door["status"] == "live" and door.get("frames_analysed", 0) >= 3:
+                break
+            await asyncio.sleep(0.2)
+        assert door["status"] == "live" and door["node"].startswith("local-") and door["latest"]
+        assert door["decoding"] == "reference frames"  # the worker's reader, reported through the server
+        assert (await client.delete("/api/streams/door")).status == 200
+        assert (await (await client.get("/api/streams")).json())["streams"] == []
