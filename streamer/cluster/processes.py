@@ -42,8 +42,8 @@ class ProcessHandle:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         # the model's path, not its bytes: what start() writes to the new process must not wait for it to read
-        self.process = context.Process(target=serve, args=(child, model_dir, detector, threads), name="dfs-stream-worker",
-                                       daemon=True)
+        self.process = context.Process(target=serve, args=(child, model_dir, detector, threads),
+                                       name="dfs-stream-worker", daemon=True)
         self.process.start()
         child.close()
         self._loop = loop
