@@ -1,97 +1,105 @@
 #!/usr/bin/env bash
-# The GPU path, measured on the `device` machine (an NVIDIA H200 lent to some tasks): encoder ms per crop
-# at batch 1/8/32 on CUDA, a file scan, and live streams held with the inference on the GPU.
+# The GPU path, measured on the `device` machine (an NVIDIA H200 lent to some tasks): encoder ms per crop at
+# batch 1/8/32 on CUDA (and TensorRT if it loads), a file scan, and live streams with the inference on the GPU.
 #
-# That machine has Python 3.12 with CUDA 13 and PyTorch, but no onnxruntime-gpu, PyAV or MediaPipe, no
-# network, and none of our fetched assets; a call carries at most 64 MiB. So, in three steps:
+# That machine has Python 3.12, CUDA 13's libraries (PyTorch's nvidia-* wheels), aiohttp and OpenCV, but no
+# onnxruntime-gpu, PyAV, MediaPipe or aiortc, no gst-rtsp-server, no network and none of our fetched assets;
+# a call carries at most 64 MiB, the working tree included. So, in steps:
 #
 #   1. here (network):  bench/gpu.sh prepare
-#        downloads the cp312 wheels the device lacks into .whl/ (git-ignored), splits any wheel over
-#        60 MiB into .whl-N/ parts, and copies the assets into .dfs-cache/ (git-ignored). It prints the
-#        carry lists of the calls to make.
-#   2. device, one call per part it printed (each quick, on the warm machine):
-#        run(command="bash bench/gpu.sh stage N", carry=[".whl-N"])
-#        moves the part into .whl-store/, an ignored folder the warm machine keeps between calls.
-#   3. device, one call:  run(command="bash bench/gpu.sh run", carry=[".whl", ".dfs-cache"], timeout_s=540)
-#        installs the wheels into /tmp/site, then prints: the CUDA provider check, ms per crop at batch
-#        1/8/32 (CUDA, then CPU for the ratio), a scan of the 2-minute file, and bench/streams.py with the
-#        model on the GPU (skipped, saying why, when the machine lacks Debian's gst-rtsp-server).
-#
-# Not run in the session that wrote it (no GPU was lent): the risks are named where they are checked
-# (onnxruntime-gpu built for another CUDA major version than the device's, a part left out).
+#        installs the cp312 wheels the device lacks into .gpu/site, copies the assets and bench clips into
+#        .gpu/cache, packs both into one xz tarball and splits it into .gpu-1/, .gpu-2/, ... (git-ignored) of
+#        at most $PART_MIB MiB each. It prints the calls to make.
+#   2. device, one call per part but the last (each quick, on the warm machine, made at once one after another):
+#        run(command="bash bench/gpu.sh stage N", carry=[".gpu-N"])
+#        moves the part into .gpu-store/, an ignored folder the warm machine keeps between calls.
+#   3. device, one call:  run(command="bash bench/gpu.sh stage K && bash bench/gpu.sh run", carry=[".gpu-K"])
+#        unpacks into /tmp/gpu, then prints: the providers, ms per crop (CUDA, TensorRT if it loads, CPU for the
+#        ratio), a scan of the 2-minute file, bench/scan_speed.py, and bench/streams.py with the model on the
+#        GPU in stream worker processes, fed by bench/http_camera.py (the machine has no gst-rtsp-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ORT_GPU=${ORT_GPU:-onnxruntime-gpu==1.31.1}
-WHEELS=("$ORT_GPU" "av==19.0.2" "mediapipe==1.2.2" "sounddevice" "cffi" "pycparser" "opencv-contrib-python" "coloredlogs" "humanfriendly")
-PART=$((60 * 1024 * 1024))
+ORT_GPU=${ORT_GPU:-onnxruntime-gpu==1.31.1}  # built for CUDA 13, as the device's PyTorch is
+# what the device lacks, at the versions the project is tested with (it has numpy, aiohttp, OpenCV, protobuf...)
+WHEELS=("$ORT_GPU" "av==18.1.0" "mediapipe==1.2.2" "sounddevice==0.5.6" "cffi==2.1.1" "pycparser==3.12"
+        "aiortc==1.16.0" "aioice==0.13.0" "pyee==13.0.1" "pylibsrtp==1.0.0" "google-crc32c==1.9.0"
+        "dnspython==2.9.2" "ifaddr==0.2.0" "pyopenssl==26.4.0" "cryptography==50.0.2" "paho-mqtt==2.2.0")
+PART_MIB=${PART_MIB:-46}  # + the working tree (about 16 MiB) stays under a call's 64 MiB
 
 prepare() {
-    grep -qxF '/.whl*/' "$(git rev-parse --git-path info/exclude)" 2>/dev/null || printf '/.whl*/\n/.dfs-cache/\n' >> "$(git rev-parse --git-path info/exclude)"
-    rm -rf .whl .whl-* .dfs-cache && mkdir -p .whl .dfs-cache/assets .dfs-cache/bench
-    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    local exclude
+    exclude=$(git rev-parse --git-path info/exclude)
+    grep -qxF '/.gpu*/' "$exclude" 2>/dev/null || printf '/.gpu*/\n' >> "$exclude"
+    rm -rf .gpu .gpu-* && mkdir -p .gpu/cache/assets .gpu/cache/bench
+    python3 -m pip install -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-        --platform manylinux2014_x86_64 -d .whl "${WHEELS[@]}"
-    local n=0
-    for whl in .whl/*.whl; do
-        if [ "$(stat -c %s "$whl")" -gt "$PART" ]; then
-            split -b "$PART" -d "$whl" "$whl.part-" && rm "$whl"
-            for part in "$whl".part-*; do n=$((n + 1)); mkdir -p ".whl-$n"; mv "$part" ".whl-$n/"; done
-        fi
-    done
-    PYTHONPATH=$PWD python3 - <<'PY'
-import shutil, sys
+        --platform manylinux2014_x86_64 --target .gpu/site "${WHEELS[@]}"
+    local py=python3
+    [ -x .venv/bin/python ] && py=.venv/bin/python  # the project's own environment (make install-dev)
+    DFS_BUNDLE=.gpu/cache PYTHONPATH=$PWD $py - <<'PY'
+import os, shutil, sys
 sys.path.insert(0, "bench")
-from streamer.runtime.assets import DETECTOR_MODEL, asset_path
+from streamer.runtime.assets import DETECTOR_MODEL, FULL_RANGE_DETECTOR_MODEL, MESH_MODEL, asset_path
 from compose import long_file
 from live_streams import bench_clip
-for name in (DETECTOR_MODEL, "WolfgangLanger_Pexels.mp4"):
-    shutil.copy(asset_path(name), ".dfs-cache/assets/")
+out = os.environ["DFS_BUNDLE"]
+for name in (DETECTOR_MODEL, FULL_RANGE_DETECTOR_MODEL, MESH_MODEL, "WolfgangLanger_Pexels.mp4"):
+    shutil.copy(asset_path(name), f"{out}/assets/")
 for path in (long_file(), bench_clip()):
-    shutil.copy(path, ".dfs-cache/bench/")
+    shutil.copy(path, f"{out}/bench/")
 PY
-    du -sh .whl .dfs-cache .whl-* 2>/dev/null || true
-    for i in $(seq 1 "$n"); do echo "call $i: run(command=\"bash bench/gpu.sh stage $i\", carry=[\".whl-$i\"])"; done
-    echo "then: run(command=\"bash bench/gpu.sh run\", carry=[\".whl\", \".dfs-cache\"], timeout_s=540)"
+    strip --strip-unneeded .gpu/site/mediapipe/tasks/c/libmediapipe.so  # its symbol tables: 25 MB of no use there
+    tar -C .gpu -cf - site cache | xz -T0 -6 > .gpu/bundle.tar.xz
+    split -b "${PART_MIB}M" -d -a 2 .gpu/bundle.tar.xz .gpu/part-
+    local parts=(.gpu/part-*) n=0
+    for part in "${parts[@]}"; do n=$((n + 1)); mkdir -p ".gpu-$n"; mv "$part" ".gpu-$n/"; done
+    du -sh .gpu/site .gpu/cache .gpu/bundle.tar.xz
+    for i in $(seq 1 $((n - 1))); do
+        echo "call $i: run(command=\"bash bench/gpu.sh stage $i\", carry=[\".gpu-$i\"])"
+    done
+    echo "call $n: run(command=\"bash bench/gpu.sh stage $n && bash bench/gpu.sh run\", carry=[\".gpu-$n\"]," \
+         "timeout_s=540)"
 }
 
 stage() {
-    mkdir -p .whl-store && mv ".whl-$1"/* .whl-store/ && ls -la .whl-store
+    mkdir -p .gpu-store && mv ".gpu-$1"/* .gpu-store/ && ls -la .gpu-store
 }
 
-install() {
-    mkdir -p /tmp/wheels && cp .whl/*.whl /tmp/wheels/
-    if compgen -G ".whl-store/*.part-*" > /dev/null; then
-        for first in .whl-store/*.part-00; do
-            whl=$(basename "${first%.part-00}")
-            cat ".whl-store/$whl".part-* > "/tmp/wheels/$whl"
-        done
+unpack() {
+    if [ ! -f /tmp/gpu/.unpacked ]; then
+        rm -rf /tmp/gpu && mkdir -p /tmp/gpu
+        cat .gpu-store/part-* | xz -d | tar -x -C /tmp/gpu && touch /tmp/gpu/.unpacked
     fi
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site /tmp/wheels/*.whl
-    export PYTHONPATH=/tmp/site:$PWD
+    export PYTHONPATH=/tmp/gpu/site:$PWD DFS_CACHE=/tmp/gpu/cache PYTHONUNBUFFERED=1
 }
 
 run() {
-    install
-    export DFS_CACHE=$PWD/.dfs-cache PYTHONUNBUFFERED=1
+    unpack
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+    echo "cores $(nproc)"
+    # stops here, saying why, when the CUDA provider cannot run the shipped model: the rest would measure the CPU
     python3 - <<'PY'
 import onnxruntime as ort
+from streamer.core.model import Model, providers
 print("onnxruntime", ort.__version__, ort.get_available_providers())
-assert "CUDAExecutionProvider" in ort.get_available_providers(), "this onnxruntime has no CUDA provider"
+where = Model("models/default").provider
+print("chosen:", providers(), "| the shipped model's encoder runs on", where)
+raise SystemExit(0 if where == "CUDAExecutionProvider" else 3)
 PY
+    set +e  # from here a step that fails says so and the others still run
     echo "== encoder ms per crop"
-    # a CUDA provider that cannot load its libraries (built for another CUDA major version) fails here, by name
-    python3 bench/model_speed.py --provider cuda --batch 1,8,32 --runs 400
+    python3 bench/model_speed.py --provider cuda --batch 1,8,32,128 --runs 400
+    python3 bench/model_speed.py --provider cuda --precision int8 --batch 1,32 --runs 200 || echo "int8 on CUDA: failed"
+    python3 bench/model_speed.py --provider tensorrt --batch 1,32 --runs 200 || echo "TensorRT: did not load (above)"
     python3 bench/model_speed.py --provider cpu --batch 1,8,32 --runs 100
-    echo "== file scan (inference on the GPU: streamer.core.model picks CUDA when onnxruntime-gpu sees one)"
-    python3 -m streamer.cli scan ".dfs-cache/bench/composed-120s-v1.mp4" --workers 8 --quiet
-    python3 bench/scan_speed.py --clip ".dfs-cache/bench/composed-120s-v1.mp4" --repeat 1 --workers 8
-    echo "== live streams with the inference on the GPU"
-    if /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null; then
-        python3 bench/streams.py --probe 10 --hold 30 --start 8 --max 64
-    else
-        echo "skipped: Debian's gst-rtsp-server (python3-gi, gir1.2-gst-rtsp-server-1.0) is not on this machine"
-    fi
+    echo "== file scan, inference on the GPU"
+    TIMEFORMAT="scan: %R s wall, %U s user, %S s sys"
+    time python3 -m streamer.cli scan "$DFS_CACHE/bench/composed-120s-v1.mp4" --workers 8 --quiet | tail -5
+    timeout 150 python3 bench/scan_speed.py --clip "$DFS_CACHE/bench/composed-120s-v1.mp4" --repeat 1 --workers 8 \
+        || echo "scan_speed: failed or timed out"
+    echo "== live streams, inference on the GPU, in 12 stream worker processes"
+    timeout 170 python3 bench/streams.py --camera http --workers 12 --ceiling 15 --start 32 --step x2 --max 160 \
+        --probe 10 --hold 30 || echo "streams: failed or timed out"
 }
 
 case "${1:-}" in

@@ -123,7 +123,8 @@ class StreamRun:
         self.monitor = Monitor(self.shared, self._on_event, max_streams=n, trim_every=trim_every,
                                placer=self.placer)
         self.configs = [StreamConfig(f"s{i}", url, fps=ceiling_fps, min_fps=floor_fps, threshold=1.01,
-                                     stall_seconds=10, connect_timeout=10) for i in range(n)]
+                                     stall_seconds=10, connect_timeout=10, allow_http=url.startswith("http"))
+                        for i in range(n)]
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ResultEvent) and self.keep_latencies:

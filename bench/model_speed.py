@@ -1,9 +1,10 @@
 """Encoder speed of a model directory: ms per crop at several batch sizes (ONNX Runtime, CPU 1 thread or CUDA).
 
-    python bench/model_speed.py [MODEL_DIR] [--runs 200] [--batch 1,16] [--provider cpu|cuda]
+    python bench/model_speed.py [MODEL_DIR] [--runs 200] [--batch 1,16] [--provider cpu|cuda|tensorrt]
 
-With --provider cuda (onnxruntime-gpu and a GPU), the input is copied to the GPU in every run, as the
-live pipeline does; the figure is the median time of one run divided by the batch.
+With --provider cuda or tensorrt (onnxruntime-gpu and a GPU; TensorRT also needs its libraries), the input is
+copied to the GPU in every run, as the live pipeline does; the figure is the median time of one run divided by
+the batch.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+from streamer.core.model import load_cuda_libraries
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
 
 
 def session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
@@ -28,6 +31,8 @@ def session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
     if name not in ort.get_available_providers():
         raise SystemExit(f"{name} is not available in this onnxruntime ({ort.get_available_providers()}); "
                          "for cuda install onnxruntime-gpu (the gpu extra)")
+    if provider != "cpu":
+        load_cuda_libraries()
     sess = ort.InferenceSession(str(path), opts, providers=[name])
     if sess.get_providers()[0] != name:
         raise SystemExit(f"{name} could not be used: {sess.get_providers()}")
@@ -68,7 +73,7 @@ def main() -> int:
     if role not in manifest["files"]:
         raise SystemExit(f"{args.model_dir} has no int8 encoder: run python -m export.quantize {args.model_dir}")
     sess = session(args.model_dir / manifest["files"][role]["path"], args.provider)
-    where = "CPU, 1 thread" if args.provider == "cpu" else "CUDA"
+    where = "CPU, 1 thread" if args.provider == "cpu" else {"cuda": "CUDA", "tensorrt": "TensorRT"}[args.provider]
     for batch in args.batch:
         runs = args.runs if batch == 1 else max(10, args.runs // 8)
         print(f"encoder ({args.precision}) {size}px batch {batch:2d}: {ms_per_crop(sess, size, batch, runs):.3f} ms/crop "

@@ -12,6 +12,7 @@ and a loaded model's ``manifest.threshold`` is that of the encoder it runs.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import numpy as np
 import onnxruntime as ort
 
 from ..runtime.assets import sha256_file
+
+log = logging.getLogger(__name__)
 
 
 class ModelError(RuntimeError):
@@ -85,10 +88,28 @@ class Manifest:
 
 
 
+CUDA = "CUDAExecutionProvider"
+_cuda_libraries = {"loaded": False}
+
+
 def providers() -> list[str]:
     """CUDA when onnxruntime-gpu sees a GPU, else CPU."""
     available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    if CUDA in available:
+        load_cuda_libraries()
+    return [p for p in (CUDA, "CPUExecutionProvider") if p in available]
+
+
+def load_cuda_libraries() -> None:
+    """CUDA and cuDNN from the nvidia-* wheels (onnxruntime-gpu's ``cuda``/``cudnn`` extras, or PyTorch's), which
+    the CUDA provider does not find by itself when onnxruntime is installed elsewhere; once per process."""
+    if _cuda_libraries["loaded"] or not hasattr(ort, "preload_dlls"):
+        return
+    _cuda_libraries["loaded"] = True
+    try:
+        ort.preload_dlls(msvc=False)
+    except Exception as exc:  # the provider then loads what the system's library path holds, or falls back
+        log.warning("could not preload the CUDA libraries: %s", exc)
 
 
 def session_options(threads: int, arena: bool = True) -> ort.SessionOptions:
@@ -103,7 +124,12 @@ def session_options(threads: int, arena: bool = True) -> ort.SessionOptions:
 
 def _session(path: Path, threads: int, arena: bool = True) -> ort.InferenceSession:
     opts = session_options(threads, arena)
-    return ort.InferenceSession(str(path), sess_options=opts, providers=providers())
+    wanted = providers()
+    session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
+    if wanted[0] == CUDA and session.get_providers()[0] != CUDA:
+        log.warning("%s runs on %s: the CUDA provider could not start (CUDA or cuDNN libraries missing?)",
+                    path.name, session.get_providers()[0])
+    return session
 
 
 class Model:
@@ -133,6 +159,7 @@ class Model:
             paths[key] = path
         self._encoder = _session(paths["encoder"], threads, arena)
         self._temporal = _session(paths["temporal"], threads, arena)
+        self.provider = self._encoder.get_providers()[0]  # where the encoder runs: CUDAExecutionProvider or CPU's
         if self.manifest.heatmap_size is not None and "heatmap" not in {o.name for o in self._encoder.get_outputs()}:
             raise ModelError("manifest.json declares heatmap_size but encoder.onnx has no 'heatmap' output")
         m = self.manifest

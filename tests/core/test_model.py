@@ -55,3 +55,20 @@ def test_memory_arena_can_be_switched_off_with_the_same_results(random_model_dir
     size = with_arena.manifest.input_size
     crops = np.random.default_rng(2).integers(0, 255, (3, size, size, 3), dtype=np.uint8)
     assert np.allclose(with_arena.encode(crops)[1], without.encode(crops)[1], atol=1e-6)
+
+
+def test_a_cuda_provider_that_cannot_start_falls_back_to_cpu_and_says_so(random_model_dir, monkeypatch, caplog):
+    import onnxruntime as ort
+
+    from streamer.core import model as model_module
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has a CUDA provider")
+    # as onnxruntime-gpu on a machine whose CUDA libraries are missing: CUDA listed, but the session cannot use it
+    monkeypatch.setattr(model_module.ort, "get_available_providers",
+                        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setitem(model_module._cuda_libraries, "loaded", True)
+    with caplog.at_level("WARNING", logger="streamer.core.model"):
+        loaded = Model(random_model_dir)
+    assert loaded.provider == "CPUExecutionProvider"
+    assert "the CUDA provider could not start" in caplog.text and "encoder" in caplog.text
+
