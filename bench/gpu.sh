@@ -12,11 +12,18 @@
 #        at most $PART_MIB MiB each. It prints the calls to make.
 #   2. device, one call per part but the last (each quick, on the warm machine, made at once one after another):
 #        run(command="bash bench/gpu.sh stage N", carry=[".gpu-N"])
-#        moves the part into .gpu-store/, an ignored folder the warm machine keeps between calls.
-#   3. device, one call:  run(command="bash bench/gpu.sh stage K && bash bench/gpu.sh run", carry=[".gpu-K"])
+#        moves the part into /tmp/gpu-store/: each call replaces the working tree; the warm machine keeps /tmp.
+#   3. device, one call:
+#        run(command="bash bench/gpu.sh stage K && bash bench/gpu.sh run", carry=[".gpu-K", ".gpu-gl"])
 #        unpacks into /tmp/gpu, then prints: the providers, ms per crop (CUDA, TensorRT if it loads, CPU for the
 #        ratio), a scan of the 2-minute file, bench/scan_speed.py, and bench/streams.py with the model on the
-#        GPU in stream worker processes, fed by bench/http_camera.py (the machine has no gst-rtsp-server).
+#        GPU in one process, fed by bench/http_camera.py (the machine has no gst-rtsp-server).
+#      Later calls on the warm machine: run(command="bash bench/gpu.sh streams W", carry=[".gpu-gl"]) holds
+#      streams in W stream worker processes.
+#
+# Seen on that machine (2026-12-04): the staging calls take seconds each, but a machine can be taken back between
+# them (stage the missing parts again: `ls /tmp/gpu-store`); it has OpenCV 5.0 but no libEGL/libGLESv2, which
+# MediaPipe's library links (hence .gpu-gl); TensorRT's provider does not load (no libnvinfer.so.10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORT_GPU=${ORT_GPU:-onnxruntime-gpu==1.31.1}  # built for CUDA 13, as the device's PyTorch is
@@ -24,6 +31,7 @@ ORT_GPU=${ORT_GPU:-onnxruntime-gpu==1.31.1}  # built for CUDA 13, as the device'
 WHEELS=("$ORT_GPU" "av==18.1.0" "mediapipe==1.2.2" "sounddevice==0.5.6" "cffi==2.1.1" "pycparser==3.12"
         "aiortc==1.16.0" "aioice==0.13.0" "pyee==13.0.1" "pylibsrtp==1.0.0" "google-crc32c==1.9.0"
         "dnspython==2.9.2" "ifaddr==0.2.0" "pyopenssl==26.4.0" "cryptography==50.0.2" "paho-mqtt==2.2.0")
+STORE=/tmp/gpu-store  # outside the working tree, which each call replaces; the warm machine keeps /tmp
 PART_MIB=${PART_MIB:-46}  # + the working tree (about 16 MiB) stays under a call's 64 MiB
 
 prepare() {
@@ -50,6 +58,8 @@ for path in (long_file(), bench_clip()):
 PY
     strip --strip-unneeded .gpu/site/mediapipe/tasks/c/libmediapipe.so  # its symbol tables: 25 MB of no use there
     tar -C .gpu -cf - site cache | xz -T0 -6 > .gpu/bundle.tar.xz
+    mkdir -p .gpu-gl  # MediaPipe's library links EGL and GLES (glvnd), which that machine lacks: this one's, carried
+    for lib in libEGL.so.1 libGLESv2.so.2 libGLdispatch.so.0; do cp -L "/lib/x86_64-linux-gnu/$lib" .gpu-gl/; done
     split -b "${PART_MIB}M" -d -a 2 .gpu/bundle.tar.xz .gpu/part-
     local parts=(.gpu/part-*) n=0
     for part in "${parts[@]}"; do n=$((n + 1)); mkdir -p ".gpu-$n"; mv "$part" ".gpu-$n/"; done
@@ -57,20 +67,21 @@ PY
     for i in $(seq 1 $((n - 1))); do
         echo "call $i: run(command=\"bash bench/gpu.sh stage $i\", carry=[\".gpu-$i\"])"
     done
-    echo "call $n: run(command=\"bash bench/gpu.sh stage $n && bash bench/gpu.sh run\", carry=[\".gpu-$n\"]," \
-         "timeout_s=540)"
+    echo "call $n: run(command=\"bash bench/gpu.sh stage $n && bash bench/gpu.sh run\"," \
+         "carry=[\".gpu-$n\", \".gpu-gl\"], timeout_s=540)"
 }
 
 stage() {
-    mkdir -p .gpu-store && mv ".gpu-$1"/* .gpu-store/ && ls -la .gpu-store
+    mkdir -p "$STORE" && mv ".gpu-$1"/* "$STORE"/ && ls -la "$STORE"
 }
 
 unpack() {
     if [ ! -f /tmp/gpu/.unpacked ]; then
         rm -rf /tmp/gpu && mkdir -p /tmp/gpu
-        cat .gpu-store/part-* | xz -d | tar -x -C /tmp/gpu && touch /tmp/gpu/.unpacked
+        cat "$STORE"/part-* | xz -d | tar -x -C /tmp/gpu && touch /tmp/gpu/.unpacked
     fi
-    export PYTHONPATH=/tmp/gpu/site:$PWD DFS_CACHE=/tmp/gpu/cache PYTHONUNBUFFERED=1
+    if [ -d .gpu-gl ]; then mkdir -p /tmp/gpu/gl && cp .gpu-gl/* /tmp/gpu/gl/; fi
+    export PYTHONPATH=/tmp/gpu/site:$PWD DFS_CACHE=/tmp/gpu/cache PYTHONUNBUFFERED=1 LD_LIBRARY_PATH=/tmp/gpu/gl
 }
 
 run() {
@@ -97,14 +108,21 @@ PY
     time python3 -m streamer.cli scan "$DFS_CACHE/bench/composed-120s-v1.mp4" --workers 8 --quiet | tail -5
     timeout 150 python3 bench/scan_speed.py --clip "$DFS_CACHE/bench/composed-120s-v1.mp4" --repeat 1 --workers 8 \
         || echo "scan_speed: failed or timed out"
-    echo "== live streams, inference on the GPU, in 12 stream worker processes"
-    timeout 170 python3 bench/streams.py --camera http --workers 12 --ceiling 15 --start 32 --step x2 --max 160 \
-        --probe 10 --hold 30 || echo "streams: failed or timed out"
+    echo "== live streams, inference on the GPU, in one process"
+    timeout 170 python3 bench/streams.py --camera http --ceiling 15 --start 16 --step x2 --max 128 --probe 10 \
+        --hold 30 || echo "streams: failed or timed out"
+}
+
+streams() {
+    unpack
+    python3 bench/streams.py --camera http --workers "${1:-12}" --ceiling 15 --start 16 --step x2 --max 128 \
+        --probe 15 --hold 30
 }
 
 case "${1:-}" in
     prepare) prepare ;;
     stage) stage "$2" ;;
     run) run ;;
+    streams) streams "${2:-}" ;;
     *) echo "usage: bench/gpu.sh prepare | stage N | run" >&2; exit 2 ;;
 esac

@@ -76,7 +76,8 @@ def main() -> int:
     where = "CPU, 1 thread" if args.provider == "cpu" else {"cuda": "CUDA", "tensorrt": "TensorRT"}[args.provider]
     for batch in args.batch:
         runs = args.runs if batch == 1 else max(10, args.runs // 8)
-        print(f"encoder ({args.precision}) {size}px batch {batch:2d}: {ms_per_crop(sess, size, batch, runs):.3f} ms/crop "
+        ms = ms_per_crop(sess, size, batch, runs)
+        print(f"encoder ({args.precision}) {size}px batch {batch:2d}: {ms:.3f} ms/crop "
               f"(ONNX Runtime {where}, median of {runs})")
     return 0
 

@@ -15,6 +15,10 @@ ONNX Runtime's memory arena keeps what its biggest call needed for the life of t
 steps as bigger batches first turn up (a memory rise that looks like a leak in a soak). So the service
 runs the model on at most ``max_batch`` items at a time, and ``warm`` (at start) runs that size on every
 worker thread at once, which sizes the arena once, before the streams start.
+
+On a GPU (the CUDA provider) the service has one worker thread, whatever ``threads`` says: measured on an H200,
+16 callers got 2,052 crops a second through one thread (p50 4.7 ms) and 8 through four, where one session run
+from several threads at once with batches of changing sizes stalls for seconds.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model import Manifest, Model
+from .model import CUDA, Manifest, Model
 
 
 
@@ -81,11 +85,16 @@ class BatchedModel:
         self._callers: dict[int, float] = {}  # thread id -> last request time
         self._closed = False
         self._threads = [threading.Thread(target=self._serve, name=f"dfs-inference-{i}", daemon=True)
-                         for i in range(threads or default_threads())]
+                         for i in range(1 if model.provider == CUDA else threads or default_threads())]
         if warm:
             self.warm()
         for thread in self._threads:
             thread.start()
+
+    @property
+    def threads(self) -> int:
+        """How many worker threads run batches."""
+        return len(self._threads)
 
     @property
     def dir(self):

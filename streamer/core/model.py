@@ -87,17 +87,19 @@ class Manifest:
         return replace(self, threshold=self.thresholds.get(precision, self.threshold))
 
 
-
 CUDA = "CUDAExecutionProvider"
 _cuda_libraries = {"loaded": False}
+# batches come in every size from 1 up, and cuDNN's default (exhaustive) search would time every convolution
+# again at each new size, holding that batch's streams meanwhile
+CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC"}
 
 
-def providers() -> list[str]:
-    """CUDA when onnxruntime-gpu sees a GPU, else CPU."""
+def providers() -> list[str | tuple[str, dict]]:
+    """CUDA (with its options) when onnxruntime-gpu sees a GPU, else CPU."""
     available = ort.get_available_providers()
     if CUDA in available:
         load_cuda_libraries()
-    return [p for p in (CUDA, "CPUExecutionProvider") if p in available]
+    return [(p, CUDA_OPTIONS) if p == CUDA else p for p in (CUDA, "CPUExecutionProvider") if p in available]
 
 
 def load_cuda_libraries() -> None:
@@ -126,7 +128,7 @@ def _session(path: Path, threads: int, arena: bool = True) -> ort.InferenceSessi
     opts = session_options(threads, arena)
     wanted = providers()
     session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
-    if wanted[0] == CUDA and session.get_providers()[0] != CUDA:
+    if (CUDA, CUDA_OPTIONS) in wanted and session.get_providers()[0] != CUDA:
         log.warning("%s runs on %s: the CUDA provider could not start (CUDA or cuDNN libraries missing?)",
                     path.name, session.get_providers()[0])
     return session

@@ -81,6 +81,7 @@ class SpyModel:
 
     def __init__(self, model):
         self.model, self.manifest, self.sizes = model, model.manifest, {"encode": [], "temporal": []}
+        self.provider = model.provider
 
     def encode(self, crops):
         self.sizes["encode"].append(len(crops))
@@ -135,7 +136,7 @@ class GateModel:
     """The random model, holding its first call until released, and recording what each call held."""
 
     def __init__(self, model):
-        self.model, self.manifest, self.calls = model, model.manifest, []
+        self.model, self.manifest, self.calls, self.provider = model, model.manifest, [], model.provider
         self.gate, self.first = threading.Event(), True
 
     def encode(self, crops):
@@ -175,3 +176,16 @@ def test_a_frame_with_many_faces_does_not_hold_back_another_streams_face(random_
     assert gate.calls[0] == [1] * 8
     assert 2 in gate.calls[1]  # the next batch, not after the other 12 faces
     assert finished == ["one", "many"] and sum(len(c) for c in gate.calls) == 21
+
+
+def test_on_a_gpu_one_worker_thread_runs_every_batch(random_model):
+    on_gpu = SpyModel(random_model)
+    on_gpu.provider = "CUDAExecutionProvider"  # as a model whose encoder onnxruntime-gpu runs on CUDA
+    gpu, cpu = BatchedModel(on_gpu, threads=4), BatchedModel(SpyModel(random_model), threads=4)
+    try:
+        assert (gpu.threads, cpu.threads) == (1, 4)
+        assert on_gpu.sizes["encode"] == [8, 8]  # warmed on its one thread
+        assert gpu.encode(crops(random_model, 3, 2))[0].shape == (3, random_model.manifest.embedding_dim)
+    finally:
+        gpu.close()
+        cpu.close()
