@@ -21,6 +21,8 @@ import argparse
 import asyncio
 import math
 import os
+import signal
+import sys
 import time
 
 from live_streams import StreamRun, bench_clip, cores_by_kind, cpu_seconds, thread_cpu
@@ -116,6 +118,7 @@ async def main() -> None:
     parser.add_argument("--every-frame", action="store_true",
                         help="detect and encode every analysed frame (as `serve --live-every-frame`)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the camera server is closed on the way out
     pin_mmap_threshold()  # before the model loads, as `deepfake-streamer serve` and `monitor` do
     filter_native_logs()
     one_opencv_thread()  # as `deepfake-streamer` runs

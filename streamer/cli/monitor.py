@@ -21,7 +21,7 @@ from ..live.supervisor import StreamConfig
 from ..live.urls import UrlError, check_url, install_log_redaction, redact, redact_value
 from ..live.webhook import WebhookSender
 from ..runtime.netpolicy import AddressPolicy, PolicyError, check_url_host
-from ..server.config import ConfigError, add_placement_arguments, add_stream_arguments, stream_workers
+from ..server.config import ConfigError, add_placement_arguments, add_stream_arguments, placement
 from ..storage.secretbox import SecretBox, default_key_file
 from ..storage.store import Store
 
@@ -82,13 +82,13 @@ def run_monitor(args: argparse.Namespace) -> int:
             print(f"error: {redact(url)}: {exc.reason}", file=sys.stderr)
             return 2
     args.policy = rules
-    if args.ray:
-        ray()  # without the cluster extra: say how to install it, before anything starts
     try:
-        args.stream_workers = stream_workers(args.stream_workers or os.environ.get("DFS_STREAM_WORKERS"), args.ray)
+        args.ray, args.stream_workers = placement(args, os.environ)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.ray:
+        ray()  # without the cluster extra: say how to install it, before anything starts
     try:
         mqtt = mqtt_from_args(args)
     except MqttError as exc:

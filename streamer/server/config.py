@@ -219,11 +219,20 @@ def add_placement_arguments(parser: argparse.ArgumentParser) -> None:
                              "limit (default: $DFS_STREAM_WORKERS or 1: in this process); not with --ray")
 
 
-def stream_workers(value: object, ray: str | None) -> int:
-    workers = _number(value, 1, int, 1, "stream workers")
+def placement(args: argparse.Namespace | None, env: Mapping[str, str]) -> tuple[str | None, int]:
+    """Where monitored streams run, flags over the environment: a Ray cluster (``--ray``, $DFS_RAY) or N worker
+    processes here (``--stream-workers``, $DFS_STREAM_WORKERS; 1 is this process), not both."""
+    ray = _pick(args, env, "ray", "DFS_RAY")
+    workers = _number(_pick(args, env, "stream_workers", "DFS_STREAM_WORKERS"), 1, int, 1, "stream workers")
     if workers > 1 and ray:
         raise ConfigError("--stream-workers and --ray both place the streams: choose one")
-    return workers
+    return ray, workers
+
+
+def _pick(args: argparse.Namespace | None, env: Mapping[str, str], name: str, var: str) -> str | None:
+    """The flag ``name`` if given, else the environment variable ``var`` if set and not empty."""
+    value = getattr(args, name, None) if args is not None else None
+    return value if value is not None else env.get(var) or None
 
 
 def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
@@ -231,8 +240,7 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
     env = os.environ if env is None else env
 
     def pick(name: str, var: str) -> str | None:
-        value = getattr(args, name, None) if args is not None else None
-        return value if value is not None else env.get(var) or None
+        return _pick(args, env, name, var)
 
     try:
         port = int(_or(pick("port", "DFS_PORT"), 8080))
@@ -268,6 +276,7 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
     if viewer and viewer == token:
         raise ConfigError("the viewer token must differ from the API token")
     hosts = stream_hosts(args, env)
+    ray, workers = placement(args, env)
     allow_http = getattr(args, "allow_http_streams", None)
     if allow_http is None:
         allow_http = env.get("DFS_ALLOW_HTTP_STREAMS", "").lower() in ("1", "true", "yes")
@@ -293,5 +302,4 @@ def from_args(args: argparse.Namespace | None = None, env: Mapping[str, str] | N
         ice_servers=ice_server_list(urls, pick("turn_username", "DFS_TURN_USERNAME"),
                                     pick("turn_credential", "DFS_TURN_CREDENTIAL")),
         ice_addresses=address_list(addresses), max_sessions=max_sessions, tls_cert=cert, tls_key=key,
-        ray=(ray := pick("ray", "DFS_RAY")),
-        stream_workers=stream_workers(pick("stream_workers", "DFS_STREAM_WORKERS"), ray))
+        ray=ray, stream_workers=workers)

@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 
-def monitor(*args, model_dir, timeout=60):
-    env = {**os.environ, "DFS_MODEL_DIR": str(model_dir)}
+def monitor(*args, model_dir, timeout=60, env=None):
+    env = {**os.environ, "DFS_MODEL_DIR": str(model_dir), **(env or {})}
     return subprocess.run([sys.executable, "-m", "streamer.cli", "monitor", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -80,3 +80,9 @@ def test_monitor_places_streams_one_way_only(random_model_dir):
     assert proc.returncode == 2 and "choose one" in proc.stderr and "Traceback" not in proc.stderr
     proc = monitor("rtsp://127.0.0.1:9/x", "--stream-workers", "none", model_dir=random_model_dir)
     assert proc.returncode == 2 and "stream workers must be a number" in proc.stderr
+    # as serve does: each from its flag, else its variable ($DFS_RAY, $DFS_STREAM_WORKERS)
+    proc = monitor("rtsp://127.0.0.1:9/x", "--stream-workers", "2", model_dir=random_model_dir, env={"DFS_RAY": "auto"})
+    assert proc.returncode == 2 and "choose one" in proc.stderr
+    proc = monitor("rtsp://127.0.0.1:9/x", "--ray", "auto", model_dir=random_model_dir,
+                   env={"DFS_STREAM_WORKERS": "3"})
+    assert proc.returncode == 2 and "choose one" in proc.stderr
