@@ -118,13 +118,15 @@ async def sessions(request: web.Request) -> web.Response:
 
 
 async def config(request: web.Request) -> web.Response:
-    cfg, manifest, ice = request.app[CFG_KEY], request.app[MODEL_KEY].manifest, request.app[ICE_KEY]
+    cfg, model, ice = request.app[CFG_KEY], request.app[MODEL_KEY], request.app[ICE_KEY]
+    manifest = model.manifest
     return web.json_response({
         "iceServers": [s.to_page() for s in cfg.ice_servers], "maxSessions": cfg.max_sessions,
         "ice": {"addresses": list(ice.addresses), "hint": ice.hint(is_loopback(request.remote or ""))},
         "connectTimeout": cfg.connect_timeout, "statuses": {str(k): v for k, v in STATUS_TEXT.items()},
         "model": {"name": manifest.name, "version": manifest.version, "threshold": manifest.threshold,
-                  "uncertainMargin": manifest.uncertain_margin, "window": manifest.window},
+                  "uncertainMargin": manifest.uncertain_margin, "window": manifest.window,
+                  "provider": model.provider},  # where this process's encoder runs: CUDA or the CPU
         # The pages' rules, from their one Python definition each: a score's verdict, how many worst
         # moments a scan shows, and each track's colour (by track id: colours[(id - 1) % len]).
         "verdict": {"threshold": manifest.threshold, "uncertain_margin": manifest.uncertain_margin},

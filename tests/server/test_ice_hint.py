@@ -39,6 +39,7 @@ async def test_config_lists_the_offered_addresses(random_model, tmp_path):
     async with api_client(random_model, tmp_path / "data", ice_addresses=("127.0.0.1",)) as client:
         config = await (await client.get("/api/config")).json()
     assert config["ice"] == {"addresses": ["127.0.0.1"], "hint": None}  # the test client is on 127.0.0.1
+    assert config["model"]["provider"] == random_model.provider  # where the encoder runs, for operators to see
 
 
 def test_ice_hint_in_a_loopback_only_namespace():
