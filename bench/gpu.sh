@@ -16,8 +16,9 @@
 #   3. device, one call:
 #        run(command="bash bench/gpu.sh stage K && bash bench/gpu.sh run", carry=[".gpu-K", ".gpu-gl"])
 #        unpacks into /tmp/gpu, then prints: the providers, ms per crop (CUDA, TensorRT if it loads, CPU for the
-#        ratio), a scan of the 2-minute file, bench/scan_speed.py, and bench/streams.py with the model on the
-#        GPU in one process, fed by bench/http_camera.py (the machine has no gst-rtsp-server).
+#        ratio), the inference service under 16 callers, a scan of the 2-minute file, bench/scan_speed.py, and
+#        bench/streams.py with the model on the GPU in one process, fed by bench/http_camera.py (the machine has
+#        no gst-rtsp-server).
 #      Later calls on the warm machine: run(command="bash bench/gpu.sh streams W", carry=[".gpu-gl"]) holds
 #      streams in W stream worker processes.
 #
@@ -103,6 +104,8 @@ PY
     python3 bench/model_speed.py --provider cuda --precision int8 --batch 1,32 --runs 200 || echo "int8 on CUDA: failed"
     python3 bench/model_speed.py --provider tensorrt --batch 1,32 --runs 200 || echo "TensorRT: did not load (above)"
     python3 bench/model_speed.py --provider cpu --batch 1,8,32 --runs 100
+    echo "== the shared inference service under 16 callers (on CUDA it runs one thread whatever --threads says)"
+    python3 bench/inference_service.py --callers 16 --threads 1 --seconds 3
     echo "== file scan, inference on the GPU"
     TIMEFORMAT="scan: %R s wall, %U s user, %S s sys"
     time python3 -m streamer.cli scan "$DFS_CACHE/bench/composed-120s-v1.mp4" --workers 8 --quiet | tail -5
