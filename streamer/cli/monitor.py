@@ -113,7 +113,7 @@ async def _monitor(args: argparse.Namespace, model, mqtt_cfg=None) -> int:
     webhook = WebhookSender(args.webhook, policy=args.policy) if args.webhook else None
     if webhook:
         webhook.start()
-    placer = await stream_placer(args.ray, args.stream_workers, model.dir)
+    placer = await stream_placer(args.ray, args.stream_workers, model)
     monitor = Monitor(model, emit, open_store(args.db) if args.db else None, webhook, max_streams=len(args.urls),
                       placer=placer)
     threshold = args.threshold if args.threshold is not None else model.manifest.threshold

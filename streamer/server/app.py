@@ -100,7 +100,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     following = asyncio.create_task(reports.follow(hub), name="reports")  # ends with the hub
     monitor = app[MONITOR_KEY] = Monitor(inference, hub.publish, store, max_streams=cfg.max_streams,
                                          on_frame=thumbnails.offer, trimmer=trimmer,
-                                         placer=await stream_placer(cfg.ray, cfg.stream_workers, app[MODEL_KEY].dir))
+                                         placer=await stream_placer(cfg.ray, cfg.stream_workers, app[MODEL_KEY]))
     app[WHIP_KEY] = WhipEndpoint(cfg, monitor)
     restore_streams(monitor, await store.streams(), cfg)
     mqtt = start_mqtt(cfg, hub, sync_store)
