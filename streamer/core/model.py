@@ -11,6 +11,7 @@ and a loaded model's ``manifest.threshold`` is that of the encoder it runs.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field, replace
@@ -87,8 +88,7 @@ class Manifest:
         return replace(self, threshold=self.thresholds.get(precision, self.threshold))
 
 
-CUDA = "CUDAExecutionProvider"
-_cuda_libraries = {"loaded": False}
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"  # where a session runs: Model.provider
 # batches come in every size from 1 up, and cuDNN's default (exhaustive) search would time every convolution
 # again at each new size, holding that batch's streams meanwhile
 CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC"}
@@ -99,15 +99,15 @@ def providers() -> list[str | tuple[str, dict]]:
     available = ort.get_available_providers()
     if CUDA in available:
         load_cuda_libraries()
-    return [(p, CUDA_OPTIONS) if p == CUDA else p for p in (CUDA, "CPUExecutionProvider") if p in available]
+    return [(p, CUDA_OPTIONS) if p == CUDA else p for p in (CUDA, CPU) if p in available]
 
 
+@functools.cache
 def load_cuda_libraries() -> None:
     """CUDA and cuDNN from the nvidia-* wheels (onnxruntime-gpu's ``cuda``/``cudnn`` extras, or PyTorch's), which
     the CUDA provider does not find by itself when onnxruntime is installed elsewhere; once per process."""
-    if _cuda_libraries["loaded"] or not hasattr(ort, "preload_dlls"):
+    if not hasattr(ort, "preload_dlls"):
         return
-    _cuda_libraries["loaded"] = True
     try:
         ort.preload_dlls(msvc=False)
     except Exception as exc:  # the provider then loads what the system's library path holds, or falls back
@@ -161,7 +161,7 @@ class Model:
             paths[key] = path
         self._encoder = _session(paths["encoder"], threads, arena)
         self._temporal = _session(paths["temporal"], threads, arena)
-        self.provider = self._encoder.get_providers()[0]  # where the encoder runs: CUDAExecutionProvider or CPU's
+        self.provider = self._encoder.get_providers()[0]  # where the encoder runs: CUDA or CPU
         if self.manifest.heatmap_size is not None and "heatmap" not in {o.name for o in self._encoder.get_outputs()}:
             raise ModelError("manifest.json declares heatmap_size but encoder.onnx has no 'heatmap' output")
         m = self.manifest

@@ -11,9 +11,11 @@ import json
 
 from aiohttp import web
 
+from ..core.model import CPU, CUDA
 from ..files import timeline
 from ..live.pipeline import PipelineStats
 from ..live.status import Status
+from ..live.supervisor import ALL_FRAMES, REFERENCE_FRAMES
 
 JSON = "application/json"
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -115,7 +117,7 @@ SCHEMAS: dict = {
                   alert_seconds=NUMBER, status=STATUS, error=nullable(STRING), connects=INTEGER, reconnects=INTEGER,
                   **{c: INTEGER for c in COUNTERS}, analysed_fps=NUMBER, target_fps=NUMBER, latency_ms=NUMBER,
                   last_frame_at=nullable(NUMBER), low_latency=BOOLEAN, started=NUMBER,
-                  decoding={"enum": ["all frames", "reference frames"],
+                  decoding={"enum": [ALL_FRAMES, REFERENCE_FRAMES],
                             "description": "rtsp: whether the reader skips frames nothing refers to"},
                   node=nullable({"type": "string",
                                  "description": "where it runs: --ray node, --stream-workers process"}),
@@ -137,7 +139,7 @@ SCHEMAS: dict = {
                   connectTimeout=NUMBER, statuses={"type": "object", "additionalProperties": STRING,
                                                    "propertyNames": STATUS}, model=obj(["name", "version", "threshold"], name=STRING, version=STRING,
                                                  threshold=NUMBER, uncertainMargin=NUMBER, window=INTEGER,
-                                                 provider={"enum": ["CUDAExecutionProvider", "CPUExecutionProvider"]})),
+                                                 provider={"enum": [CUDA, CPU]})),
     "Auth": {"type": "object", "required": ["role", "required"],
              "properties": {"role": nullable({"enum": ["admin", "viewer"]}), "required": BOOLEAN}},
     "Health": obj(["status", "sessions", "maxSessions"], status={"const": "ok"}, sessions=INTEGER,

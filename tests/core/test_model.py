@@ -66,7 +66,7 @@ def test_a_cuda_provider_that_cannot_start_falls_back_to_cpu_and_says_so(random_
     # as onnxruntime-gpu on a machine whose CUDA libraries are missing: CUDA listed, but the session cannot use it
     monkeypatch.setattr(model_module.ort, "get_available_providers",
                         lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
-    monkeypatch.setitem(model_module._cuda_libraries, "loaded", True)
+    monkeypatch.setattr(model_module, "load_cuda_libraries", lambda: None)
     with caplog.at_level("WARNING", logger="streamer.core.model"):
         loaded = Model(random_model_dir)
     assert loaded.provider == "CPUExecutionProvider"
