@@ -19,6 +19,9 @@
 #        ratio), the inference service under 16 callers, a scan of the 2-minute file, bench/scan_speed.py, and
 #        bench/streams.py with the model on the GPU in one process, fed by bench/http_camera.py (the machine has
 #        no gst-rtsp-server).
+#      Or, in place of `run`, `bash bench/gpu.sh live`: the live figures alone (the inference service, 20 streams
+#      in one process, the most one process holds, 20 streams in 4 worker processes).
+#      `bash bench/gpu.sh python ARGS...` runs one script there with the bundle (bench/model_speed.py, say).
 #      Later calls on the warm machine: run(command="bash bench/gpu.sh streams W", carry=[".gpu-gl"]) holds
 #      streams in W stream worker processes.
 #
@@ -85,10 +88,7 @@ unpack() {
     export PYTHONPATH=/tmp/gpu/site:$PWD DFS_CACHE=/tmp/gpu/cache PYTHONUNBUFFERED=1 LD_LIBRARY_PATH=/tmp/gpu/gl
 }
 
-run() {
-    unpack
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-    echo "cores $(nproc)"
+on_cuda() {
     # stops here, saying why, when the CUDA provider cannot run the shipped model: the rest would measure the CPU
     python3 - <<'PY'
 import onnxruntime as ort
@@ -98,6 +98,13 @@ where = Model("models/default").provider
 print("chosen:", providers(), "| the shipped model's encoder runs on", where)
 raise SystemExit(0 if where == "CUDAExecutionProvider" else 3)
 PY
+}
+
+run() {
+    unpack
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+    echo "cores $(nproc)"
+    on_cuda
     set +e  # from here a step that fails says so and the others still run
     echo "== encoder ms per crop"
     python3 bench/model_speed.py --provider cuda --batch 1,8,32,128 --runs 400
@@ -116,6 +123,22 @@ PY
         --hold 30 || echo "streams: failed or timed out"
 }
 
+live() {
+    unpack
+    on_cuda
+    set +e
+    echo "== the inference service, 16 callers, asking for 1 and 16 threads (on CUDA it runs one either way)"
+    python3 bench/inference_service.py --callers 16 --threads 1,16 --seconds 3
+    echo "== 20 streams at up to 12 fps, one process"
+    timeout 100 python3 bench/streams.py --camera http --streams 20 --hold 30 --ceiling 12 || echo "streams: failed"
+    echo "== the most streams one process holds at >= 10 fps (up to 12 asked)"
+    timeout 160 python3 bench/streams.py --camera http --ceiling 12 --start 24 --step x2 --max 96 --probe 10 \
+        --hold 20 || echo "streams: failed or timed out"
+    echo "== 20 streams in 4 stream worker processes"
+    timeout 100 python3 bench/streams.py --camera http --streams 20 --workers 4 --hold 30 --ceiling 12 \
+        || echo "streams: failed"
+}
+
 streams() {
     unpack
     python3 bench/streams.py --camera http --workers "${1:-12}" --ceiling 15 --start 16 --step x2 --max 128 \
@@ -126,6 +149,8 @@ case "${1:-}" in
     prepare) prepare ;;
     stage) stage "$2" ;;
     run) run ;;
+    live) live ;;
+    python) shift; unpack; python3 "$@" ;;
     streams) streams "${2:-}" ;;
-    *) echo "usage: bench/gpu.sh prepare | stage N | run" >&2; exit 2 ;;
+    *) echo "usage: bench/gpu.sh prepare | stage N | run | live | streams W | python ARGS..." >&2; exit 2 ;;
 esac

@@ -1,6 +1,8 @@
 """Encoder speed of a model directory: ms per crop at several batch sizes (ONNX Runtime, CPU 1 thread or CUDA).
 
     python bench/model_speed.py [MODEL_DIR] [--runs 200] [--batch 1,16] [--provider cpu|cuda|tensorrt]
+    python bench/model_speed.py --part temporal      # the temporal head: ms per window
+    python bench/model_speed.py --mixed              # the batch sizes in turn, as the inference service sends them
 
 With --provider cuda or tensorrt (onnxruntime-gpu and a GPU; TensorRT also needs its libraries), the input is
 copied to the GPU in every run, as the live pipeline does; the figure is the median time of one run divided by
@@ -39,16 +41,23 @@ def session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
     return sess
 
 
-def ms_per_crop(sess: ort.InferenceSession, size: int, batch: int, runs: int, warmup: int = 20) -> float:
-    x = np.random.default_rng(0).normal(0, 1, (batch, 3, size, size)).astype(np.float32)
-    for _ in range(warmup):
-        sess.run(None, {"crops": x})
+def inputs(sess: ort.InferenceSession, shape: tuple[int, ...], batch: int) -> dict[str, np.ndarray]:
+    """One batch of random input for the model's single input ((batch, *shape))."""
+    return {sess.get_inputs()[0].name: np.random.default_rng(0).normal(0, 1, (batch, *shape)).astype(np.float32)}
+
+
+def ms_per_item(sess: ort.InferenceSession, shape: tuple[int, ...], sizes: list[int], runs: int,
+                warmup: int = 20) -> float:
+    """Median ms per item of a run, the runs cycling through the batch ``sizes``."""
+    feeds = [inputs(sess, shape, batch) for batch in sizes]
+    for i in range(warmup * len(sizes)):
+        sess.run(None, feeds[i % len(feeds)])
     times = []
-    for _ in range(runs):
+    for i in range(runs):
         t = time.perf_counter()
-        sess.run(None, {"crops": x})
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000.0 / batch
+        sess.run(None, feeds[i % len(feeds)])
+        times.append((time.perf_counter() - t) / sizes[i % len(sizes)])
+    return statistics.median(times) * 1000.0
 
 
 def batches(text: str) -> list[int]:
@@ -66,19 +75,22 @@ def main() -> int:
     ap.add_argument("--provider", choices=sorted(PROVIDERS), default="cpu")
     ap.add_argument("--precision", choices=("float", "int8"), default="float",
                     help="the float encoder or the int8 one (files.encoder_int8: python -m export.quantize DIR)")
+    ap.add_argument("--part", choices=("encoder", "temporal"), default="encoder")
+    ap.add_argument("--mixed", action="store_true", help="run the --batch sizes in turn and give one figure")
     args = ap.parse_args()
     manifest = json.loads((args.model_dir / "manifest.json").read_text())
-    size = int(manifest["input_size"])
-    role = "encoder" if args.precision == "float" else "encoder_int8"
+    role = "temporal" if args.part == "temporal" else "encoder" if args.precision == "float" else "encoder_int8"
     if role not in manifest["files"]:
         raise SystemExit(f"{args.model_dir} has no int8 encoder: run python -m export.quantize {args.model_dir}")
     sess = session(args.model_dir / manifest["files"][role]["path"], args.provider)
     where = "CPU, 1 thread" if args.provider == "cpu" else {"cuda": "CUDA", "tensorrt": "TensorRT"}[args.provider]
-    for batch in args.batch:
-        runs = args.runs if batch == 1 else max(10, args.runs // 8)
-        ms = ms_per_crop(sess, size, batch, runs)
-        print(f"encoder ({args.precision}) {size}px batch {batch:2d}: {ms:.3f} ms/crop "
-              f"(ONNX Runtime {where}, median of {runs})")
+    size = int(manifest["input_size"])
+    shape = (int(manifest["window"]), int(manifest["embedding_dim"])) if args.part == "temporal" else (3, size, size)
+    what = "temporal head, ms/window" if args.part == "temporal" else f"encoder ({args.precision}) {size}px, ms/crop"
+    for sizes in [args.batch] if args.mixed else [[batch] for batch in args.batch]:
+        runs = args.runs if sizes == [1] else max(10 * len(sizes), args.runs // 8)
+        ms = ms_per_item(sess, shape, sizes, runs)
+        print(f"{what}, batch {','.join(map(str, sizes))}: {ms:.3f} (ONNX Runtime {where}, median of {runs})")
     return 0
 
 

@@ -69,6 +69,30 @@ def test_a_cuda_provider_that_cannot_start_falls_back_to_cpu_and_says_so(random_
     monkeypatch.setattr(model_module, "load_cuda_libraries", lambda: None)
     with caplog.at_level("WARNING", logger="streamer.core.model"):
         loaded = Model(random_model_dir)
-    assert loaded.provider == "CPUExecutionProvider"
+    assert loaded.provider == "CPUExecutionProvider" and loaded.fixed_batch is None
     assert "the CUDA provider could not start" in caplog.text and "encoder" in caplog.text
+    assert "temporal" not in caplog.text  # the temporal head is only ever put on the CPU
+
+
+class _Recording:
+    """An encoder session that records the batch size of every run."""
+
+    def __init__(self, session):
+        self.session, self.sizes = session, []
+
+    def run(self, outputs, feeds):
+        self.sizes.append(len(feeds["crops"]))
+        return self.session.run(outputs, feeds)
+
+
+def test_with_a_fixed_batch_the_encoder_runs_only_that_size_with_the_same_results(random_model_dir):
+    free, fixed = Model(random_model_dir), Model(random_model_dir)
+    fixed.fixed_batch = 4  # as on CUDA (GPU_BATCH), where every new batch size sets the convolutions up again
+    recording = fixed._encoder = _Recording(fixed._encoder)
+    size = free.manifest.input_size
+    crops = np.random.default_rng(3).integers(0, 255, (11, size, size, 3), dtype=np.uint8)
+    for n in (1, 3, 4, 11):
+        for mine, theirs in zip(fixed.encode(crops[:n]), free.encode(crops[:n])):
+            assert mine.shape[0] == n and np.allclose(mine, theirs, atol=1e-5)
+    assert set(recording.sizes) == {4} and len(recording.sizes) == 1 + 1 + 1 + 3
 
