@@ -93,8 +93,8 @@ CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"  # where a session r
 # again at each new size, holding that batch's streams meanwhile
 CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC"}
 # On CUDA the encoder runs batches of this one size (padded): measured on an H200, batches of 1, 2, 3, 5 and 8 in
-# turn took 434 ms a crop, against 1.7 at batch 1 alone and 0.15 at 8 alone; each new size sets the convolutions up
-# again.
+# turn took 434 ms a crop, against 1.7 at batch 1 alone and 0.15 at 8 alone (where in the CUDA provider a change
+# of size costs that much was not pinned down).
 GPU_BATCH = 8
 
 
