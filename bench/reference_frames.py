@@ -21,7 +21,7 @@ import av
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from compose import long_file  # noqa: E402
-from sampling import compare  # noqa: E402
+from scan_speed import accuracy  # noqa: E402
 
 from streamer.core.analyzer import EVERY_FRAME, SCAN, Analyzer, FrameResult, Sampling  # noqa: E402
 from streamer.core.model import Model  # noqa: E402
@@ -76,14 +76,6 @@ def scan(path: Path, model: Model, sampling: Sampling, skip: str) -> tuple[dict,
     return timeline.build(str(path), probe(path), model.manifest, frames, tracks, None), cpu_ms, len(analysed)
 
 
-def against(every: dict, other: dict) -> str:
-    c = compare(every, other, "")
-    gaps = c.gaps or [0.0]
-    return (f"largest score gap {c.worst[0]:.3f}, mean {sum(gaps) / len(gaps):.4f}; box IoU "
-            f"{sum(c.ious) / max(len(c.ious), 1):.3f}; faces missing {c.missing}, extra {c.extra}; track verdicts "
-            f"{c.tracks_agree}/{c.tracks}; file {timeline.summary(other)['verdict']}")
-
-
 def samplings(text: str) -> list[Sampling]:
     try:
         return [Sampling(*map(int, item.split("/"))) for item in text.split(",") if item.strip()]
@@ -109,8 +101,9 @@ def main() -> None:
     runs = [("every frame decoded", SCAN, "DEFAULT")] + [("reference frames", s, "NONREF") for s in args.sampling]
     for label, sampling, skip in runs:
         result, ms, analysed = scan(path, model, sampling, skip)
-        print(f"{label}, detect every {sampling.detect_every}, encode every {sampling.encode_every}: {analysed} "
-              f"frames analysed, {ms:.2f} ms CPU per frame | {against(every, result)}", flush=True)
+        name = f"{label}, detect every {sampling.detect_every}, encode every {sampling.encode_every}"
+        print(f"{name}: {analysed} frames analysed, {ms:.2f} ms CPU per frame", flush=True)
+        print(accuracy(every, result, name), flush=True)
 
 
 if __name__ == "__main__":
